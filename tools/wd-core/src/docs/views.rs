@@ -1,0 +1,486 @@
+//! Human views (tables, CSV, Markdown) of the documents.
+
+use super::config_audit::ConfigAudit;
+use super::inventory::{Inventory, Mount, MountType, Service};
+use super::render_plan::RenderPlan;
+use super::secret_plan::SecretPlan;
+use crate::output::{markdown_table, Table, View};
+
+fn join(v: &[String]) -> String {
+    v.join(", ")
+}
+
+fn or_dash(s: Option<&str>) -> String {
+    s.filter(|s| !s.is_empty()).unwrap_or("-").to_string()
+}
+
+fn env_value(e: &super::inventory::EnvVar) -> String {
+    if e.redacted {
+        "(redacted)".into()
+    } else {
+        match &e.value {
+            Some(v) if v.is_empty() => "(empty)".into(),
+            Some(v) => v.clone(),
+            None => "(unset)".into(),
+        }
+    }
+}
+
+fn image_cell(s: &Service) -> String {
+    match &s.image {
+        Some(i) => i.reference.clone(),
+        None => s
+            .build
+            .as_ref()
+            .map(|b| format!("build {}", b.context))
+            .unwrap_or_else(|| "-".into()),
+    }
+}
+
+fn pinned_cell(s: &Service) -> String {
+    match &s.image {
+        Some(i) if i.pinned => "yes".into(),
+        Some(i) => format!("NO ({})", i.unpinned_reason.clone().unwrap_or_default()),
+        None => "-".into(),
+    }
+}
+
+fn ports_cell(s: &Service) -> String {
+    s.ports
+        .iter()
+        .map(|p| {
+            let host = match (&p.host_ip, &p.published) {
+                (Some(ip), Some(h)) => format!("{ip}:{h}:"),
+                (None, Some(h)) => format!("{h}:"),
+                _ => String::new(),
+            };
+            format!("{host}{}/{}", p.target, p.protocol)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn deps_cell(s: &Service) -> String {
+    s.depends_on
+        .iter()
+        .map(|d| format!("{} ({})", d.service, d.condition))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn mount_source(m: &Mount) -> String {
+    match m.kind {
+        MountType::Tmpfs => "tmpfs".into(),
+        _ => m.source.clone().unwrap_or_else(|| "(anonymous)".into()),
+    }
+}
+
+fn mount_content(m: &Mount) -> String {
+    let Some(b) = &m.bind else { return "-".into() };
+    if !b.exists {
+        return "MISSING (generated at deploy time?)".into();
+    }
+    let mut kinds: Vec<String> = Vec::new();
+    for f in &b.files {
+        let k = serde_json::to_value(f.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let mark = if f.carries_secrets {
+            format!("{} {k} SECRET[{}]", f.path, f.secret_fields.join(","))
+        } else {
+            format!("{} {k}", f.path)
+        };
+        kinds.push(mark);
+    }
+    if b.truncated {
+        kinds.push("…".into());
+    }
+    kinds.join("; ")
+}
+
+impl View for Inventory {
+    fn tables(&self) -> Vec<Table> {
+        let mut services = Table::new(
+            "Services",
+            &[
+                "service",
+                "image",
+                "pinned",
+                "ports",
+                "depends on",
+                "healthcheck",
+                "state",
+            ],
+        );
+        let mut env = Table::new(
+            "Environment",
+            &["service", "variable", "value", "secret", "references"],
+        );
+        let mut mounts = Table::new(
+            "Mounts",
+            &["service", "type", "source", "target", "ro", "content"],
+        );
+        for s in &self.services {
+            services.row(vec![
+                s.name.clone(),
+                image_cell(s),
+                pinned_cell(s),
+                ports_cell(s),
+                deps_cell(s),
+                s.healthcheck
+                    .as_ref()
+                    .map(|h| h.test.join(" "))
+                    .unwrap_or_else(|| "-".into()),
+                s.state
+                    .iter()
+                    .map(|st| st.target.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ]);
+            for e in &s.env {
+                env.row(vec![
+                    s.name.clone(),
+                    e.name.clone(),
+                    env_value(e),
+                    e.secret
+                        .as_ref()
+                        .map(|r| r.rule.clone())
+                        .unwrap_or_default(),
+                    e.references
+                        .iter()
+                        .map(|r| r.name.clone())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ]);
+            }
+            for m in &s.mounts {
+                mounts.row(vec![
+                    s.name.clone(),
+                    format!("{:?}", m.kind).to_lowercase(),
+                    mount_source(m),
+                    m.target.clone(),
+                    if m.read_only {
+                        "ro".into()
+                    } else {
+                        "rw".into()
+                    },
+                    mount_content(m),
+                ]);
+            }
+        }
+        let mut findings = Table::new("Findings", &["severity", "code", "service", "message"]);
+        for f in &self.findings {
+            findings.row(vec![
+                f.severity.clone(),
+                f.code.clone(),
+                or_dash(f.service.as_deref()),
+                f.message.clone(),
+            ]);
+        }
+        let mut vars = Table::new("Variables", &["variable", "status"]);
+        let v = &self.variables;
+        for (list, status) in [
+            (
+                &v.missing_from_env_example,
+                "referenced, missing from .env.example",
+            ),
+            (&v.unset, "referenced, set nowhere"),
+            (&v.defined_but_unused, "defined, unused"),
+        ] {
+            for name in list {
+                vars.row(vec![name.clone(), status.into()]);
+            }
+        }
+        vec![services, env, mounts, findings, vars]
+    }
+
+    fn markdown(&self) -> String {
+        inventory_markdown(self)
+    }
+}
+
+fn inventory_markdown(inv: &Inventory) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "# Inventory of compose project `{}`\n\n",
+        inv.project
+    ));
+    s.push_str("Generated by `wd-inventory --format markdown`; do not edit by hand.\n\n");
+    s.push_str(&format!(
+        "- compose files: {}\n",
+        inv.sources
+            .compose_files
+            .iter()
+            .map(|f| format!("`{f}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    s.push_str(&format!(
+        "- env file: {}\n",
+        inv.sources
+            .env_file
+            .as_deref()
+            .map(|f| format!("`{f}`"))
+            .unwrap_or_else(|| "none".into())
+    ));
+    if let Some(sc) = &inv.sources.scenario {
+        s.push_str(&format!("- scenario: `{sc}`\n"));
+    }
+    if !inv.sources.profiles.is_empty() {
+        s.push_str(&format!("- profiles: {}\n", join(&inv.sources.profiles)));
+    }
+    s.push_str(&format!(
+        "- secret values: {}\n",
+        if inv.redacted {
+            "redacted"
+        } else {
+            "SHOWN (--show-secrets)"
+        }
+    ));
+    let tables = inv.tables();
+    s.push_str("\n## Services\n\n");
+    s.push_str(&markdown_table(&tables[0]));
+    s.push_str("\n## Findings\n\n");
+    if inv.findings.is_empty() {
+        s.push_str("None.\n");
+    } else {
+        for f in &inv.findings {
+            s.push_str(&format!(
+                "- **{}** `{}`{}: {}\n",
+                f.severity,
+                f.code,
+                f.service
+                    .as_ref()
+                    .map(|x| format!(" ({x})"))
+                    .unwrap_or_default(),
+                f.message
+            ));
+        }
+    }
+    for svc in &inv.services {
+        s.push_str(&format!("\n## {}\n\n", svc.name));
+        s.push_str(&format!(
+            "- image: `{}` — pinned: {}\n",
+            image_cell(svc),
+            pinned_cell(svc)
+        ));
+        if let Some(c) = &svc.command {
+            s.push_str(&format!("- command: `{}`\n", c.join(" ")));
+        }
+        if let Some(c) = &svc.entrypoint {
+            s.push_str(&format!("- entrypoint: `{}`\n", c.join(" ")));
+        }
+        if let Some(h) = &svc.healthcheck {
+            s.push_str(&format!(
+                "- healthcheck: `{}` (interval {}, timeout {}, retries {})\n",
+                h.test.join(" "),
+                or_dash(h.interval.as_deref()),
+                or_dash(h.timeout.as_deref()),
+                h.retries
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "-".into())
+            ));
+        }
+        if !svc.ports.is_empty() {
+            s.push_str(&format!("- ports: {}\n", ports_cell(svc)));
+        }
+        if !svc.depends_on.is_empty() {
+            s.push_str(&format!("- depends on: {}\n", deps_cell(svc)));
+        }
+        if !svc.env_files.is_empty() {
+            s.push_str(&format!(
+                "- env_file: {}\n",
+                svc.env_files
+                    .iter()
+                    .map(|f| format!("`{}`", f.path))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        for st in &svc.state {
+            s.push_str(&format!(
+                "- state: `{}` at `{}` — {}\n",
+                st.source.as_deref().unwrap_or("(anonymous)"),
+                st.target,
+                st.holds.as_deref().unwrap_or("unknown content")
+            ));
+        }
+        // Only variables set in `environment:` are listed per service; env_file variables are
+        // summarised (a walt.id env_file passes ~40 unrelated variables).
+        let own: Vec<_> = svc
+            .env
+            .iter()
+            .filter(|e| e.origin == "environment")
+            .collect();
+        if !own.is_empty() {
+            s.push_str("\n| variable | expression | value | secret |\n|---|---|---|---|\n");
+            for e in own {
+                s.push_str(&format!(
+                    "| {} | `{}` | {} | {} |\n",
+                    e.name,
+                    e.raw
+                        .as_deref()
+                        .unwrap_or("(from environment)")
+                        .replace('|', "\\|"),
+                    env_value(e).replace('|', "\\|"),
+                    e.secret
+                        .as_ref()
+                        .map(|r| format!("yes ({})", r.detail))
+                        .unwrap_or_else(|| "no".into())
+                ));
+            }
+        }
+        let from_files = svc.env.iter().filter(|e| e.origin != "environment").count();
+        if from_files > 0 {
+            let secrets: Vec<_> = svc
+                .env
+                .iter()
+                .filter(|e| e.origin != "environment" && e.secret.is_some())
+                .map(|e| e.name.clone())
+                .collect();
+            s.push_str(&format!(
+                "\n{from_files} variables come from env_file; secrets among them: {}.\n",
+                if secrets.is_empty() {
+                    "none".into()
+                } else {
+                    join(&secrets)
+                }
+            ));
+        }
+        if !svc.mounts.is_empty() {
+            s.push_str("\n| type | source | target | ro | content |\n|---|---|---|---|---|\n");
+            for m in &svc.mounts {
+                s.push_str(&format!(
+                    "| {} | `{}` | `{}` | {} | {} |\n",
+                    format!("{:?}", m.kind).to_lowercase(),
+                    mount_source(m),
+                    m.target,
+                    if m.read_only { "ro" } else { "rw" },
+                    mount_content(m).replace('|', "\\|")
+                ));
+            }
+        }
+    }
+    s.push_str("\n## Variables\n\n");
+    let v = &inv.variables;
+    s.push_str(&format!("- referenced: {}\n", v.referenced.len()));
+    s.push_str(&format!(
+        "- referenced but missing from `.env.example`: {}\n",
+        if v.missing_from_env_example.is_empty() {
+            "none".into()
+        } else {
+            join(&v.missing_from_env_example)
+        }
+    ));
+    s.push_str(&format!(
+        "- referenced but set nowhere: {}\n",
+        if v.unset.is_empty() {
+            "none".into()
+        } else {
+            join(&v.unset)
+        }
+    ));
+    s.push_str(&format!(
+        "- defined but unused: {}\n",
+        if v.defined_but_unused.is_empty() {
+            "none".into()
+        } else {
+            join(&v.defined_but_unused)
+        }
+    ));
+    s
+}
+
+impl View for ConfigAudit {
+    fn tables(&self) -> Vec<Table> {
+        let mut t = Table::new(
+            "Config fields",
+            &["service", "file", "field", "class", "env vars", "value"],
+        );
+        for svc in &self.services {
+            for f in &svc.files {
+                for fld in &f.fields {
+                    t.row(vec![
+                        svc.service.clone(),
+                        f.file.clone(),
+                        fld.path.clone(),
+                        serde_json::to_value(fld.class)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default(),
+                        fld.env_vars.join(" "),
+                        fld.raw.clone().unwrap_or_else(|| "(redacted)".into()),
+                    ]);
+                }
+            }
+        }
+        vec![t]
+    }
+}
+
+impl View for RenderPlan {
+    fn tables(&self) -> Vec<Table> {
+        let mut files = Table::new(
+            "Rendered files",
+            &["path", "component", "template", "sha256"],
+        );
+        for f in &self.files {
+            files.row(vec![
+                f.path.clone(),
+                f.component.clone(),
+                f.template.clone(),
+                f.sha256[..12.min(f.sha256.len())].to_string(),
+            ]);
+        }
+        let mut urls = Table::new("URLs", &["role", "url"]);
+        for u in &self.urls {
+            urls.row(vec![u.role.clone(), u.url.clone()]);
+        }
+        let mut pending = Table::new(
+            "Secrets filled at deploy time",
+            &["file", "field", "secret", "how"],
+        );
+        for p in &self.pending_secrets {
+            pending.row(vec![
+                p.file.clone(),
+                p.field.clone(),
+                p.secret.clone(),
+                p.how.clone(),
+            ]);
+        }
+        vec![files, urls, pending]
+    }
+}
+
+impl View for SecretPlan {
+    fn tables(&self) -> Vec<Table> {
+        let mut t = Table::new(
+            "Secrets",
+            &[
+                "name",
+                "vault path#key",
+                "k8s secret/key",
+                "env",
+                "policy",
+                "consumers",
+            ],
+        );
+        for s in &self.secrets {
+            let policy = match (s.policy.length, &s.policy.charset) {
+                (Some(l), Some(c)) => format!("{} {l} {c}", s.policy.format),
+                (Some(l), None) => format!("{} {l}", s.policy.format),
+                _ => s.policy.format.clone(),
+            };
+            t.row(vec![
+                s.name.clone(),
+                format!("{}/{}#{}", self.kv_mount, s.vault_path, s.vault_key),
+                format!("{}/{}", s.k8s_secret, s.k8s_key),
+                or_dash(s.env.as_deref()),
+                policy,
+                join(&s.consumers),
+            ]);
+        }
+        vec![t]
+    }
+}

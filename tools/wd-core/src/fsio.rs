@@ -1,0 +1,270 @@
+//! File input/output with errors that name the file, and atomic writes.
+
+use crate::error::{WdError, WdResult};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Reads a UTF-8 text file; the error names the file and what to do.
+pub fn read_text(path: &Path) -> WdResult<String> {
+    let bytes = std::fs::read(path).map_err(|e| io_input_error(path, &e))?;
+    String::from_utf8(bytes).map_err(|_| {
+        WdError::input(format!(
+            "{}: not UTF-8 text; convert it to UTF-8",
+            path.display()
+        ))
+    })
+}
+
+/// Reads all of stdin as UTF-8 text.
+pub fn read_stdin() -> WdResult<String> {
+    let mut s = String::new();
+    std::io::stdin().read_to_string(&mut s).map_err(|e| {
+        WdError::input(format!(
+            "<stdin>: cannot read ({e}); pipe a document or pass a file option"
+        ))
+    })?;
+    Ok(s)
+}
+
+/// One-line error for a file that cannot be read.
+pub fn io_input_error(path: &Path, e: &std::io::Error) -> WdError {
+    let fix = match e.kind() {
+        std::io::ErrorKind::NotFound => "check the path",
+        std::io::ErrorKind::PermissionDenied => "check its permissions",
+        _ => "check the path and permissions",
+    };
+    let what = match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    };
+    WdError::input(format!("{}: {what}; {fix}", path.display()))
+}
+
+/// Lowercase hex sha256 of bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in digest.iter() {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// One file to write: a path relative to the output directory, its bytes and its mode.
+#[derive(Debug, Clone)]
+pub struct OutFile {
+    pub rel_path: PathBuf,
+    pub bytes: Vec<u8>,
+    /// Unix permission bits (e.g. 0o644, 0o600 for files that hold secrets).
+    pub mode: u32,
+}
+
+/// Writes a set of files under `dir` so that either all of them are replaced or none is:
+/// every file is first written in full to a temporary file beside its target, and only
+/// when all of them are staged are they renamed into place. Directories this call had to
+/// create are removed again if staging fails.
+pub fn write_tree_atomic(dir: &Path, files: &[OutFile]) -> WdResult<()> {
+    for f in files {
+        if f.rel_path.is_absolute()
+            || f.rel_path
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(WdError::input(format!(
+                "{}: output path must stay inside the output directory",
+                f.rel_path.display()
+            )));
+        }
+    }
+    let mut created: Vec<PathBuf> = Vec::new();
+    let result = stage_and_commit(dir, files, &mut created);
+    if result.is_err() {
+        // Deepest first, only the ones we created, only if empty.
+        for d in created.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+    result
+}
+
+fn stage_and_commit(dir: &Path, files: &[OutFile], created: &mut Vec<PathBuf>) -> WdResult<()> {
+    let mut parents: BTreeSet<PathBuf> = BTreeSet::new();
+    for f in files {
+        if let Some(p) = dir.join(&f.rel_path).parent() {
+            parents.insert(p.to_path_buf());
+        }
+    }
+    for p in &parents {
+        create_dirs_recording(p, created)?;
+    }
+    let mut staged = Vec::with_capacity(files.len());
+    for f in files {
+        let target = dir.join(&f.rel_path);
+        let parent = target.parent().unwrap_or(dir);
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".wd-")
+            .suffix(".tmp")
+            .tempfile_in(parent)
+            .map_err(|e| io_output_error(parent, &e))?;
+        tmp.write_all(&f.bytes)
+            .map_err(|e| io_output_error(&target, &e))?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| io_output_error(&target, &e))?;
+        set_mode(tmp.path(), f.mode).map_err(|e| io_output_error(&target, &e))?;
+        staged.push((tmp, target));
+    }
+    for (tmp, target) in staged {
+        tmp.persist(&target)
+            .map_err(|e| io_output_error(&target, &e.error))?;
+    }
+    Ok(())
+}
+
+fn create_dirs_recording(p: &Path, created: &mut Vec<PathBuf>) -> WdResult<()> {
+    let mut missing = Vec::new();
+    let mut cur = Some(p);
+    while let Some(c) = cur {
+        if c.as_os_str().is_empty() || c.exists() {
+            break;
+        }
+        missing.push(c.to_path_buf());
+        cur = c.parent();
+    }
+    for d in missing.into_iter().rev() {
+        std::fs::create_dir(&d).map_err(|e| io_output_error(&d, &e))?;
+        created.push(d);
+    }
+    if !p.is_dir() {
+        return Err(WdError::input(format!(
+            "{}: exists and is not a directory; choose another --out",
+            p.display()
+        )));
+    }
+    Ok(())
+}
+
+fn io_output_error(path: &Path, e: &std::io::Error) -> WdError {
+    WdError::input(format!(
+        "{}: cannot write ({e}); check the directory and its permissions",
+        path.display()
+    ))
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_path: &Path, _mode: u32) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Writes one file atomically (temporary file + rename).
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> WdResult<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| WdError::input(format!("{}: not a file path", path.display())))?;
+    write_tree_atomic(
+        dir,
+        &[OutFile {
+            rel_path: PathBuf::from(name),
+            bytes: bytes.to_vec(),
+            mode,
+        }],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_all_files_with_modes() {
+        let d = tempfile::tempdir().unwrap();
+        let files = vec![
+            OutFile {
+                rel_path: "a/b/c.txt".into(),
+                bytes: b"one".to_vec(),
+                mode: 0o644,
+            },
+            OutFile {
+                rel_path: "x.json".into(),
+                bytes: b"{}".to_vec(),
+                mode: 0o600,
+            },
+        ];
+        write_tree_atomic(d.path(), &files).unwrap();
+        assert_eq!(std::fs::read(d.path().join("a/b/c.txt")).unwrap(), b"one");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let m = std::fs::metadata(d.path().join("x.json"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(m & 0o777, 0o600);
+        }
+        // no temporary file is left behind
+        let leftovers: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".wd-"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn refuses_paths_outside_the_directory() {
+        let d = tempfile::tempdir().unwrap();
+        let files = vec![OutFile {
+            rel_path: "../evil".into(),
+            bytes: vec![],
+            mode: 0o644,
+        }];
+        let e = write_tree_atomic(d.path(), &files).unwrap_err();
+        assert_eq!(e.exit, crate::Exit::Usage);
+        assert!(!d.path().parent().unwrap().join("evil").exists());
+    }
+
+    #[test]
+    fn failed_staging_leaves_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        // "blocker" is a file, so "zblocker/x" cannot be created; "new/dir/ok" comes first.
+        std::fs::write(d.path().join("zblocker"), b"").unwrap();
+        let files = vec![
+            OutFile {
+                rel_path: "new/dir/ok".into(),
+                bytes: b"1".to_vec(),
+                mode: 0o644,
+            },
+            OutFile {
+                rel_path: "zblocker/x".into(),
+                bytes: b"2".to_vec(),
+                mode: 0o644,
+            },
+        ];
+        assert!(write_tree_atomic(d.path(), &files).is_err());
+        assert!(
+            !d.path().join("new").exists(),
+            "created dirs are removed again"
+        );
+    }
+
+    #[test]
+    fn sha256_of_empty_input() {
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}

@@ -1,0 +1,573 @@
+//! Builds the Inventory: load env files and compose files, merge, select services,
+//! summarise mounts, classify secrets, compute variable gaps and findings, redact.
+
+use crate::compose::{self, ComposeFile, Normaliser, Vars};
+use crate::dotenv::{self, EnvFile};
+use crate::{configs, files, hocon, interp, secrets};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use wd_core::docs::inventory::*;
+use wd_core::{WdError, WdResult};
+
+/// What the command line asked for.
+#[derive(Debug, Default, Clone)]
+pub struct Request {
+    pub compose: Vec<PathBuf>,
+    pub env_file: Option<PathBuf>,
+    pub scenario: Option<String>,
+    pub services: Vec<String>,
+    pub all: bool,
+    pub profiles: Vec<String>,
+    pub show_secrets: bool,
+    pub config_dir: PathBuf,
+    pub process_env: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ScenarioFile {
+    /// Compose files relative to the scenario file.
+    compose: Vec<String>,
+    services: Vec<String>,
+}
+
+/// The Inventory plus what `--configs` needs.
+pub struct Built {
+    pub inventory: Inventory,
+    /// Services before redaction (for the config deep-read).
+    pub services: Vec<Service>,
+}
+
+const DEFAULT_FILES: &[&str] = &[
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+];
+const OVERRIDE_FILES: &[&str] = &[
+    "compose.override.yaml",
+    "compose.override.yml",
+    "docker-compose.override.yaml",
+    "docker-compose.override.yml",
+];
+
+/// Compose's own variables: defined in `.env` to steer compose itself, never "unused".
+const COMPOSE_VARS: &[&str] = &[
+    "COMPOSE_PROFILES",
+    "COMPOSE_PROJECT_NAME",
+    "COMPOSE_FILE",
+    "COMPOSE_PATH_SEPARATOR",
+    "COMPOSE_ENV_FILES",
+];
+
+/// What a state path holds, by container path (images' documented data directories).
+const KNOWN_STATE: &[(&str, &str)] = &[
+    ("/var/lib/postgresql/data", "PostgreSQL data directory"),
+    (
+        "/waltid-wallet-api/data",
+        "wallet-api data dir (SQLite DB; unused with Postgres, waltid-facts §2)",
+    ),
+    (
+        "/home/libretranslate/.local",
+        "LibreTranslate language models (waltid-facts §3)",
+    ),
+    (
+        "/opt/keycloak/data",
+        "Keycloak data (H2 in dev mode) and realm imports",
+    ),
+    (
+        "/home/wso2carbon/wso2is-7.0.0/repository/database",
+        "WSO2 IS embedded H2 database",
+    ),
+    ("/vault/file", "Vault file storage"),
+    ("/vault/data", "Vault raft storage"),
+    ("/data", "service data directory"),
+    ("/config", "service runtime config"),
+];
+
+fn load_scenario(req: &Request) -> WdResult<Option<(ScenarioFile, PathBuf)>> {
+    let Some(name) = &req.scenario else {
+        return Ok(None);
+    };
+    let path = wd_core::scenario::scenario_path(&req.config_dir, name)?;
+    let text = wd_core::fsio::read_text(&path)?;
+    let sc: ScenarioFile = serde_norway::from_str(&text).map_err(|e| {
+        let loc = e
+            .location()
+            .map(|l| format!(":{}:{}", l.line(), l.column()))
+            .unwrap_or_default();
+        WdError::input(format!(
+            "{}{loc}: invalid scenario ({e}); it needs `compose` and `services` lists",
+            path.display()
+        ))
+    })?;
+    Ok(Some((sc, path)))
+}
+
+fn load_env(path: &Path, process: &BTreeMap<String, String>) -> WdResult<EnvFile> {
+    let text = wd_core::fsio::read_text(path)?;
+    dotenv::parse(&text, &|k| process.get(k).cloned())
+        .map_err(|e| WdError::input(format!("{}:{e}", path.display())))
+}
+
+pub fn build(req: &Request) -> WdResult<Built> {
+    let scenario = load_scenario(req)?;
+    // 1. Which compose files.
+    let compose_files: Vec<PathBuf> = if !req.compose.is_empty() {
+        req.compose.clone()
+    } else if let Some((sc, path)) = &scenario {
+        let base = path.parent().unwrap_or(Path::new("."));
+        sc.compose
+            .iter()
+            .map(|c| compose::resolve_path(base, c))
+            .collect()
+    } else {
+        let first = DEFAULT_FILES.iter().map(PathBuf::from).find(|p| p.is_file()).ok_or_else(|| {
+            WdError::input("no compose file: none of compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml here; pass --compose FILE or --scenario NAME")
+        })?;
+        let mut v = vec![first];
+        if let Some(o) = OVERRIDE_FILES
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())
+        {
+            v.push(o);
+        }
+        v
+    };
+    let first_dir = compose_files[0]
+        .parent()
+        .map(Path::to_path_buf)
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+
+    // 2. Env file (the process environment overrides it) and .env.example.
+    let example_path = first_dir.join(".env.example");
+    let env_path = match &req.env_file {
+        Some(p) => Some(p.clone()),
+        None => [first_dir.join(".env"), example_path.clone()]
+            .into_iter()
+            .find(|p| p.is_file()),
+    };
+    let mut vars = Vars {
+        process: req.process_env.clone(),
+        ..Default::default()
+    };
+    if let Some(p) = &env_path {
+        vars.env_file = Some(load_env(p, &req.process_env)?);
+    }
+    if example_path.is_file() {
+        vars.env_example = Some(load_env(&example_path, &BTreeMap::new())?);
+    }
+
+    // 3. Load, normalise, merge.
+    let loaded: Vec<ComposeFile> = compose_files
+        .iter()
+        .map(|p| compose::load_file(p))
+        .collect::<WdResult<_>>()?;
+    let mut project: Option<String> = None;
+    let mut services: Vec<Service> = Vec::new();
+    let mut volumes: Vec<NamedVolume> = Vec::new();
+    let mut all_refs: Vec<(String, interp::Ref)> = Vec::new();
+    for f in &loaded {
+        let mut n = Normaliser::new(f, &vars);
+        let model = compose::normalise_file(&mut n)?;
+        all_refs.extend(n.all_refs);
+        if model.name.is_some() {
+            project = model.name;
+        }
+        for s in model.services {
+            match services.iter_mut().find(|x| x.name == s.name) {
+                Some(base) => compose::merge_service(base, s),
+                None => services.push(s),
+            }
+        }
+        for v in model.volumes {
+            volumes.retain(|x| x.name != v.name);
+            volumes.push(v);
+        }
+    }
+    let project = project.unwrap_or_else(|| {
+        let abs = std::fs::canonicalize(&first_dir).unwrap_or(first_dir.clone());
+        abs.file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_else(|| "default".into())
+    });
+
+    // 4. Selection.
+    let active_profiles: Vec<String> = if !req.profiles.is_empty() {
+        req.profiles.clone()
+    } else {
+        vars.lookup("COMPOSE_PROFILES")
+            .map(|p| {
+                p.split(',')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let known: Vec<String> = services.iter().map(|s| s.name.clone()).collect();
+    let (wanted, selection): (Vec<String>, &str) = if req.all {
+        (known.clone(), "all")
+    } else if !req.services.is_empty() {
+        (req.services.clone(), "services")
+    } else if let Some((sc, path)) = &scenario {
+        for s in &sc.services {
+            if !known.contains(s) {
+                return Err(WdError::input(format!(
+                    "{}: service {s:?} is not in the compose files ({}); fix the scenario or pass --compose",
+                    path.display(),
+                    compose_files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+                )));
+            }
+        }
+        (sc.services.clone(), "scenario")
+    } else {
+        let w = services
+            .iter()
+            .filter(|s| {
+                s.profiles.is_empty() || s.profiles.iter().any(|p| active_profiles.contains(p))
+            })
+            .map(|s| s.name.clone())
+            .collect();
+        (w, "profiles")
+    };
+    for w in &wanted {
+        if !known.contains(w) {
+            return Err(WdError::input(format!(
+                "--service: unknown service {w:?}; known: {}",
+                known.join(", ")
+            )));
+        }
+    }
+    let mut selected: Vec<Service> = services
+        .into_iter()
+        .filter(|s| wanted.contains(&s.name))
+        .collect();
+
+    // 5. Per service: env_file entries, secrets, bind contents, state.
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut config_refs: BTreeSet<String> = BTreeSet::new();
+    let mut env_file_keys_used: BTreeSet<String> = BTreeSet::new();
+    let interp_env_path = env_path
+        .as_ref()
+        .and_then(|p| std::fs::canonicalize(p).ok());
+    for s in &mut selected {
+        let mut from_files: Vec<EnvVar> = Vec::new();
+        for ef in &s.env_files {
+            let p = first_dir_for(&loaded, &ef.path);
+            if !p.is_file() {
+                let sev = if ef.required { "error" } else { "warning" };
+                if ef.required {
+                    findings.push(Finding {
+                        code: "missing-env-file".into(),
+                        severity: sev.into(),
+                        service: Some(s.name.clone()),
+                        message: format!(
+                            "env_file {} does not exist; compose refuses to start the service",
+                            ef.path
+                        ),
+                    });
+                }
+                continue;
+            }
+            let parsed = load_env(&p, &req.process_env)?;
+            let same_as_interp = std::fs::canonicalize(&p).ok() == interp_env_path;
+            for e in &parsed.entries {
+                if same_as_interp {
+                    env_file_keys_used.insert(e.key.clone());
+                }
+                from_files.retain(|x| x.name != e.key);
+                let refs = if e.literal {
+                    vec![]
+                } else {
+                    interp::references(&e.raw).unwrap_or_default()
+                };
+                from_files.push(EnvVar {
+                    name: e.key.clone(),
+                    raw: Some(e.raw.clone()),
+                    origin: format!("env_file:{}", ef.path),
+                    references: refs
+                        .iter()
+                        .map(|r| compose::var_ref(&vars, &r.name, r.has_default))
+                        .collect(),
+                    value: Some(e.value.clone()),
+                    ..Default::default()
+                });
+            }
+        }
+        // `environment:` overrides env_file.
+        from_files.retain(|x| !s.env.iter().any(|e| e.name == x.name));
+        let mut env = from_files;
+        env.append(&mut s.env);
+        for e in &mut env {
+            e.secret = secrets::classify(&e.name);
+            if e.secret.is_some() {
+                if let Some(raw) = &e.raw {
+                    let nothing_set = interp::interpolate(raw, &|_| None)
+                        .map(|r| r.value)
+                        .unwrap_or_default();
+                    let has_refs = !e.references.is_empty();
+                    if e.origin == "environment" && !nothing_set.is_empty() {
+                        e.inline_secret_default = true;
+                        let (code, what) = if has_refs {
+                            ("inline-secret-default", "has a non-empty inline default")
+                        } else {
+                            ("inline-secret", "is written literally")
+                        };
+                        findings.push(Finding {
+                            code: code.into(),
+                            severity: "error".into(),
+                            service: Some(s.name.clone()),
+                            message: format!("secret {} {what} in the compose file; reference a variable without a default (${{{}}}) and set it in the env file", e.name, e.name),
+                        });
+                    }
+                }
+            }
+        }
+        s.env = env;
+        for m in &mut s.mounts {
+            if m.kind == MountType::Bind {
+                if let Some(src) = &m.resolved_source {
+                    let b = files::summarise(Path::new(src));
+                    if !b.exists {
+                        findings.push(Finding {
+                            code: "missing-bind-source".into(),
+                            severity: "warning".into(),
+                            service: Some(s.name.clone()),
+                            message: format!(
+                                "bind source {} does not exist yet (generated at deploy time?)",
+                                m.source.as_deref().unwrap_or("")
+                            ),
+                        });
+                    }
+                    for f in &b.files {
+                        if f.carries_secrets {
+                            findings.push(Finding { code: "secret-in-mounted-file".into(), severity: "warning".into(), service: Some(s.name.clone()), message: format!("{} mounted at {} carries secrets ({}); render it with env references instead", f.path, m.target, f.secret_fields.join(", ")) });
+                        }
+                        if f.kind == FileKind::Hocon {
+                            let text = std::fs::read_to_string(if b.path_kind == PathKind::File {
+                                PathBuf::from(src)
+                            } else {
+                                Path::new(src).join(&f.path)
+                            })
+                            .unwrap_or_default();
+                            for fld in hocon::fields(&text) {
+                                config_refs.extend(fld.quoted_refs);
+                                config_refs.extend(fld.hocon_refs);
+                            }
+                        }
+                    }
+                    m.bind = Some(b);
+                }
+            }
+        }
+        s.state = s
+            .mounts
+            .iter()
+            .filter(|m| {
+                (m.kind == MountType::Volume)
+                    || (m.kind == MountType::Bind
+                        && !m.read_only
+                        && configs::waltid_kind(&m.target).is_none()
+                        && m.bind
+                            .as_ref()
+                            .is_some_and(|b| b.path_kind != PathKind::File))
+            })
+            .map(|m| StateEntry {
+                kind: m.kind,
+                source: m.source.clone(),
+                target: m.target.clone(),
+                holds: holds(&s.name, &m.target),
+            })
+            .collect();
+        if let Some(img) = &s.image {
+            if !img.pinned {
+                findings.push(Finding {
+                    code: "unpinned-image".into(),
+                    severity: "error".into(),
+                    service: Some(s.name.clone()),
+                    message: format!(
+                        "image {} is not pinned: {}; use a version tag or a digest",
+                        if img.reference.is_empty() {
+                            "(empty)"
+                        } else {
+                            &img.reference
+                        },
+                        img.unpinned_reason.clone().unwrap_or_default()
+                    ),
+                });
+            }
+        }
+        for d in &s.depends_on {
+            if !wanted.contains(&d.service) {
+                findings.push(Finding {
+                    code: "dependency-not-selected".into(),
+                    severity: "warning".into(),
+                    service: Some(s.name.clone()),
+                    message: format!(
+                        "depends on {} ({}), which is not selected",
+                        d.service, d.condition
+                    ),
+                });
+            }
+        }
+    }
+
+    // 6. Variables.
+    let selected_names: BTreeSet<&str> = selected.iter().map(|s| s.name.as_str()).collect();
+    let mut referenced: BTreeMap<String, bool> = BTreeMap::new(); // name -> any reference without default
+    for (field, r) in &all_refs {
+        let in_scope = match field.strip_prefix("services.") {
+            Some(rest) => selected_names
+                .iter()
+                .any(|n| rest == *n || rest.starts_with(&format!("{n}."))),
+            None => true,
+        };
+        if in_scope {
+            let e = referenced.entry(r.name.clone()).or_insert(false);
+            *e |= !r.has_default;
+        }
+    }
+    for s in &selected {
+        for e in &s.env {
+            if e.raw.is_none() {
+                referenced.entry(e.name.clone()).or_insert(true);
+            }
+        }
+    }
+    let is_set = |n: &str| vars.lookup(n).is_some();
+    let example = vars.env_example.as_ref();
+    let missing_from_env_example: Vec<String> = referenced
+        .iter()
+        .filter(|(n, no_default)| **no_default && !example.is_some_and(|x| x.contains(n)))
+        .map(|(n, _)| n.clone())
+        .collect();
+    let unset: Vec<String> = referenced
+        .iter()
+        .filter(|(n, no_default)| **no_default && !is_set(n))
+        .map(|(n, _)| n.clone())
+        .collect();
+    for u in &unset {
+        findings.push(Finding { code: "unset-variable".into(), severity: "warning".into(), service: None, message: format!("{u} is referenced without a default and set nowhere; compose substitutes an empty string") });
+    }
+    let mut defined: BTreeSet<String> = BTreeSet::new();
+    for f in [vars.env_file.as_ref(), vars.env_example.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        defined.extend(f.entries.iter().map(|e| e.key.clone()));
+    }
+    let defined_but_unused: Vec<String> = defined
+        .into_iter()
+        .filter(|k| {
+            !referenced.contains_key(k)
+                && !env_file_keys_used.contains(k)
+                && !config_refs.contains(k)
+                && !COMPOSE_VARS.contains(&k.as_str())
+        })
+        .collect();
+
+    // 7. Named volumes used by the selection.
+    let mut used_volumes = Vec::new();
+    for v in volumes {
+        let users: Vec<String> = selected
+            .iter()
+            .filter(|s| {
+                s.mounts
+                    .iter()
+                    .any(|m| m.kind == MountType::Volume && m.source.as_deref() == Some(&v.name))
+            })
+            .map(|s| s.name.clone())
+            .collect();
+        if !users.is_empty() {
+            used_volumes.push(NamedVolume {
+                used_by: users,
+                ..v
+            });
+        }
+    }
+
+    let unredacted = selected.clone();
+    if !req.show_secrets {
+        for s in &mut selected {
+            for e in &mut s.env {
+                if e.secret.is_some() {
+                    e.redacted = true;
+                    e.value = None;
+                    // Keep a raw expression only when it carries no literal text (pure references).
+                    if let Some(raw) = &e.raw {
+                        let literal = interp::interpolate(raw, &|_| None)
+                            .map(|r| !r.value.is_empty())
+                            .unwrap_or(true)
+                            || e.origin != "environment";
+                        if literal {
+                            e.raw = None;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    let inventory = Inventory {
+        project,
+        sources: Sources {
+            compose_files: compose_files
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            env_file: env_path.map(|p| p.display().to_string()),
+            env_example: example_path
+                .is_file()
+                .then(|| example_path.display().to_string()),
+            scenario: req.scenario.clone(),
+            profiles: active_profiles,
+            selection: selection.into(),
+        },
+        services: selected,
+        volumes: used_volumes,
+        variables: Variables {
+            referenced: referenced.keys().cloned().collect(),
+            missing_from_env_example,
+            defined_but_unused,
+            unset,
+        },
+        findings,
+        redacted: !req.show_secrets,
+        ..Default::default()
+    };
+    Ok(Built {
+        inventory,
+        services: unredacted,
+    })
+}
+
+/// env_file paths are relative to the compose file that names them; with several files we
+/// resolve against the first file's directory that has it, else the first file's directory.
+fn first_dir_for(loaded: &[ComposeFile], rel: &str) -> PathBuf {
+    for f in loaded {
+        let p = f.dir.join(rel);
+        if p.is_file() {
+            return p;
+        }
+    }
+    loaded[0].dir.join(rel)
+}
+
+fn holds(service: &str, target: &str) -> Option<String> {
+    let t = target.trim_end_matches('/');
+    KNOWN_STATE
+        .iter()
+        .find(|(p, _)| t == *p || t.starts_with(&format!("{p}/")))
+        .map(|(_, h)| match (*h, service) {
+            ("service data directory", s) if s.contains("valkey") || s.contains("redis") => {
+                "Redis/Valkey data (RDB/AOF)".to_string()
+            }
+            ("service data directory", s) if s.contains("caddy") => {
+                "Caddy certificates and state".to_string()
+            }
+            (h, _) => h.to_string(),
+        })
+}

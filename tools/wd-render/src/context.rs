@@ -1,0 +1,212 @@
+//! The render context: everything a template may reference, computed once.
+//!
+//! URL rules (waltid-facts §5): k8s flavor `<scheme>://<host>.<domain>`; compose flavor
+//! `http://<publicHost>:<port>`, or `hostsPattern` (printf `%s`) with the component's slug.
+
+use crate::values;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use wd_core::docs::inventory::Inventory;
+use wd_core::docs::secret_plan::SecretPlan;
+use wd_core::{WdError, WdResult};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Component {
+    pub service: String,
+    pub chart: String,
+    pub slug: String,
+    pub host: String,
+    pub port: u16,
+    pub scheme: String,
+    pub public: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ScenarioRender {
+    pub components: BTreeMap<String, Component>,
+    pub dpg: Value,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ScenarioFile {
+    pub render: ScenarioRender,
+}
+
+/// Container path of the verifier's request signing key (mounted from its Secret).
+pub const VERIFIER_SIGNING_KEY_PATH: &str = "/waltid-verifier-api/secrets/request-signing.key.pem";
+
+pub struct Inputs<'a> {
+    pub scenario: &'a str,
+    pub flavor: &'a str,
+    pub target: &'a str,
+    pub values: &'a Value,
+    pub render: &'a ScenarioRender,
+    pub plan: &'a SecretPlan,
+    pub demo_password: Option<String>,
+}
+
+fn str_at<'v>(v: &'v Value, path: &str) -> WdResult<&'v str> {
+    values::get(v, path)
+        .and_then(|x| x.as_str())
+        .ok_or_else(|| {
+            WdError::input(format!(
+                "values: {path} must be a string; set it in a values file or with --set {path}=…"
+            ))
+        })
+}
+
+/// Images from the inventory override the default ones (only those of config/values/default.yaml).
+pub fn inventory_images(inv: &Inventory, render: &ScenarioRender) -> Value {
+    let mut out = Map::new();
+    for (name, c) in &render.components {
+        if let Some(img) = inv
+            .services
+            .iter()
+            .find(|s| s.name == c.service)
+            .and_then(|s| s.image.as_ref())
+        {
+            let tag = match (&img.tag, &img.digest) {
+                (Some(t), _) => t.clone(),
+                (None, Some(d)) => d.clone(),
+                (None, None) => "latest".into(),
+            };
+            out.insert(
+                name.clone(),
+                json!({"repository": img.repository, "tag": tag}),
+            );
+        }
+    }
+    json!({ "images": out })
+}
+
+pub fn build(i: &Inputs<'_>) -> WdResult<Value> {
+    let v = i.values;
+    let tls = values::get(v, "tls")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let domain = str_at(v, "domain")?;
+    let public_host = str_at(v, "publicHost")?;
+    let pattern = values::get(v, "hostsPattern")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if !pattern.is_empty() && pattern.matches("%s").count() != 1 {
+        return Err(WdError::input(format!("values: hostsPattern {pattern:?} must contain %s exactly once (e.g. https://%s.example.org)")));
+    }
+    let mut urls = Map::new();
+    let mut hosts = Map::new();
+    let mut ports = Map::new();
+    let mut public = Map::new();
+    for (name, c) in &i.render.components {
+        let slug = values::get(v, &format!("slugs.{name}"))
+            .and_then(Value::as_str)
+            .unwrap_or(&c.slug);
+        let (url, host) = if i.flavor == "k8s" && !c.public {
+            // In-cluster only: the Service the umbrella's subchart creates (<release>-<chart>).
+            let release = str_at(v, "release")?;
+            let ns = str_at(v, "namespace")?;
+            let host = format!("{release}-{}.{ns}.svc", c.chart);
+            (format!("http://{host}:{}", c.port), host)
+        } else if i.flavor == "k8s" {
+            let scheme = if tls { "https" } else { "http" };
+            let host = format!("{}.{domain}", c.host);
+            (format!("{scheme}://{host}"), host)
+        } else if !pattern.is_empty() {
+            let url = pattern.replace("%s", slug);
+            let host = url
+                .split("://")
+                .nth(1)
+                .unwrap_or(&url)
+                .split(['/', ':'])
+                .next()
+                .unwrap_or("")
+                .to_string();
+            (url, host)
+        } else {
+            (
+                format!("{}://{public_host}:{}", c.scheme, c.port),
+                public_host.to_string(),
+            )
+        };
+        urls.insert(name.clone(), Value::String(url));
+        hosts.insert(name.clone(), Value::String(host));
+        ports.insert(name.clone(), json!(c.port));
+        public.insert(name.clone(), json!(c.public));
+    }
+    let roles: Vec<String> = values::get(v, "roles")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    for r in &roles {
+        if !["issuer", "holder", "verifier"].contains(&r.as_str()) {
+            return Err(WdError::input(format!(
+                "values: roles: unknown role {r:?}; use issuer, holder, verifier"
+            )));
+        }
+    }
+    let redis = values::get(v, "persistence.redis.enabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let mut features = Map::new();
+    let mut dev_mode = Map::new();
+    for svc in ["issuer", "verifier", "wallet"] {
+        let mut f: Vec<String> = values::get(v, &format!("{svc}.features"))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if redis && svc != "wallet" && !f.iter().any(|x| x == "persistence") {
+            f.push("persistence".into());
+        }
+        dev_mode.insert(svc.into(), json!(f.iter().any(|x| x == "dev-mode")));
+        features.insert(svc.into(), json!(f));
+    }
+    let mut secrets = Map::new();
+    for s in &i.plan.secrets {
+        secrets.insert(
+            s.name.replace('-', "_"),
+            serde_json::to_value(s).expect("plan serialises"),
+        );
+    }
+    let mut db = values::get(v, "db").cloned().unwrap_or_else(|| json!({}));
+    if db.get("host").is_none() {
+        return Err(WdError::input(
+            "values: db.host is not set; set flavor.<k8s|compose>.db.host or --set db.host=…",
+        ));
+    }
+    if let Some(o) = db.as_object_mut() {
+        o.entry("port").or_insert(json!(5432));
+    }
+    let profile = values::get(v, "profile")
+        .and_then(Value::as_str)
+        .unwrap_or("local");
+    Ok(json!({
+        "scenario": i.scenario,
+        "flavor": i.flavor,
+        "target": i.target,
+        "profile": profile,
+        "values": v,
+        "urls": urls,
+        "hosts": hosts,
+        "ports": ports,
+        "public": public,
+        "images": values::get(v, "images").cloned().unwrap_or_else(|| json!({})),
+        "roles": {"issuer": roles.iter().any(|r| r == "issuer"), "holder": roles.iter().any(|r| r == "holder"), "verifier": roles.iter().any(|r| r == "verifier")},
+        "features": features,
+        "devMode": dev_mode,
+        "db": db,
+        "dpg": i.render.dpg,
+        "secrets": secrets,
+        "secretList": serde_json::to_value(&i.plan.secrets).expect("plan serialises"),
+        "demoPassword": i.demo_password.clone().unwrap_or_default(),
+        "verifierSigningKeyPath": VERIFIER_SIGNING_KEY_PATH,
+        "wso2ProxyPort": if i.flavor == "k8s" { if tls { 443 } else { 80 } } else { i.render.components.get("wso2is").map(|c| c.port).unwrap_or(9443) },
+    }))
+}

@@ -1,0 +1,385 @@
+//! wd-render: render everything a deployment needs from an Inventory (see `--help`).
+//!
+//! `main` parses arguments and wires the modules: values → context → templates → files.
+
+mod context;
+mod plan;
+mod render;
+mod values;
+
+use clap::{Parser, ValueEnum};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use wd_core::cli::CommonArgs;
+use wd_core::docs::inventory::Inventory;
+use wd_core::docs::render_plan::*;
+use wd_core::fsio::{sha256_hex, OutFile};
+use wd_core::{output, Exit, WdError, WdResult};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Target {
+    Local,
+    Onprem,
+    Aws,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq)]
+enum Flavor {
+    K8s,
+    Compose,
+}
+
+/// Render the walt.id config files, backends.json, auth-providers.json, the umbrella chart's
+/// values and the secret plan from an Inventory (stdin) and values, atomically into --out.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wd-render",
+    version,
+    about,
+    after_help = "Exit codes: 0 ok, 2 bad input or usage (nothing written).\nExample: wd-inventory --scenario waltid | wd-render --target local --out out/"
+)]
+struct Cli {
+    /// Read the Inventory from FILE instead of stdin.
+    #[arg(long, value_name = "FILE")]
+    inventory: Option<PathBuf>,
+    /// Values file merged over config/values/ (repeatable, later wins).
+    #[arg(long = "values", value_name = "FILE")]
+    values: Vec<PathBuf>,
+    /// Set a value: key.path=value (YAML scalar); repeatable, applied last.
+    #[arg(long = "set", value_name = "K=V")]
+    set: Vec<String>,
+    /// Set a value as a string (no YAML typing, e.g. a tag like 1.10); repeatable.
+    #[arg(long = "set-string", value_name = "K=V")]
+    set_string: Vec<String>,
+    /// Deployment target (selects config/values/target-<target>.yaml).
+    #[arg(long, value_enum, default_value = "local")]
+    target: Target,
+    /// What to render for: Kubernetes (charts, ExternalSecrets) or docker compose (conf files + env file).
+    #[arg(long, value_enum, default_value = "k8s")]
+    flavor: Flavor,
+    /// Output directory.
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    out: PathBuf,
+    /// Scenario (default: the Inventory's).
+    #[arg(long, value_name = "NAME")]
+    scenario: Option<String>,
+    /// Where scenarios, values and templates live [default: $WD_CONFIG_DIR, else ./config, else the checkout's config/].
+    #[arg(long, value_name = "DIR")]
+    config_dir: Option<PathBuf>,
+    /// compose flavor only: write secret values the app reads from files (DEMO_ACCOUNT_PASSWORD)
+    /// from the environment into them (mode 0600). Without it they are left empty and listed
+    /// under pendingSecrets.
+    #[arg(long)]
+    secrets_from_env: bool,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+fn target_name(t: Target) -> &'static str {
+    match t {
+        Target::Local => "local",
+        Target::Onprem => "onprem",
+        Target::Aws => "aws",
+    }
+}
+
+/// Merges a values layer, then its `flavor.<flavor>` section.
+fn layer(values: &mut Value, l: &Value, flavor: &str) {
+    let mut base = l.clone();
+    let fl = base.as_object_mut().and_then(|o| o.remove("flavor"));
+    values::merge(values, &base);
+    if let Some(f) = fl.as_ref().and_then(|f| f.get(flavor)) {
+        values::merge(values, f);
+    }
+}
+
+struct Input {
+    path: String,
+    sha: String,
+    role: &'static str,
+}
+
+fn input_of(path: &Path, role: &'static str) -> WdResult<Input> {
+    let bytes = std::fs::read(path).map_err(|e| wd_core::fsio::io_input_error(path, &e))?;
+    Ok(Input {
+        path: path.display().to_string(),
+        sha: sha256_hex(&bytes),
+        role,
+    })
+}
+
+fn run() -> WdResult<Exit> {
+    let cli = wd_core::cli::parse::<Cli>();
+    let format = cli.common.init();
+    let flavor = if cli.flavor == Flavor::K8s {
+        "k8s"
+    } else {
+        "compose"
+    };
+    let target = target_name(cli.target);
+    if cli.secrets_from_env && cli.flavor == Flavor::K8s {
+        return Err(WdError::input("--secrets-from-env: only with --flavor compose; on Kubernetes secrets come from Vault through ExternalSecrets"));
+    }
+
+    // 1. The Inventory.
+    let (inv_text, inv_name) = match &cli.inventory {
+        Some(p) => (wd_core::fsio::read_text(p)?, p.display().to_string()),
+        None => {
+            if std::io::stdin().is_terminal() {
+                return Err(WdError::input("no Inventory on stdin; pipe one (wd-inventory --scenario waltid | wd-render) or pass --inventory FILE"));
+            }
+            (wd_core::fsio::read_stdin()?, "<stdin>".to_string())
+        }
+    };
+    let inventory: Inventory = wd_core::docs::parse(&inv_text, &inv_name)?;
+    let mut inputs = vec![Input {
+        path: inv_name.clone(),
+        sha: sha256_hex(inv_text.as_bytes()),
+        role: "inventory",
+    }];
+
+    // 2. Scenario and config.
+    let scenario = cli.scenario.clone().or_else(|| inventory.sources.scenario.clone()).ok_or_else(|| {
+        WdError::input(format!("{inv_name}: sources.scenario is empty; pass --scenario NAME (or run wd-inventory --scenario NAME)"))
+    })?;
+    let config_dir = wd_core::scenario::config_dir(cli.config_dir.as_deref());
+    let scenario_path = wd_core::scenario::scenario_path(&config_dir, &scenario)?;
+    let sc_text = wd_core::fsio::read_text(&scenario_path)?;
+    let sc: context::ScenarioFile = serde_norway::from_str(&sc_text).map_err(|e| {
+        let loc = e
+            .location()
+            .map(|l| format!(":{}:{}", l.line(), l.column()))
+            .unwrap_or_default();
+        WdError::input(format!(
+            "{}{loc}: render: {e}; the scenario needs render.components and render.dpg",
+            scenario_path.display()
+        ))
+    })?;
+    inputs.push(input_of(&scenario_path, "scenario")?);
+
+    // 3. Values: default.yaml < inventory images < target-<t>.yaml < --values < deploy.sh env < --set.
+    let mut vals = json!({});
+    let default_path = config_dir.join("values/default.yaml");
+    layer(&mut vals, &values::load(&default_path)?, flavor);
+    inputs.push(input_of(&default_path, "values")?);
+    values::merge(
+        &mut vals,
+        &context::inventory_images(&inventory, &sc.render),
+    );
+    let target_path = config_dir.join(format!("values/target-{target}.yaml"));
+    if target_path.is_file() {
+        layer(&mut vals, &values::load(&target_path)?, flavor);
+        inputs.push(input_of(&target_path, "values")?);
+    }
+    for p in &cli.values {
+        layer(&mut vals, &values::load(p)?, flavor);
+        inputs.push(input_of(p, "values")?);
+    }
+    let slugs: Vec<(String, String)> = sc
+        .render
+        .components
+        .iter()
+        .map(|(k, c)| (k.clone(), c.slug.clone()))
+        .collect();
+    values::apply_deploy_env(&mut vals, &|k| std::env::var(k).ok(), &slugs);
+    for s in &cli.set {
+        values::apply_set(&mut vals, s)?;
+    }
+    for s in &cli.set_string {
+        let (k, v) = s
+            .split_once('=')
+            .ok_or_else(|| WdError::input(format!("--set-string {s}: expected key.path=value")))?;
+        values::set_path(&mut vals, k, Value::String(v.to_string()));
+    }
+
+    // 4. Secret plan (one source for secret names, paths and env vars).
+    let secrets_path = config_dir.join("secrets.yaml");
+    let kv = values::get(&vals, "vault.kvMount")
+        .and_then(Value::as_str)
+        .unwrap_or("secret")
+        .to_string();
+    let prefix = values::get(&vals, "vault.pathPrefix")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let secret_plan = plan::load(&secrets_path, &scenario, &kv, &prefix)?;
+    inputs.push(input_of(&secrets_path, "secrets")?);
+
+    // 5. Context and templates.
+    let demo_password = if cli.secrets_from_env {
+        let var = secret_plan
+            .secrets
+            .iter()
+            .find(|s| s.name == "demo-account-password")
+            .and_then(|s| s.env.clone())
+            .unwrap_or_default();
+        Some(
+            std::env::var(&var)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    WdError::input(format!(
+                        "--secrets-from-env: {var} is not set; export it or drop the flag"
+                    ))
+                })?,
+        )
+    } else {
+        None
+    };
+    let ctx = context::build(&context::Inputs {
+        scenario: &scenario,
+        flavor,
+        target,
+        values: &vals,
+        render: &sc.render,
+        plan: &secret_plan,
+        demo_password: demo_password.clone(),
+    })?;
+    let templates_dir = config_dir.join("templates");
+    let manifest_path = templates_dir.join("manifest.yaml");
+    let manifest = render::load_manifest(&manifest_path)?;
+    inputs.push(input_of(&manifest_path, "template")?);
+    let mut rendered = render::render_all(&templates_dir, &manifest, &ctx, flavor, &secret_plan)?;
+    let chart_of: BTreeMap<String, String> = sc
+        .render
+        .components
+        .iter()
+        .map(|(k, c)| (k.clone(), c.chart.clone()))
+        .collect();
+    if let Some(i) = rendered.iter().position(|r| r.def.component == "umbrella") {
+        let text = String::from_utf8(rendered[i].bytes.clone()).expect("UTF-8");
+        let others: Vec<_> = rendered
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, r)| r)
+            .collect();
+        let owned: Vec<render::Rendered> = others
+            .iter()
+            .map(|r| render::Rendered {
+                def: r.def.clone(),
+                bytes: r.bytes.clone(),
+            })
+            .collect();
+        rendered[i].bytes = render::embed_config_files(&text, &owned, &chart_of)?.into_bytes();
+    }
+
+    // 6. Files, checksums, plan.
+    let common: Vec<String> = inputs
+        .iter()
+        .filter(|i| i.role != "template")
+        .map(|i| i.path.clone())
+        .collect();
+    let mut files: Vec<OutFile> = Vec::new();
+    let mut plan_files: Vec<RenderedFile> = Vec::new();
+    let mut seen_templates: Vec<String> = Vec::new();
+    let secret_file =
+        |r: &render::Rendered| demo_password.is_some() && r.def.out == "app/backends.json";
+    for r in &rendered {
+        let tpl = format!("{}/templates/{}", config_dir.display(), r.def.template);
+        if !seen_templates.contains(&tpl) {
+            inputs.push(input_of(&templates_dir.join(&r.def.template), "template")?);
+            seen_templates.push(tpl.clone());
+        }
+        let mut used = vec![tpl];
+        used.extend(common.iter().cloned());
+        plan_files.push(RenderedFile {
+            path: r.def.out.clone(),
+            sha256: sha256_hex(&r.bytes),
+            bytes: r.bytes.len() as u64,
+            template: format!("templates/{}", r.def.template),
+            component: r.def.component.clone(),
+            inputs: used,
+        });
+        files.push(OutFile {
+            rel_path: PathBuf::from(&r.def.out),
+            bytes: r.bytes.clone(),
+            mode: if secret_file(r) { 0o600 } else { 0o644 },
+        });
+    }
+    let sp_path = "secrets/secret-plan.json";
+    let sp_bytes = wd_core::docs::to_json(&secret_plan).into_bytes();
+    plan_files.push(RenderedFile {
+        path: sp_path.into(),
+        sha256: sha256_hex(&sp_bytes),
+        bytes: sp_bytes.len() as u64,
+        template: "generated".into(),
+        component: "secrets".into(),
+        inputs: vec![secrets_path.display().to_string()],
+    });
+    files.push(OutFile {
+        rel_path: sp_path.into(),
+        bytes: sp_bytes,
+        mode: 0o644,
+    });
+
+    let mut pending = Vec::new();
+    if demo_password.is_none() && rendered.iter().any(|r| r.def.out == "app/backends.json") {
+        let s = secret_plan
+            .secrets
+            .iter()
+            .find(|s| s.name == "demo-account-password");
+        pending.push(PendingSecret {
+            file: "app/backends.json".into(),
+            field: "/backends/0/config/demoAccount/password".into(),
+            secret: "demo-account-password".into(),
+            how: match (flavor, s) {
+                ("k8s", Some(s)) => format!("the verifiably-go chart fills it from Secret {}/{} when it mounts backends.json", s.k8s_secret, s.k8s_key),
+                (_, Some(s)) => format!("re-render with --secrets-from-env and {} set", s.env.clone().unwrap_or_default()),
+                _ => "define demo-account-password in config/secrets.yaml".into(),
+            },
+        });
+    }
+    let urls = ctx["urls"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| ctx["public"][k.as_str()] == json!(true))
+                .map(|(k, v)| UrlEntry {
+                    role: k.clone(),
+                    url: v.as_str().unwrap_or_default().to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let plan_doc = RenderPlan {
+        scenario: scenario.clone(),
+        flavor: flavor.into(),
+        target: target.into(),
+        out_dir: cli.out.display().to_string(),
+        inputs: inputs
+            .iter()
+            .map(|i| InputFile {
+                path: i.path.clone(),
+                sha256: i.sha.clone(),
+                role: i.role.into(),
+            })
+            .collect(),
+        files: plan_files,
+        urls,
+        secret_plan: sp_path.into(),
+        pending_secrets: pending,
+        ..Default::default()
+    };
+    files.push(OutFile {
+        rel_path: "render-plan.json".into(),
+        bytes: wd_core::docs::to_json(&plan_doc).into_bytes(),
+        mode: 0o644,
+    });
+
+    wd_core::fsio::write_tree_atomic(&cli.out, &files)?;
+    wd_core::term::step(&format!(
+        "Rendered scenario={scenario} flavor={flavor} target={target}"
+    ));
+    for f in &plan_doc.files {
+        wd_core::term::done(&format!("wrote {}", cli.out.join(&f.path).display()));
+    }
+    output::emit(&plan_doc, format)?;
+    Ok(Exit::Ok)
+}
+
+fn main() -> std::process::ExitCode {
+    wd_core::error::run_main("wd-render", run)
+}

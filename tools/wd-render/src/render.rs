@@ -1,0 +1,292 @@
+//! Renders the template manifest with handlebars in strict mode, entirely in memory.
+
+use handlebars::{
+    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason,
+};
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use wd_core::docs::secret_plan::SecretPlan;
+use wd_core::{WdError, WdResult};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub outputs: Vec<OutputDef>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct OutputDef {
+    pub template: String,
+    pub out: String,
+    pub component: String,
+    #[serde(default)]
+    pub flavors: Option<Vec<String>>,
+    #[serde(default)]
+    pub when: Option<String>,
+    #[serde(default)]
+    pub with: Option<Value>,
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// A rendered file, before it is written.
+pub struct Rendered {
+    pub def: OutputDef,
+    pub bytes: Vec<u8>,
+}
+
+pub fn load_manifest(path: &Path) -> WdResult<Manifest> {
+    let text = wd_core::fsio::read_text(path)?;
+    serde_norway::from_str(&text).map_err(|e| {
+        let loc = e
+            .location()
+            .map(|l| format!(":{}:{}", l.line(), l.column()))
+            .unwrap_or_default();
+        let msg = e.to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        WdError::input(format!(
+            "{}{loc}: {msg}; each output needs template, out and component",
+            path.display()
+        ))
+    })
+}
+
+fn truthy(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(_) => true,
+    }
+}
+
+fn registry(plan: &SecretPlan) -> Handlebars<'static> {
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    hb.register_escape_fn(handlebars::no_escape);
+    // {{json x}}: x as JSON (strings quoted and escaped): for JSON and YAML outputs.
+    hb.register_helper(
+        "json",
+        Box::new(
+            |h: &Helper,
+             _: &Handlebars,
+             _: &Context,
+             _: &mut RenderContext,
+             out: &mut dyn Output|
+             -> HelperResult {
+                let v = h
+                    .param(0)
+                    .map(|p| p.value().clone())
+                    .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex("json", 0))?;
+                out.write(&serde_json::to_string(&v).expect("JSON values serialise"))?;
+                Ok(())
+            },
+        ),
+    );
+    // {{concat a b …}}: strings joined (for use inside other helpers).
+    hb.register_helper(
+        "concat",
+        Box::new(
+            |h: &Helper,
+             _: &Handlebars,
+             _: &Context,
+             _: &mut RenderContext,
+             out: &mut dyn Output|
+             -> HelperResult {
+                let mut s = String::new();
+                for p in h.params() {
+                    match p.value() {
+                        Value::String(x) => s.push_str(x),
+                        other => s.push_str(&other.to_string()),
+                    }
+                }
+                out.write(&s)?;
+                Ok(())
+            },
+        ),
+    );
+    // {{env "logical-name"}} → the env var name of a planned secret; {{envref …}} → `${NAME}`.
+    // Unknown names fail the render: the secret plan is the one source of secret names.
+    let env_of: BTreeMap<String, Option<String>> = plan
+        .secrets
+        .iter()
+        .map(|s| (s.name.clone(), s.env.clone()))
+        .collect();
+    for (helper, wrap) in [("env", false), ("envref", true)] {
+        let map = env_of.clone();
+        hb.register_helper(
+            helper,
+            Box::new(
+                move |h: &Helper,
+                      _: &Handlebars,
+                      _: &Context,
+                      _: &mut RenderContext,
+                      out: &mut dyn Output|
+                      -> HelperResult {
+                    let name = h
+                        .param(0)
+                        .and_then(|p| p.value().as_str())
+                        .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex("env", 0))?;
+                    let env = match map.get(name) {
+                        Some(Some(e)) => e.clone(),
+                        Some(None) => {
+                            return Err(RenderErrorReason::Other(format!(
+                                "secret {name:?} has no env var in config/secrets.yaml"
+                            ))
+                            .into())
+                        }
+                        None => {
+                            return Err(RenderErrorReason::Other(format!(
+                                "unknown secret {name:?}; define it in config/secrets.yaml"
+                            ))
+                            .into())
+                        }
+                    };
+                    if wrap {
+                        out.write(&format!("${{{env}}}"))?;
+                    } else {
+                        out.write(&env)?;
+                    }
+                    Ok(())
+                },
+            ),
+        );
+    }
+    hb
+}
+
+/// Renders every output of the manifest that applies to the flavor. Nothing is written.
+pub fn render_all(
+    templates_dir: &Path,
+    manifest: &Manifest,
+    ctx: &Value,
+    flavor: &str,
+    plan: &SecretPlan,
+) -> WdResult<Vec<Rendered>> {
+    let mut hb = registry(plan);
+    let mut out = Vec::new();
+    for def in &manifest.outputs {
+        if let Some(f) = &def.flavors {
+            if !f.iter().any(|x| x == flavor) {
+                continue;
+            }
+        }
+        if let Some(w) = &def.when {
+            if !truthy(crate::values::get(ctx, w)) {
+                continue;
+            }
+        }
+        let tpl_path = templates_dir.join(&def.template);
+        let shown = format!("config/templates/{}", def.template);
+        if !hb.has_template(&def.template) {
+            let src = wd_core::fsio::read_text(&tpl_path)?;
+            hb.register_template_string(&def.template, src)
+                .map_err(|e| {
+                    let pos = e
+                        .pos()
+                        .map(|(l, c)| format!(":{l}:{c}"))
+                        .unwrap_or_default();
+                    WdError::input(format!(
+                        "{shown}{pos}: template syntax error: {}; fix the template",
+                        e.reason()
+                    ))
+                })?;
+        }
+        let mut c = ctx.clone();
+        if let (Some(o), Some(w)) = (c.as_object_mut(), &def.with) {
+            o.insert("local".into(), w.clone());
+        }
+        let text = hb.render(&def.template, &c).map_err(|e| {
+            let pos = match (e.line_no, e.column_no) {
+                (Some(l), Some(col)) => format!(":{l}:{col}"),
+                _ => String::new(),
+            };
+            let why = match e.reason() {
+                RenderErrorReason::MissingVariable(Some(v)) => format!("unknown variable {v:?}; define it in values (config/values/, --values, --set) or fix the template"),
+                RenderErrorReason::MissingVariable(None) => "unknown variable; define it in values or fix the template".to_string(),
+                other => format!("{other}"),
+            };
+            WdError::input(format!("{shown}{pos}: {why}"))
+        })?;
+        let bytes = match def.format.as_deref() {
+            Some("json") => {
+                let v: Value = serde_json::from_str(&text).map_err(|e| {
+                    WdError::input(format!("{shown}: renders invalid JSON at output line {} column {} ({e}); use {{{{json …}}}} for values", e.line(), e.column()))
+                })?;
+                let mut s = serde_json::to_string_pretty(&v).expect("serialises");
+                s.push('\n');
+                s.into_bytes()
+            }
+            Some("yaml") => {
+                serde_norway::from_str::<serde_norway::Value>(&text).map_err(|e| {
+                    let loc = e.location().map(|l| format!(" at output line {} column {}", l.line(), l.column())).unwrap_or_default();
+                    WdError::input(format!("{shown}: renders invalid YAML{loc}; use {{{{json …}}}} for values"))
+                })?;
+                text.into_bytes()
+            }
+            Some("text") | None => text.into_bytes(),
+            Some(other) => return Err(WdError::input(format!("config/templates/manifest.yaml: {}: unknown format {other:?}; use json, yaml or text", def.out))),
+        };
+        out.push(Rendered {
+            def: def.clone(),
+            bytes,
+        });
+    }
+    Ok(out)
+}
+
+/// Adds `<chart>.config.files.<file name>` to the umbrella values for every rendered file of a
+/// component that has a chart, so the charts mount exactly what wd-render rendered.
+pub fn embed_config_files(
+    values_yaml: &str,
+    rendered: &[Rendered],
+    chart_of: &BTreeMap<String, String>,
+) -> WdResult<String> {
+    let header: String = values_yaml
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let mut v: Value = serde_norway::from_str::<serde_norway::Value>(values_yaml)
+        .ok()
+        .and_then(|y| serde_json::to_value(y).ok())
+        .ok_or_else(|| {
+            WdError::input("config/templates/helm/values.yaml.hbs: renders invalid YAML")
+        })?;
+    for r in rendered {
+        let Some(chart) = chart_of.get(&r.def.component) else {
+            continue;
+        };
+        let name = Path::new(&r.def.out)
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let content = String::from_utf8(r.bytes.clone()).expect("templates render UTF-8");
+        crate::values::set_path(
+            &mut v,
+            &format!("{chart}.config.files.{}", name.replace('.', "\u{0}")),
+            Value::String(content),
+        );
+    }
+    // set_path splits on '.', so file names were protected above; restore them.
+    let v = restore_dots(v);
+    let body =
+        serde_norway::to_string(&v).map_err(|e| WdError::input(format!("umbrella values: {e}")))?;
+    Ok(format!("{header}{body}"))
+}
+
+fn restore_dots(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, x)| (k.replace('\u{0}', "."), restore_dots(x)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(restore_dots).collect()),
+        other => other,
+    }
+}

@@ -1,0 +1,159 @@
+//! Values: YAML files deep-merged in order, `--set key.path=value`, the deploy.sh environment.
+
+use serde_json::{Map, Value};
+use std::path::Path;
+use wd_core::{WdError, WdResult};
+
+/// Reads a YAML values file into JSON; the error names file:line:col.
+pub fn load(path: &Path) -> WdResult<Value> {
+    let text = wd_core::fsio::read_text(path)?;
+    let mut v: serde_norway::Value = serde_norway::from_str(&text).map_err(|e| {
+        let loc = e
+            .location()
+            .map(|l| format!(":{}:{}", l.line(), l.column()))
+            .unwrap_or_default();
+        let msg = e.to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        WdError::input(format!(
+            "{}{loc}: invalid YAML: {msg}; fix the syntax",
+            path.display()
+        ))
+    })?;
+    v.apply_merge()
+        .map_err(|e| WdError::input(format!("{}: {e}", path.display())))?;
+    let json: Value = serde_json::to_value(&v).map_err(|e| {
+        WdError::input(format!(
+            "{}: {e}; values must be plain YAML",
+            path.display()
+        ))
+    })?;
+    match json {
+        Value::Object(_) => Ok(json),
+        Value::Null => Ok(Value::Object(Map::new())),
+        _ => Err(WdError::input(format!(
+            "{}: values must be a mapping at the top level",
+            path.display()
+        ))),
+    }
+}
+
+/// Deep merge: objects merge key by key; anything else is replaced by `over`.
+pub fn merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(bv) if bv.is_object() && v.is_object() => merge(bv, v),
+                    _ => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
+}
+
+/// `a.b.c=value`: the value is read as a YAML scalar (`true`, `3`, `"x"`, `[a, b]`).
+pub fn apply_set(values: &mut Value, expr: &str) -> WdResult<()> {
+    let (path, raw) = expr
+        .split_once('=')
+        .ok_or_else(|| WdError::input(format!("--set {expr}: expected key.path=value")))?;
+    if path.is_empty() || path.split('.').any(|s| s.is_empty()) {
+        return Err(WdError::input(format!(
+            "--set {expr}: empty key segment; write e.g. --set persistence.redis.enabled=true"
+        )));
+    }
+    let parsed: Value = if raw.is_empty() {
+        Value::String(String::new())
+    } else {
+        serde_norway::from_str::<serde_norway::Value>(raw)
+            .ok()
+            .and_then(|v| serde_json::to_value(v).ok())
+            .unwrap_or_else(|| Value::String(raw.to_string()))
+    };
+    set_path(values, path, parsed);
+    Ok(())
+}
+
+pub fn set_path(values: &mut Value, path: &str, v: Value) {
+    let mut cur = values;
+    let parts: Vec<&str> = path.split('.').collect();
+    for (i, p) in parts.iter().enumerate() {
+        if !cur.is_object() {
+            *cur = Value::Object(Map::new());
+        }
+        let obj = cur.as_object_mut().expect("just made an object");
+        if i == parts.len() - 1 {
+            obj.insert(p.to_string(), v);
+            return;
+        }
+        cur = obj
+            .entry(p.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+}
+
+pub fn get<'v>(values: &'v Value, path: &str) -> Option<&'v Value> {
+    path.split('.').try_fold(values, |cur, p| cur.get(p))
+}
+
+/// deploy.sh's URL environment (waltid-facts §5): VERIFIABLY_PUBLIC_HOST, VERIFIABLY_HOSTS_PATTERN,
+/// VERIFIABLY_SLUG_<UPPER_SNAKE of the default slug>.
+pub fn apply_deploy_env(
+    values: &mut Value,
+    env: &dyn Fn(&str) -> Option<String>,
+    slugs: &[(String, String)],
+) {
+    if let Some(h) = env("VERIFIABLY_PUBLIC_HOST").filter(|h| !h.is_empty()) {
+        set_path(values, "publicHost", Value::String(h));
+    }
+    if let Some(p) = env("VERIFIABLY_HOSTS_PATTERN").filter(|p| !p.is_empty()) {
+        set_path(values, "hostsPattern", Value::String(p));
+    }
+    for (component, slug) in slugs {
+        let var = format!(
+            "VERIFIABLY_SLUG_{}",
+            slug.to_ascii_uppercase().replace('-', "_")
+        );
+        if let Some(s) = env(&var).filter(|s| !s.is_empty()) {
+            set_path(values, &format!("slugs.{component}"), Value::String(s));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merges_and_sets() {
+        let mut v = json!({"a": {"b": 1, "c": [1]}, "d": "x"});
+        merge(&mut v, &json!({"a": {"c": [2], "e": true}}));
+        assert_eq!(v, json!({"a": {"b": 1, "c": [2], "e": true}, "d": "x"}));
+        apply_set(&mut v, "a.b=2").unwrap();
+        apply_set(&mut v, "n.m=true").unwrap();
+        apply_set(&mut v, "s=hello world").unwrap();
+        apply_set(&mut v, "t=0.18.2").unwrap();
+        assert_eq!(v["a"]["b"], json!(2));
+        assert_eq!(v["n"]["m"], json!(true));
+        assert_eq!(v["s"], json!("hello world"));
+        assert_eq!(v["t"], json!("0.18.2"));
+        assert!(apply_set(&mut v, "novalue").is_err());
+        assert!(apply_set(&mut v, "a..b=1").is_err());
+    }
+
+    #[test]
+    fn deploy_env_overrides() {
+        let mut v = json!({"publicHost": "localhost"});
+        let env = |k: &str| match k {
+            "VERIFIABLY_PUBLIC_HOST" => Some("demo.example".to_string()),
+            "VERIFIABLY_SLUG_WALT_ISSUER" => Some("iss".to_string()),
+            _ => None,
+        };
+        apply_deploy_env(&mut v, &env, &[("issuer".into(), "walt-issuer".into())]);
+        assert_eq!(v["publicHost"], json!("demo.example"));
+        assert_eq!(v["slugs"]["issuer"], json!("iss"));
+    }
+}
