@@ -25,7 +25,19 @@ impl CommonArgs {
     }
 }
 
-/// Parses argv with clap; usage errors exit 2 (clap's own code), help/version exit 0.
+/// Parses argv with clap. Help and version print and exit 0; a usage error is ONE line
+/// `<tool>: <what is wrong>; see <tool> --help` and exit 2 (clap's own report is several lines).
 pub fn parse<P: clap::Parser>() -> P {
-    P::parse()
+    match P::try_parse() {
+        Ok(p) => p,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let tool = P::command().get_name().to_string();
+            let rendered = e.to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            let msg = first.strip_prefix("error: ").unwrap_or(first);
+            crate::term::eprint_error(&format!("{tool}: {msg}; see {tool} --help"));
+            std::process::exit(crate::Exit::Usage as i32)
+        }
+    }
 }

@@ -594,21 +594,22 @@ impl<'a> Normaliser<'a> {
                             .unwrap_or_else(|| "volume".into()),
                         None => "volume".into(),
                     };
-                    let kind =
-                        match ty.as_str() {
-                            "bind" => MountType::Bind,
-                            "volume" => MountType::Volume,
-                            "tmpfs" => MountType::Tmpfs,
-                            "npipe" => MountType::Npipe,
-                            "image" => MountType::Image,
-                            "cluster" => MountType::Cluster,
-                            other => return Err(self.type_err(
+                    let kind = match ty.as_str() {
+                        "bind" => MountType::Bind,
+                        "volume" => MountType::Volume,
+                        "tmpfs" => MountType::Tmpfs,
+                        "npipe" => MountType::Npipe,
+                        "image" => MountType::Image,
+                        "cluster" => MountType::Cluster,
+                        other => {
+                            return Err(self.type_err(
                                 &format!("{f}.type"),
                                 &format!(
                                     "bind, volume, tmpfs, npipe, image or cluster (got {other:?})"
                                 ),
-                            )),
-                        };
+                            ))
+                        }
+                    };
                     let source = match get(vm, "source") {
                         Some(x) => self.string(&format!("{f}.source"), x)?,
                         None => None,

@@ -1,0 +1,744 @@
+//! wd-inventory as users run it: real binaries on fixtures, walt.id's own compose files and the
+//! reference stack. Every test clears the environment so results do not depend on the caller.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures/compose").join(name)
+}
+
+/// walt.id's own docker-compose folder at v0.18.2 (read-only test data beside the repo).
+fn waltid_testdata() -> Option<PathBuf> {
+    let candidates = [
+        root().join("../shared/testdata/waltid-identity-v0.18.2"),
+        PathBuf::from("/work/shared/testdata/waltid-identity-v0.18.2"),
+    ];
+    candidates
+        .into_iter()
+        .find(|p| p.join("docker-compose.yaml").is_file())
+}
+
+fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_wd-inventory"));
+    c.current_dir(dir).args(args).env_clear();
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn run(args: &[&str]) -> Output {
+    run_in(&root(), args, &[])
+}
+
+fn json(o: &Output) -> Value {
+    assert!(o.status.code().is_some(), "killed");
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn service<'a>(inv: &'a Value, name: &str) -> &'a Value {
+    inv["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no service {name}"))
+}
+
+fn env<'a>(svc: &'a Value, name: &str) -> &'a Value {
+    svc["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == name)
+        .unwrap_or_else(|| panic!("no env {name}"))
+}
+
+fn names(inv: &Value) -> Vec<String> {
+    inv["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn every_form_is_normalised() {
+    let f = fixture("every-form/compose.yaml");
+    let o = run(&["-f", f.to_str().unwrap(), "--all"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let inv = json(&o);
+    assert_eq!(inv["apiVersion"], "wd/v1");
+    assert_eq!(inv["kind"], "Inventory");
+    assert_eq!(inv["project"], "formtest");
+    let app = service(&inv, "app");
+    assert_eq!(
+        app["image"]["reference"],
+        "registry.example.org:5000/team/app:1.2.3"
+    );
+    assert_eq!(
+        app["image"]["repository"],
+        "registry.example.org:5000/team/app"
+    );
+    assert_eq!(app["image"]["pinned"], true);
+    assert_eq!(app["build"]["dockerfile"], "Dockerfile.prod");
+    assert_eq!(app["restart"], "unless-stopped", "merge key <<: *common");
+    assert_eq!(app["profiles"], serde_json::json!(["web", "all"]));
+    // interpolation: nesting, $$, empty/dash defaults, alternative, non-string values
+    assert_eq!(env(app, "URL")["value"], "http://example.test:8080/path");
+    assert_eq!(env(app, "NESTED")["value"], "http://keycloak:8180");
+    assert_eq!(
+        env(app, "NESTED")["raw"],
+        "${KC_URL:-http://${KC_HOST:-keycloak}:${KC_PORT:-8180}}"
+    );
+    let nested_refs: Vec<&str> = env(app, "NESTED")["references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(nested_refs, ["KC_URL", "KC_HOST", "KC_PORT"]);
+    assert_eq!(env(app, "DOLLAR")["value"], "cost $5 and ${NOT_EXPANDED}");
+    assert_eq!(env(app, "EMPTY_DEFAULT")["value"], "");
+    assert_eq!(
+        env(app, "DASH_DEFAULT")["value"],
+        "",
+        "${{V-d}} keeps a set-but-empty V"
+    );
+    assert_eq!(env(app, "ALT")["value"], "host-is-set");
+    assert_eq!(env(app, "PORT_INT")["value"], "5432");
+    assert_eq!(env(app, "ENABLED")["value"], "true");
+    assert_eq!(env(app, "RATIO")["value"], "0.75");
+    assert_eq!(env(app, "COMMON")["value"], "from-anchor");
+    assert_eq!(env(app, "FROM_FILE")["origin"], "env_file:./app.env");
+    assert_eq!(env(app, "FROM_SHELL")["raw"], Value::Null);
+    let host_ref = &env(app, "URL")["references"][1];
+    assert_eq!(
+        (
+            host_ref["name"].as_str(),
+            host_ref["inEnvFile"].as_bool(),
+            host_ref["inEnvExample"].as_bool(),
+            host_ref["hasDefault"].as_bool()
+        ),
+        (Some("HOST"), Some(true), Some(true), Some(true))
+    );
+    // command: folded block scalar split like a shell; entrypoint list interpolated
+    assert_eq!(
+        app["command"],
+        serde_json::json!(["serve", "--listen", "0.0.0.0:8080", "--label", "two words"])
+    );
+    assert_eq!(
+        app["entrypoint"],
+        serde_json::json!(["/bin/entry", "--flag=example.test"])
+    );
+    // ports: short, IP, IPv6, range, container-only, long
+    let ports = app["ports"].as_array().unwrap();
+    assert_eq!(ports.len(), 6);
+    assert_eq!(
+        (
+            ports[1]["hostIp"].as_str(),
+            ports[1]["published"].as_str(),
+            ports[1]["protocol"].as_str()
+        ),
+        (Some("127.0.0.1"), Some("9090"), Some("udp"))
+    );
+    assert_eq!(ports[2]["hostIp"], "::1");
+    assert_eq!(ports[3]["published"], "7000-7002");
+    assert_eq!(ports[4]["published"], Value::Null);
+    assert_eq!(
+        (
+            ports[5]["target"].as_str(),
+            ports[5]["published"].as_str(),
+            ports[5]["mode"].as_str()
+        ),
+        (Some("443"), Some("8443"), Some("host"))
+    );
+    // mounts: bind dir with contents, bind file via ../.., named, anonymous, missing, tmpfs x2
+    let mounts = app["mounts"].as_array().unwrap();
+    let types: Vec<&str> = mounts.iter().map(|m| m["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        ["bind", "bind", "volume", "volume", "bind", "tmpfs", "tmpfs"]
+    );
+    assert_eq!(mounts[0]["bind"]["pathKind"], "dir");
+    let files = mounts[0]["bind"]["files"].as_array().unwrap();
+    assert_eq!(files[0]["path"], "app.conf");
+    assert_eq!(files[0]["kind"], "hocon");
+    assert_eq!(files[0]["secretFields"], serde_json::json!(["password"]));
+    assert_eq!(
+        files[1]["carriesSecrets"], false,
+        "an env reference is not a secret"
+    );
+    assert_eq!(mounts[1]["bind"]["pathKind"], "file");
+    assert_eq!(mounts[4]["bind"]["pathKind"], "missing");
+    assert_eq!(mounts[3]["source"], Value::Null);
+    assert!(mounts[0]["readOnly"].as_bool().unwrap() && !mounts[2]["readOnly"].as_bool().unwrap());
+    // depends_on long form, healthcheck string form, extra_hosts map, networks with aliases
+    let deps = app["dependsOn"].as_array().unwrap();
+    assert_eq!(
+        (
+            deps[1]["condition"].as_str(),
+            deps[1]["required"].as_bool(),
+            deps[1]["restart"].as_bool()
+        ),
+        (
+            Some("service_completed_successfully"),
+            Some(false),
+            Some(true)
+        )
+    );
+    assert_eq!(
+        app["healthcheck"]["test"],
+        serde_json::json!([
+            "CMD-SHELL",
+            "curl -fsS http://localhost:8080/healthz || exit 1"
+        ])
+    );
+    assert_eq!(app["healthcheck"]["retries"], 3);
+    assert_eq!(
+        app["extraHosts"],
+        serde_json::json!(["host.docker.internal:host-gateway"])
+    );
+    assert_eq!(
+        app["networks"][0]["aliases"],
+        serde_json::json!(["app.internal", "api"])
+    );
+    // state: named + anonymous volumes
+    let state: Vec<&str> = app["state"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(state, ["/var/lib/app", "/var/cache/anon"]);
+    let db = service(&inv, "db");
+    assert_eq!(
+        env(db, "OPTIONS")["value"],
+        "a=b:c=d",
+        "list values keep = and :"
+    );
+    assert_eq!(
+        db["command"],
+        serde_json::json!(["postgres", "-c", "max_connections=200"]),
+        "literal block scalar"
+    );
+    assert_eq!(db["state"][0]["holds"], "PostgreSQL data directory");
+    let migrate = service(&inv, "migrate");
+    assert_eq!(migrate["image"]["pinned"], true, "digest");
+    assert_eq!(migrate["healthcheck"]["disabled"], true);
+    assert_eq!(
+        service(&inv, "cache")["image"]["unpinnedReason"],
+        "moving tag \"latest\""
+    );
+    assert_eq!(
+        service(&inv, "cache")["extraHosts"],
+        serde_json::json!(["cache.local:127.0.0.1"])
+    );
+    // top level
+    let vols: Vec<&str> = inv["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(vols, ["data", "pgdata"], "only used volumes");
+    assert_eq!(
+        inv["variables"]["definedButUnused"],
+        serde_json::json!(["DEFINED_NOT_USED", "DOCUMENTED_ONLY"])
+    );
+    assert_eq!(
+        inv["variables"]["missingFromEnvExample"],
+        serde_json::json!(["FROM_SHELL"])
+    );
+    assert_eq!(inv["variables"]["unset"], serde_json::json!(["FROM_SHELL"]));
+}
+
+#[test]
+fn profiles_select_services_like_compose() {
+    let f = fixture("every-form/compose.yaml");
+    let f = f.to_str().unwrap();
+    // COMPOSE_PROFILES=web comes from .env: services without profiles + "web" ones
+    assert_eq!(names(&json(&run(&["-f", f]))), ["app", "migrate", "cache"]);
+    assert_eq!(
+        names(&json(&run(&["-f", f, "--profile", "all"]))),
+        ["app", "db", "migrate", "cache"]
+    );
+    // the process environment overrides the env file
+    let o = run_in(&root(), &["-f", f], &[("COMPOSE_PROFILES", "none")]);
+    assert_eq!(names(&json(&o)), ["migrate", "cache"]);
+    assert_eq!(names(&json(&run(&["-f", f, "--service", "db"]))), ["db"]);
+}
+
+#[test]
+fn several_files_merge_in_order() {
+    // no -f: compose.yaml + compose.override.yaml are discovered, as docker compose does
+    let o = run_in(&fixture("merge"), &[], &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let inv = json(&o);
+    assert_eq!(
+        inv["sources"]["composeFiles"],
+        serde_json::json!(["compose.yaml", "compose.override.yaml"])
+    );
+    assert_eq!(inv["project"], "merge");
+    let web = service(&inv, "web");
+    assert_eq!(web["image"]["reference"], "nginx:1.27.3");
+    assert_eq!(env(web, "A")["value"], "base");
+    assert_eq!(env(web, "B")["value"], "override");
+    assert_eq!(env(web, "C")["value"], "added");
+    assert_eq!(web["ports"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        web["mounts"].as_array().unwrap().len(),
+        1,
+        "same target replaced"
+    );
+    assert_eq!(web["mounts"][0]["source"], "./cfg2");
+    assert_eq!(web["mounts"][0]["readOnly"], false);
+    assert_eq!(web["dependsOn"][0]["condition"], "service_healthy");
+    assert_eq!(
+        web["command"],
+        serde_json::json!(["nginx", "-g", "daemon off;"]),
+        "kept from the base file"
+    );
+    assert_eq!(names(&inv), ["web", "api", "extra"]);
+}
+
+#[test]
+fn waltid_own_compose_with_its_env() {
+    let Some(dir) = waltid_testdata() else {
+        panic!("walt.id test data not found beside the repository")
+    };
+    // default: COMPOSE_PROFILES=identity from its .env
+    let inv = json(&run_in(&dir, &[], &[]));
+    assert_eq!(
+        names(&inv),
+        [
+            "wallet-api",
+            "issuer-api",
+            "verifier-api",
+            "verifier-api2",
+            "waltid-demo-wallet",
+            "waltid-dev-wallet",
+            "web-portal",
+            "vc-repo",
+            "postgres",
+            "caddy"
+        ]
+    );
+    let wallet = service(&inv, "wallet-api");
+    assert_eq!(wallet["image"]["reference"], "waltid/wallet-api:stable");
+    assert_eq!(wallet["image"]["pinned"], false);
+    assert_eq!(
+        service(&inv, "postgres")["image"]["unpinnedReason"],
+        "no tag (means latest)"
+    );
+    assert_eq!(env(wallet, "DB_PASSWORD")["redacted"], true);
+    assert_eq!(env(wallet, "DB_PASSWORD")["value"], Value::Null);
+    assert_eq!(
+        wallet["dependsOn"][0],
+        serde_json::json!({"service": "postgres", "condition": "service_healthy", "required": true, "restart": false})
+    );
+    let auth = wallet["mounts"][0]["bind"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "auth.conf")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        auth["carriesSecrets"], true,
+        "walt.id's demo keys are secrets"
+    );
+    assert!(auth["secretFields"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("encryptionKey")));
+    // caddy's long-syntax ports interpolate `published: $WALLET_BACKEND_PORT`
+    let caddy_ports: Vec<&str> = service(&inv, "caddy")["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["published"].as_str().unwrap())
+        .collect();
+    assert_eq!(&caddy_ports[..3], ["7001", "7002", "7003"]);
+    // profiles from the command line, and --all
+    assert_eq!(
+        names(&json(&run_in(&dir, &["--profile", "tse"], &[]))),
+        ["postgres", "vault", "vault-init", "caddy"]
+    );
+    assert_eq!(
+        json(&run_in(&dir, &["--all"], &[]))["services"]
+            .as_array()
+            .unwrap()
+            .len(),
+        14
+    );
+    // the process environment overrides .env: VERSION_TAG=0.18.2 pins the walt.id images
+    let pinned = json(&run_in(
+        &dir,
+        &["--service", "wallet-api"],
+        &[("VERSION_TAG", "0.18.2")],
+    ));
+    assert_eq!(service(&pinned, "wallet-api")["image"]["pinned"], true);
+    // --check fails on the unpinned images, one line each
+    let o = run_in(&dir, &["--check", "-q"], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.contains("[unpinned-image]"))
+            .count(),
+        9,
+        "{err}"
+    );
+    assert!(err.contains("wd-inventory: check: postgres: image postgres is not pinned"));
+}
+
+#[test]
+fn show_secrets_is_the_only_way_to_see_values() {
+    let f = fixture("every-form/compose.yaml");
+    let f = f.to_str().unwrap();
+    for format in ["json", "table", "csv", "markdown"] {
+        let o = run(&["-f", f, "--all", "--format", format]);
+        assert_eq!(o.status.code(), Some(0));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        for secret in ["s3cr3t-from-dotenv", "tok-in-env-file", "literal-in-config"] {
+            assert!(
+                !all.contains(secret),
+                "{secret} leaked in --format {format}"
+            );
+        }
+    }
+    let inv = json(&run(&["-f", f, "--all", "--show-secrets"]));
+    assert_eq!(inv["redacted"], false);
+    assert_eq!(
+        env(service(&inv, "app"), "DB_PASSWORD")["value"],
+        "s3cr3t-from-dotenv"
+    );
+    assert_eq!(
+        env(service(&inv, "app"), "API_TOKEN")["value"],
+        "tok-in-env-file"
+    );
+}
+
+#[test]
+fn check_flags_inline_secret_defaults_and_literals() {
+    let f = fixture("inline-secret/compose.yaml");
+    let o = run(&["-f", f.to_str().unwrap(), "--check"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("db: secret POSTGRES_PASSWORD has a non-empty inline default")
+            && err.contains("[inline-secret-default]"),
+        "{err}"
+    );
+    assert!(
+        err.contains("kc: secret KEYCLOAK_ADMIN_PASSWORD is written literally")
+            && err.contains("[inline-secret]"),
+        "{err}"
+    );
+    let inv = json(&o);
+    let pw = env(service(&inv, "db"), "POSTGRES_PASSWORD");
+    assert_eq!(
+        (
+            pw["raw"].clone(),
+            pw["value"].clone(),
+            pw["inlineSecretDefault"].clone()
+        ),
+        (Value::Null, Value::Null, Value::Bool(true)),
+        "the inline default is redacted too"
+    );
+    // without --check the same problems do not fail the run
+    assert_eq!(
+        run(&["-f", f.to_str().unwrap(), "-q"]).status.code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn reference_stack_is_clean_and_its_report_is_current() {
+    let o = run(&["--scenario", "waltid", "--check", "-q"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let inv = json(&o);
+    assert_eq!(
+        names(&inv),
+        [
+            "postgres",
+            "caddy",
+            "issuer-api",
+            "verifier-api",
+            "wallet-api",
+            "keycloak",
+            "wso2is",
+            "libretranslate"
+        ]
+    );
+    assert!(inv["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["image"]["pinned"] == true));
+    let md = run(&["--scenario", "waltid", "--format", "markdown", "-q"]);
+    let text = String::from_utf8(md.stdout).unwrap();
+    assert!(text.lines().count() < 400, "{} lines", text.lines().count());
+    for s in names(&inv) {
+        assert!(text.contains(&format!("\n## {s}\n")), "section for {s}");
+    }
+    let committed = std::fs::read_to_string(root().join("docs/k8s/inventory.md"))
+        .expect("docs/k8s/inventory.md exists");
+    assert_eq!(
+        committed, text,
+        "docs/k8s/inventory.md is stale: run `make docs`"
+    );
+}
+
+#[test]
+fn config_deep_read_classifies_walt_id_fields() {
+    let Some(dir) = waltid_testdata() else {
+        panic!("walt.id test data not found")
+    };
+    let o = run_in(
+        &dir,
+        &[
+            "--configs",
+            "--service",
+            "wallet-api",
+            "--service",
+            "issuer-api",
+        ],
+        &[],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let a = json(&o);
+    assert_eq!(a["kind"], "ConfigAudit");
+    let field = |svc: &str, file: &str, path: &str| -> Value {
+        let s = a["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["service"] == svc)
+            .unwrap();
+        let f = s["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["file"] == file)
+            .unwrap_or_else(|| panic!("{file}"));
+        f["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["path"] == path)
+            .unwrap_or_else(|| panic!("{path}"))
+            .clone()
+    };
+    let jdbc = field("wallet-api", "db.conf", "dataSource.jdbcUrl");
+    assert_eq!(jdbc["class"], "dsn");
+    assert_eq!(
+        jdbc["envVars"],
+        serde_json::json!(["POSTGRES_DB_HOST", "POSTGRES_DB_PORT", "DB_NAME"])
+    );
+    assert_eq!(jdbc["substitution"], "env-in-string");
+    let pw = field("wallet-api", "db.conf", "dataSource.password");
+    assert_eq!(
+        (pw["class"].as_str(), pw["literalSecret"].as_bool()),
+        (Some("secret"), Some(false))
+    );
+    let ek = field("wallet-api", "auth.conf", "encryptionKey");
+    assert_eq!(
+        (
+            ek["class"].as_str(),
+            ek["literalSecret"].as_bool(),
+            ek["raw"].clone()
+        ),
+        (Some("secret"), Some(true), Value::Null)
+    );
+    let port = field("wallet-api", "web.conf", "webPort");
+    assert_eq!(
+        (port["class"].as_str(), port["substitution"].as_str()),
+        (Some("environment"), Some("hocon")),
+        "unquoted ${{X}} is HOCON's"
+    );
+    assert_eq!(
+        field("wallet-api", "auth.conf", "issTokenClaim")["class"],
+        "url"
+    );
+    assert_eq!(
+        field("issuer-api", "issuer-service.conf", "baseUrl")["class"],
+        "url"
+    );
+    assert_eq!(
+        field("wallet-api", "db.conf", "recreateDatabaseOnStart")["class"],
+        "static"
+    );
+    let jwks = field("wallet-api", "oidc.conf", "oidcJwks");
+    assert_eq!(
+        jwks["envVars"],
+        serde_json::json!([]),
+        "${{oidcRealm}} is a field of the same file"
+    );
+    let s = a["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == "wallet-api")
+        .unwrap();
+    let reads = |f: &str| {
+        s["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["file"] == f)
+            .unwrap()["reads"]
+            .clone()
+    };
+    assert_eq!(reads("db.conf"), "always");
+    assert_eq!(reads("dev-mode.conf"), "feature-enabled");
+    assert_eq!(reads("trust.conf"), "feature-disabled");
+    // no literal secret value in the output
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!out.contains("dncygwnvivxzlohc"));
+}
+
+/// Bad input: exit 2, ONE line on stderr naming the place and the fix, nothing on stdout.
+fn bad(args: &[&str], dir: &Path, expect: &[&str]) {
+    let o = run_in(dir, args, &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert!(o.stdout.is_empty(), "{args:?} printed to stdout");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{args:?}: one line, got: {err}"
+    );
+    for e in expect {
+        assert!(err.contains(e), "{args:?}: expected {e:?} in {err}");
+    }
+}
+
+#[test]
+fn bad_input_fails_with_one_precise_line() {
+    let r = root();
+    let fx = |n: &str| fixture(n).join("compose.yaml").display().to_string();
+    bad(
+        &["-f", &fx("bad-yaml")],
+        &r,
+        &["bad-yaml/compose.yaml:6:", "invalid YAML"],
+    );
+    bad(
+        &["-f", &fx("unterminated")],
+        &r,
+        &[
+            "unterminated/compose.yaml:3:19:",
+            "services.a.image",
+            "unterminated ${; close it with }",
+        ],
+    );
+    bad(
+        &["-f", &fx("required-unset")],
+        &r,
+        &[
+            "required-unset/compose.yaml:5:14:",
+            "required variable API_TOKEN is not set: set API_TOKEN in .env",
+        ],
+    );
+    bad(
+        &["-f", &fx("bad-port")],
+        &r,
+        &["bad-port/compose.yaml:5:", "invalid port"],
+    );
+    bad(
+        &["--scenario", "nope"],
+        &r,
+        &["unknown scenario \"nope\"", "known: waltid"],
+    );
+    bad(
+        &["-f", &fx("merge"), "--service", "ghost"],
+        &r,
+        &["unknown service \"ghost\"", "known: web, api"],
+    );
+    bad(
+        &["-f", "does/not/exist.yaml"],
+        &r,
+        &["does/not/exist.yaml: no such file; check the path"],
+    );
+    bad(
+        &["-f", &fixture("merge").display().to_string()],
+        &r,
+        &["merge: "],
+    );
+    bad(&["--no-such-flag"], &r, &["--no-such-flag"]);
+    let empty = tempfile::tempdir().unwrap();
+    bad(
+        &[],
+        empty.path(),
+        &["no compose file", "pass --compose FILE or --scenario NAME"],
+    );
+    std::fs::write(
+        empty.path().join("compose.yaml"),
+        "services:\n  a:\n    image: x:1\n",
+    )
+    .unwrap();
+    std::fs::write(empty.path().join(".env"), "GOOD=1\nBAD KEY=2\n").unwrap();
+    bad(
+        &[],
+        empty.path(),
+        &[".env:2:1: invalid variable name \"BAD KEY\""],
+    );
+}
+
+#[test]
+fn json_by_default_when_piped_and_csv_on_request() {
+    let f = fixture("merge/compose.yaml");
+    let o = run(&["-f", f.to_str().unwrap()]);
+    json(&o);
+    let o = run(&["-f", f.to_str().unwrap(), "--format", "csv"]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(
+        text.lines().next(),
+        Some("service,image,pinned,ports,depends on,healthcheck,state")
+    );
+    assert_eq!(text.lines().count(), 3, "header + web + api");
+    // not a terminal: no colour codes, even on stderr
+    let o = run(&["-f", "missing.yaml"]);
+    assert!(!String::from_utf8_lossy(&o.stderr).contains('\x1b'));
+}
