@@ -179,10 +179,8 @@ fn hocon_secrets(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     for f in hocon::fields(text) {
         let leaf = f.path.rsplit('.').next().unwrap_or(&f.path);
-        if f.jwk_private || literal_secret(leaf, &f.raw) {
-            if !out.contains(&f.path) {
-                out.push(f.path);
-            }
+        if (f.jwk_private || literal_secret(leaf, &f.raw)) && !out.contains(&f.path) {
+            out.push(f.path);
         }
     }
     out

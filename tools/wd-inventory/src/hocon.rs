@@ -294,11 +294,7 @@ impl P<'_> {
                         }
                     }
                 }
-                Tok::Subst(n) => {
-                    if !hocon_refs.contains(n) {
-                        hocon_refs.push(n.clone());
-                    }
-                }
+                Tok::Subst(n) if !hocon_refs.contains(n) => hocon_refs.push(n.clone()),
                 _ => {}
             }
             self.i += 1;

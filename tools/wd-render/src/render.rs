@@ -163,12 +163,15 @@ fn registry(plan: &SecretPlan) -> Handlebars<'static> {
 pub fn render_all(
     templates_dir: &Path,
     manifest: &Manifest,
-    ctx: &Value,
+    ctx: Value,
     flavor: &str,
     plan: &SecretPlan,
 ) -> WdResult<Vec<Rendered>> {
     let mut hb = registry(plan);
     let mut out = Vec::new();
+    // One Context for all outputs: `render(name, &Value)` would deep-copy the whole context
+    // for every file, which was most of a render's CPU time.
+    let mut ctx = Context::from(ctx);
     for def in &manifest.outputs {
         if let Some(f) = &def.flavors {
             if !f.iter().any(|x| x == flavor) {
@@ -176,7 +179,7 @@ pub fn render_all(
             }
         }
         if let Some(w) = &def.when {
-            if !truthy(crate::values::get(ctx, w)) {
+            if !truthy(crate::values::get(ctx.data(), w)) {
                 continue;
             }
         }
@@ -196,11 +199,11 @@ pub fn render_all(
                     ))
                 })?;
         }
-        let mut c = ctx.clone();
-        if let (Some(o), Some(w)) = (c.as_object_mut(), &def.with) {
-            o.insert("local".into(), w.clone());
+        // `local` is this output's `with:`.
+        if let Some(o) = ctx.data_mut().as_object_mut() {
+            o.insert("local".into(), def.with.clone().unwrap_or(Value::Null));
         }
-        let text = hb.render(&def.template, &c).map_err(|e| {
+        let text = hb.render_with_context(&def.template, &ctx).map_err(|e| {
             let pos = match (e.line_no, e.column_no) {
                 (Some(l), Some(col)) => format!(":{l}:{col}"),
                 _ => String::new(),

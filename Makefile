@@ -1,0 +1,66 @@
+# wd: the two commands are `make demo` (run the pipeline on the reference stack) and `make test`.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+CARGO ?= cargo
+VENV ?= .venv
+PY := $(VENV)/bin/python
+OUT ?= out
+RELEASE := target/release
+
+.PHONY: all build release demo test test-rust test-contract lint shellcheck venv schemas docs bench fmt clean
+
+all: build
+
+build:
+	$(CARGO) build --workspace --locked
+
+release:
+	$(CARGO) build --workspace --release --locked
+
+## demo: audit the reference waltid stack and render everything into $(OUT)/ (the main job for now)
+demo: release
+	@printf '\033[1m▶ Auditing and rendering scenario=waltid into %s/\033[0m\n' "$(OUT)"
+	$(RELEASE)/wd-inventory --scenario waltid --check | $(RELEASE)/wd-render --target local --out $(OUT) --format table
+	@printf '\033[32m  wrote %s/ (render plan: %s/render-plan.json)\033[0m\n' "$(OUT)" "$(OUT)"
+
+## test: everything CI runs
+test: lint test-rust test-contract shellcheck
+
+test-rust:
+	$(CARGO) build --workspace --locked
+	$(CARGO) test --workspace --locked
+
+test-contract: venv build
+	WD_BIN=target/debug $(PY) -m pytest -q tests/contract
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+shellcheck:
+	shellcheck .ci/run scripts/*.sh
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+## schemas: regenerate docs/schemas/ from the document types
+schemas:
+	WD_UPDATE_SCHEMAS=1 $(CARGO) test -q -p wd-core --test schemas
+
+## docs: regenerate docs/k8s/inventory.md from the reference stack
+docs: build
+	target/debug/wd-inventory --scenario waltid --format markdown -q > docs/k8s/inventory.md.tmp
+	mv docs/k8s/inventory.md.tmp docs/k8s/inventory.md
+
+## bench: cold-process timings written to docs/benchmarks.md (needs hyperfine)
+bench: release
+	scripts/bench.sh
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	rm -rf target $(OUT) $(VENV)
