@@ -50,10 +50,12 @@ $(VENV)/.installed: tests/requirements.txt
 schemas:
 	WD_UPDATE_SCHEMAS=1 $(CARGO) test -q -p wd-core --test schemas
 
-## docs: regenerate docs/k8s/inventory.md from the reference stack
+## docs: regenerate docs/k8s/inventory.md and config-fields.md from the reference stack
 docs: build
 	target/debug/wd-inventory --scenario waltid --format markdown -q > docs/k8s/inventory.md.tmp
 	mv docs/k8s/inventory.md.tmp docs/k8s/inventory.md
+	target/debug/wd-inventory --scenario waltid --configs --format markdown -q > docs/k8s/config-fields.md.tmp
+	mv docs/k8s/config-fields.md.tmp docs/k8s/config-fields.md
 
 ## bench: cold-process timings written to docs/benchmarks.md (needs hyperfine)
 bench: release

@@ -116,8 +116,57 @@ pub fn is_placeholder(value: &str) -> bool {
         || (v.starts_with('<') && v.ends_with('>'))
 }
 
+/// What a redacted value is replaced with in command lines.
+pub const REDACTED: &str = "(redacted)";
+
+/// Redacts secret values in command arguments: `--password=x`, `-dev-root-token-id="x"`,
+/// `--token x`, and `NAME=value` words whose NAME is a secret.
+pub fn redact_args(args: &mut [String]) {
+    let mut redact_next = false;
+    for a in args.iter_mut() {
+        if redact_next {
+            redact_next = false;
+            if !a.starts_with('-') {
+                *a = REDACTED.into();
+                continue;
+            }
+        }
+        // A shell string (CMD-SHELL) may hold several words: redact inside it word by word.
+        if a.contains(' ') {
+            let mut words: Vec<String> = a.split(' ').map(str::to_string).collect();
+            redact_args(&mut words);
+            *a = words.join(" ");
+            continue;
+        }
+        let flag = a.trim_start_matches('-');
+        match flag.split_once('=') {
+            Some((k, v)) if !v.is_empty() && !v.starts_with('$') && classify(k).is_some() => {
+                let prefix_len = a.len() - flag.len() + k.len() + 1;
+                *a = format!("{}{REDACTED}", &a[..prefix_len]);
+            }
+            None if a.starts_with('-') && classify(flag).is_some() => redact_next = true,
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn command_arguments() {
+        let mut a: Vec<String> = ["server", "-dev-root-token-id=\"dev-only-token\"", "--password", "pw", "--user", "u", "DB_PASSWORD=x", "--token=${TOKEN}", "sh -c 'mysql --password=abc'"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        super::redact_args(&mut a);
+        assert_eq!(a[1], "-dev-root-token-id=(redacted)");
+        assert_eq!(a[3], "(redacted)");
+        assert_eq!(a[5], "u");
+        assert_eq!(a[6], "DB_PASSWORD=(redacted)");
+        assert_eq!(a[7], "--token=${TOKEN}", "a reference is not a secret");
+        assert!(!a[8].contains("abc"));
+    }
+
     use super::*;
 
     #[test]

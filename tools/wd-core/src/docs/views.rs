@@ -396,7 +396,7 @@ impl View for ConfigAudit {
     fn tables(&self) -> Vec<Table> {
         let mut t = Table::new(
             "Config fields",
-            &["service", "file", "field", "class", "env vars", "value"],
+            &["service", "file", "read", "field", "class", "env vars", "value"],
         );
         for svc in &self.services {
             for f in &svc.files {
@@ -404,6 +404,7 @@ impl View for ConfigAudit {
                     t.row(vec![
                         svc.service.clone(),
                         f.file.clone(),
+                        f.reads.clone(),
                         fld.path.clone(),
                         serde_json::to_value(fld.class)
                             .ok()
