@@ -30,15 +30,12 @@ pub fn read_stdin() -> WdResult<String> {
 
 /// One-line error for a file that cannot be read.
 pub fn io_input_error(path: &Path, e: &std::io::Error) -> WdError {
-    let fix = match e.kind() {
-        std::io::ErrorKind::NotFound => "check the path",
-        std::io::ErrorKind::PermissionDenied => "check its permissions",
-        _ => "check the path and permissions",
-    };
-    let what = match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => e.to_string(),
+    use std::io::ErrorKind::*;
+    let (what, fix) = match e.kind() {
+        NotFound => ("no such file".to_string(), "check the path"),
+        PermissionDenied => ("permission denied".to_string(), "check its permissions"),
+        IsADirectory => ("is a directory".to_string(), "name the file inside it"),
+        _ => (e.to_string(), "check the path and permissions"),
     };
     WdError::input(format!("{}: {what}; {fix}", path.display()))
 }

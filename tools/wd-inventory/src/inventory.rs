@@ -508,7 +508,10 @@ pub fn build(req: &Request) -> WdResult<Built> {
                     }
                 }
             }
-            for args in [s.command.as_mut(), s.entrypoint.as_mut()].into_iter().flatten() {
+            for args in [s.command.as_mut(), s.entrypoint.as_mut()]
+                .into_iter()
+                .flatten()
+            {
                 secrets::redact_args(args);
             }
             if let Some(h) = s.healthcheck.as_mut() {

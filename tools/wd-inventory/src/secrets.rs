@@ -154,10 +154,20 @@ pub fn redact_args(args: &mut [String]) {
 mod tests {
     #[test]
     fn command_arguments() {
-        let mut a: Vec<String> = ["server", "-dev-root-token-id=\"dev-only-token\"", "--password", "pw", "--user", "u", "DB_PASSWORD=x", "--token=${TOKEN}", "sh -c 'mysql --password=abc'"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut a: Vec<String> = [
+            "server",
+            "-dev-root-token-id=\"dev-only-token\"",
+            "--password",
+            "pw",
+            "--user",
+            "u",
+            "DB_PASSWORD=x",
+            "--token=${TOKEN}",
+            "sh -c 'mysql --password=abc'",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         super::redact_args(&mut a);
         assert_eq!(a[1], "-dev-root-token-id=(redacted)");
         assert_eq!(a[3], "(redacted)");

@@ -742,3 +742,40 @@ fn json_by_default_when_piped_and_csv_on_request() {
     let o = run(&["-f", "missing.yaml"]);
     assert!(!String::from_utf8_lossy(&o.stderr).contains('\x1b'));
 }
+
+/// Runs under a pseudo-terminal (util-linux `script`), as a person at a terminal would.
+fn on_tty(cmd: &str, no_color: bool) -> String {
+    let mut c = Command::new("script");
+    c.current_dir(root())
+        .args(["-qec", cmd, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TERM", "xterm");
+    if no_color {
+        c.env("NO_COLOR", "1");
+    }
+    let o = c.output().expect("script (util-linux) is installed");
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+#[test]
+fn a_terminal_gets_a_table_and_deploy_sh_colours_unless_no_color() {
+    let bin = env!("CARGO_BIN_EXE_wd-inventory");
+    let f = fixture("merge/compose.yaml");
+    let table = on_tty(&format!("{bin} -f {}", f.display()), false);
+    assert!(table.contains("┌") && table.contains("Services"), "{table}");
+    assert!(
+        table.contains("\x1b[1mServices\x1b[0m"),
+        "bold title on a terminal"
+    );
+    let err = on_tty(&format!("{bin} -f missing.yaml"), false);
+    assert!(
+        err.contains("\x1b[31mwd-inventory: missing.yaml: no such file"),
+        "red error: {err:?}"
+    );
+    let plain = on_tty(&format!("{bin} -f missing.yaml"), true);
+    assert!(
+        !plain.contains('\x1b') && plain.contains("wd-inventory: missing.yaml"),
+        "NO_COLOR: {plain:?}"
+    );
+}

@@ -241,7 +241,8 @@ fn run() -> WdResult<Exit> {
     let manifest_path = templates_dir.join("manifest.yaml");
     let manifest = render::load_manifest(&manifest_path)?;
     inputs.push(input_of(&manifest_path, "template")?);
-    let mut rendered = render::render_all(&templates_dir, &manifest, ctx.clone(), flavor, &secret_plan)?;
+    let mut rendered =
+        render::render_all(&templates_dir, &manifest, ctx.clone(), flavor, &secret_plan)?;
     let chart_of: BTreeMap<String, String> = sc
         .render
         .components

@@ -685,12 +685,29 @@ fn bad_input_writes_nothing() {
 #[test]
 fn every_planned_secret_has_a_runbook() {
     let out = tempfile::tempdir().unwrap();
-    ok(&render(&ref_inventory(), &["--out", out.path().to_str().unwrap()], &[]));
-    let sp: wd_core::docs::secret_plan::SecretPlan = wd_core::docs::parse(&std::fs::read_to_string(out.path().join("secrets/secret-plan.json")).unwrap(), "plan").unwrap();
+    ok(&render(
+        &ref_inventory(),
+        &["--out", out.path().to_str().unwrap()],
+        &[],
+    ));
+    let sp: wd_core::docs::secret_plan::SecretPlan = wd_core::docs::parse(
+        &std::fs::read_to_string(out.path().join("secrets/secret-plan.json")).unwrap(),
+        "plan",
+    )
+    .unwrap();
     for s in &sp.secrets {
         let rb = root().join(&s.runbook);
-        let text = std::fs::read_to_string(&rb).unwrap_or_else(|_| panic!("{}: runbook {} is missing", s.name, s.runbook));
-        assert!(text.contains(&s.name) || std::fs::read_to_string(root().join("docs/runbooks/README.md")).unwrap().contains(&s.name), "{} is not mentioned in {}", s.name, s.runbook);
+        let text = std::fs::read_to_string(&rb)
+            .unwrap_or_else(|_| panic!("{}: runbook {} is missing", s.name, s.runbook));
+        assert!(
+            text.contains(&s.name)
+                || std::fs::read_to_string(root().join("docs/runbooks/README.md"))
+                    .unwrap()
+                    .contains(&s.name),
+            "{} is not mentioned in {}",
+            s.name,
+            s.runbook
+        );
         assert!(!s.restart_on_rotate.is_empty() && !s.consumers.is_empty());
     }
 }

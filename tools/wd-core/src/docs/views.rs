@@ -396,7 +396,9 @@ impl View for ConfigAudit {
     fn tables(&self) -> Vec<Table> {
         let mut t = Table::new(
             "Config fields",
-            &["service", "file", "read", "field", "class", "env vars", "value"],
+            &[
+                "service", "file", "read", "field", "class", "env vars", "value",
+            ],
         );
         for svc in &self.services {
             for f in &svc.files {
