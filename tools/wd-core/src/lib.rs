@@ -6,7 +6,8 @@
 //! - [`error`]: one error type that carries the process exit code (0/1/2/3);
 //! - [`output`]: `--format json|table|csv|markdown` and the TTY-dependent default;
 //! - [`term`]: deploy.sh's colours (honouring `NO_COLOR` and non-TTY) and stderr logging (`-v`/`-q`);
-//! - [`fsio`]: reading inputs with file-named errors, atomic writes, sha256.
+//! - [`fsio`]: reading inputs with file-named errors, atomic writes, sha256;
+//! - [`yaml`]: YAML (anchors, merge keys) into typed values, errors as `file:line:col: … ; fix`.
 //!
 //! It is not the place for compose parsing, templating or any cluster/Vault client: those live
 //! in the tool that needs them.
@@ -17,6 +18,7 @@ pub mod error;
 pub mod fsio;
 pub mod output;
 pub mod term;
+pub mod yaml;
 
 pub use error::{Exit, WdError, WdResult};
 pub mod scenario;

@@ -48,8 +48,7 @@ pub struct ComposeFile {
 pub fn load_file(path: &Path) -> WdResult<ComposeFile> {
     let display = path.display().to_string();
     let text = wd_core::fsio::read_text(path)?;
-    let mut value: Value = serde_norway::from_str(&text).map_err(|e| yaml_error(&display, &e))?;
-    value.apply_merge().map_err(|e| yaml_error(&display, &e))?;
+    let value = wd_core::yaml::parse_value(&text, &display)?;
     let root = match value {
         Value::Mapping(m) => m,
         Value::Null => Mapping::new(),
@@ -70,20 +69,6 @@ pub fn load_file(path: &Path) -> WdResult<ComposeFile> {
         text,
         root,
     })
-}
-
-fn yaml_error(file: &str, e: &serde_norway::Error) -> WdError {
-    let msg = e.to_string();
-    // serde_norway appends " at line L column C"; we put the position up front instead.
-    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-    match e.location() {
-        Some(l) => WdError::input(format!(
-            "{file}:{}:{}: invalid YAML: {msg}; fix the syntax at that position",
-            l.line(),
-            l.column()
-        )),
-        None => WdError::input(format!("{file}: invalid YAML: {msg}; fix the syntax")),
-    }
 }
 
 /// A string scalar after interpolation, with its raw form.
@@ -937,36 +922,31 @@ pub fn merge_service(base: &mut Service, over: Service) {
         entrypoint,
         healthcheck
     );
-    for e in over.env {
-        base.env.retain(|x| x.name != e.name);
-        base.env.push(e);
+    replace_by(&mut base.env, over.env, |x| x.name.clone());
+    replace_by(&mut base.mounts, over.mounts, |x| x.target.clone());
+    replace_by(&mut base.depends_on, over.depends_on, |x| x.service.clone());
+    replace_by(&mut base.networks, over.networks, |x| x.name.clone());
+    union_by(&mut base.env_files, over.env_files, |x| x.path.clone());
+    union_by(&mut base.ports, over.ports, |x| x.clone());
+    union_by(&mut base.extra_hosts, over.extra_hosts, |x| x.clone());
+}
+
+/// Later entries replace earlier ones with the same key (and move to the end).
+fn replace_by<T, K: PartialEq>(base: &mut Vec<T>, over: Vec<T>, key: impl Fn(&T) -> K) {
+    for o in over {
+        let k = key(&o);
+        base.retain(|x| key(x) != k);
+        base.push(o);
     }
-    for f in over.env_files {
-        if !base.env_files.iter().any(|x| x.path == f.path) {
-            base.env_files.push(f);
+}
+
+/// Later entries are added unless one with the same key exists.
+fn union_by<T, K: PartialEq>(base: &mut Vec<T>, over: Vec<T>, key: impl Fn(&T) -> K) {
+    for o in over {
+        let k = key(&o);
+        if !base.iter().any(|x| key(x) == k) {
+            base.push(o);
         }
-    }
-    for m in over.mounts {
-        base.mounts.retain(|x| x.target != m.target);
-        base.mounts.push(m);
-    }
-    for p in over.ports {
-        if !base.ports.contains(&p) {
-            base.ports.push(p);
-        }
-    }
-    for d in over.depends_on {
-        base.depends_on.retain(|x| x.service != d.service);
-        base.depends_on.push(d);
-    }
-    for h in over.extra_hosts {
-        if !base.extra_hosts.contains(&h) {
-            base.extra_hosts.push(h);
-        }
-    }
-    for n in over.networks {
-        base.networks.retain(|x| x.name != n.name);
-        base.networks.push(n);
     }
 }
 

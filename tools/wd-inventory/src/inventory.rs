@@ -90,17 +90,8 @@ fn load_scenario(req: &Request) -> WdResult<Option<(ScenarioFile, PathBuf)>> {
         return Ok(None);
     };
     let path = wd_core::scenario::scenario_path(&req.config_dir, name)?;
-    let text = wd_core::fsio::read_text(&path)?;
-    let sc: ScenarioFile = serde_norway::from_str(&text).map_err(|e| {
-        let loc = e
-            .location()
-            .map(|l| format!(":{}:{}", l.line(), l.column()))
-            .unwrap_or_default();
-        WdError::input(format!(
-            "{}{loc}: invalid scenario ({e}); it needs `compose` and `services` lists",
-            path.display()
-        ))
-    })?;
+    let sc: ScenarioFile =
+        wd_core::yaml::read(&path, "a scenario needs `compose` and `services` lists")?;
     Ok(Some((sc, path)))
 }
 

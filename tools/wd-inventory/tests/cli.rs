@@ -51,6 +51,17 @@ fn json(o: &Output) -> Value {
     })
 }
 
+/// Exit 0 and JSON on stdout.
+fn ok_json(o: &Output) -> Value {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    json(o)
+}
+
 fn service<'a>(inv: &'a Value, name: &str) -> &'a Value {
     inv["services"]
         .as_array()
@@ -82,13 +93,7 @@ fn names(inv: &Value) -> Vec<String> {
 fn every_form_is_normalised() {
     let f = fixture("every-form/compose.yaml");
     let o = run(&["-f", f.to_str().unwrap(), "--all"]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let inv = json(&o);
+    let inv = ok_json(&o);
     assert_eq!(inv["apiVersion"], "wd/v1");
     assert_eq!(inv["kind"], "Inventory");
     assert_eq!(inv["project"], "formtest");
@@ -294,13 +299,7 @@ fn profiles_select_services_like_compose() {
 fn several_files_merge_in_order() {
     // no -f: compose.yaml + compose.override.yaml are discovered, as docker compose does
     let o = run_in(&fixture("merge"), &[], &[]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let inv = json(&o);
+    let inv = ok_json(&o);
     assert_eq!(
         inv["sources"]["composeFiles"],
         serde_json::json!(["compose.yaml", "compose.override.yaml"])
@@ -487,13 +486,7 @@ fn check_flags_inline_secret_defaults_and_literals() {
 #[test]
 fn reference_stack_is_clean_and_its_report_is_current() {
     let o = run(&["--scenario", "waltid", "--check", "-q"]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let inv = json(&o);
+    let inv = ok_json(&o);
     assert_eq!(
         names(&inv),
         [
@@ -542,13 +535,7 @@ fn config_deep_read_classifies_walt_id_fields() {
         ],
         &[],
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let a = json(&o);
+    let a = ok_json(&o);
     assert_eq!(a["kind"], "ConfigAudit");
     let field = |svc: &str, file: &str, path: &str| -> Value {
         let s = a["services"]

@@ -133,14 +133,7 @@ pub fn build(i: &Inputs<'_>) -> WdResult<Value> {
         ports.insert(name.clone(), json!(c.port));
         public.insert(name.clone(), json!(c.public));
     }
-    let roles: Vec<String> = values::get(v, "roles")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let roles = values::strings(v, "roles");
     for r in &roles {
         if !["issuer", "holder", "verifier"].contains(&r.as_str()) {
             return Err(WdError::input(format!(
@@ -154,14 +147,7 @@ pub fn build(i: &Inputs<'_>) -> WdResult<Value> {
     let mut features = Map::new();
     let mut dev_mode = Map::new();
     for svc in ["issuer", "verifier", "wallet"] {
-        let mut f: Vec<String> = values::get(v, &format!("{svc}.features"))
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut f = values::strings(v, &format!("{svc}.features"));
         if redis && svc != "wallet" && !f.iter().any(|x| x == "persistence") {
             f.push("persistence".into());
         }

@@ -146,17 +146,10 @@ fn run() -> WdResult<Exit> {
     })?;
     let config_dir = wd_core::scenario::config_dir(cli.config_dir.as_deref());
     let scenario_path = wd_core::scenario::scenario_path(&config_dir, &scenario)?;
-    let sc_text = wd_core::fsio::read_text(&scenario_path)?;
-    let sc: context::ScenarioFile = serde_norway::from_str(&sc_text).map_err(|e| {
-        let loc = e
-            .location()
-            .map(|l| format!(":{}:{}", l.line(), l.column()))
-            .unwrap_or_default();
-        WdError::input(format!(
-            "{}{loc}: render: {e}; the scenario needs render.components and render.dpg",
-            scenario_path.display()
-        ))
-    })?;
+    let sc: context::ScenarioFile = wd_core::yaml::read(
+        &scenario_path,
+        "the scenario needs render.components and render.dpg",
+    )?;
     inputs.push(input_of(&scenario_path, "scenario")?);
 
     // 3. Values: default.yaml < inventory images < target-<t>.yaml < --values < deploy.sh env < --set.

@@ -43,19 +43,8 @@ const FORMATS: &[&str] = &["random", "rsa-jwk", "ec-p256-pem", "waltid-key", "ex
 const CHARSETS: &[&str] = &["alphanumeric", "lowercase", "hex", "printable"];
 
 pub fn load(path: &Path, scenario: &str, kv_mount: &str, prefix: &str) -> WdResult<SecretPlan> {
-    let text = wd_core::fsio::read_text(path)?;
-    let f: SecretsFile = serde_norway::from_str(&text).map_err(|e| {
-        let loc = e
-            .location()
-            .map(|l| format!(":{}:{}", l.line(), l.column()))
-            .unwrap_or_default();
-        let msg = e.to_string();
-        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-        WdError::input(format!(
-            "{}{loc}: {msg}; see the header of the file for the fields",
-            path.display()
-        ))
-    })?;
+    let f: SecretsFile =
+        wd_core::yaml::read(path, "see the header of config/secrets.yaml for the fields")?;
     let mut out = SecretPlan {
         scenario: scenario.into(),
         kv_mount: kv_mount.into(),

@@ -39,19 +39,7 @@ pub struct Rendered {
 }
 
 pub fn load_manifest(path: &Path) -> WdResult<Manifest> {
-    let text = wd_core::fsio::read_text(path)?;
-    serde_norway::from_str(&text).map_err(|e| {
-        let loc = e
-            .location()
-            .map(|l| format!(":{}:{}", l.line(), l.column()))
-            .unwrap_or_default();
-        let msg = e.to_string();
-        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-        WdError::input(format!(
-            "{}{loc}: {msg}; each output needs template, out and component",
-            path.display()
-        ))
-    })
+    wd_core::yaml::read(path, "each output needs template, out and component")
 }
 
 fn truthy(v: Option<&Value>) -> bool {
@@ -64,51 +52,20 @@ fn truthy(v: Option<&Value>) -> bool {
     }
 }
 
+// {{json x}}: x as JSON (strings quoted and escaped), for JSON and YAML outputs.
+handlebars::handlebars_helper!(json: |v: Json| serde_json::to_string(v).expect("JSON values serialise"));
+// {{concat a b …}}: the parameters' text joined, for use inside other helpers.
+handlebars::handlebars_helper!(concat: |*args| args.iter().map(|a| match a {
+    Value::String(s) => s.clone(),
+    other => other.to_string(),
+}).collect::<String>());
+
 fn registry(plan: &SecretPlan) -> Handlebars<'static> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     hb.register_escape_fn(handlebars::no_escape);
-    // {{json x}}: x as JSON (strings quoted and escaped): for JSON and YAML outputs.
-    hb.register_helper(
-        "json",
-        Box::new(
-            |h: &Helper,
-             _: &Handlebars,
-             _: &Context,
-             _: &mut RenderContext,
-             out: &mut dyn Output|
-             -> HelperResult {
-                let v = h
-                    .param(0)
-                    .map(|p| p.value().clone())
-                    .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex("json", 0))?;
-                out.write(&serde_json::to_string(&v).expect("JSON values serialise"))?;
-                Ok(())
-            },
-        ),
-    );
-    // {{concat a b …}}: strings joined (for use inside other helpers).
-    hb.register_helper(
-        "concat",
-        Box::new(
-            |h: &Helper,
-             _: &Handlebars,
-             _: &Context,
-             _: &mut RenderContext,
-             out: &mut dyn Output|
-             -> HelperResult {
-                let mut s = String::new();
-                for p in h.params() {
-                    match p.value() {
-                        Value::String(x) => s.push_str(x),
-                        other => s.push_str(&other.to_string()),
-                    }
-                }
-                out.write(&s)?;
-                Ok(())
-            },
-        ),
-    );
+    hb.register_helper("json", Box::new(json));
+    hb.register_helper("concat", Box::new(concat));
     // {{env "logical-name"}} → the env var name of a planned secret; {{envref …}} → `${NAME}`.
     // Unknown names fail the render: the secret plan is the one source of secret names.
     let env_of: BTreeMap<String, Option<String>> = plan

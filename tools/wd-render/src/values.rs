@@ -7,20 +7,7 @@ use wd_core::{WdError, WdResult};
 /// Reads a YAML values file into JSON; the error names file:line:col.
 pub fn load(path: &Path) -> WdResult<Value> {
     let text = wd_core::fsio::read_text(path)?;
-    let mut v: serde_norway::Value = serde_norway::from_str(&text).map_err(|e| {
-        let loc = e
-            .location()
-            .map(|l| format!(":{}:{}", l.line(), l.column()))
-            .unwrap_or_default();
-        let msg = e.to_string();
-        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-        WdError::input(format!(
-            "{}{loc}: invalid YAML: {msg}; fix the syntax",
-            path.display()
-        ))
-    })?;
-    v.apply_merge()
-        .map_err(|e| WdError::input(format!("{}: {e}", path.display())))?;
+    let v = wd_core::yaml::parse_value(&text, &path.display().to_string())?;
     let json: Value = serde_json::to_value(&v).map_err(|e| {
         WdError::input(format!(
             "{}: {e}; values must be plain YAML",
@@ -92,6 +79,18 @@ pub fn set_path(values: &mut Value, path: &str, v: Value) {
             .entry(p.to_string())
             .or_insert_with(|| Value::Object(Map::new()));
     }
+}
+
+/// A list of strings at `path` (missing or not a list: empty; non-strings are skipped).
+pub fn strings(values: &Value, path: &str) -> Vec<String> {
+    get(values, path)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 pub fn get<'v>(values: &'v Value, path: &str) -> Option<&'v Value> {
