@@ -1,0 +1,18 @@
+{{- define "libretranslate.env" -}}
+- name: LT_LOAD_ONLY
+  value: {{ .Values.languages | quote }}
+- name: LT_HOST
+  value: "0.0.0.0"
+- name: LT_PORT
+  value: {{ include "wd-lib.webPort" . | quote }}
+{{- end -}}
+{{- define "libretranslate.volumes" -}}
+- name: models
+  persistentVolumeClaim:
+    claimName: {{ include "wd-lib.fullname" . }}-models
+{{- end -}}
+{{- define "libretranslate.volumeMounts" -}}
+- name: models
+  mountPath: {{ .Values.models.mountPath }}
+{{- end -}}
+{{- define "libretranslate.initContainers" -}}{{- end -}}
