@@ -154,6 +154,28 @@ pub fn build(i: &Inputs<'_>) -> WdResult<Value> {
         dev_mode.insert(svc.into(), json!(f.iter().any(|x| x == "dev-mode")));
         features.insert(svc.into(), json!(f));
     }
+    // The umbrella's ExternalSecrets: one per Kubernetes Secret of the plan (one source).
+    let mut external: Vec<Value> = Vec::new();
+    for s in &i.plan.secrets {
+        let item =
+            json!({"secretKey": s.k8s_key, "remoteKey": s.vault_path, "property": s.vault_key});
+        match external
+            .iter_mut()
+            .find(|e| e["name"] == s.k8s_secret.as_str())
+        {
+            Some(e) => e["data"].as_array_mut().expect("data is a list").push(item),
+            None => {
+                let mut e = json!({"name": s.k8s_secret, "data": [item]});
+                if let Some(t) = &s.k8s_secret_type {
+                    e["type"] = json!(t);
+                }
+                if !s.k8s_static.is_empty() {
+                    e["static"] = json!(s.k8s_static);
+                }
+                external.push(e);
+            }
+        }
+    }
     let mut secrets = Map::new();
     for s in &i.plan.secrets {
         secrets.insert(
@@ -191,6 +213,7 @@ pub fn build(i: &Inputs<'_>) -> WdResult<Value> {
         "dpg": i.render.dpg,
         "secrets": secrets,
         "secretList": serde_json::to_value(&i.plan.secrets).expect("plan serialises"),
+        "externalSecrets": external,
         "demoPassword": i.demo_password.clone().unwrap_or_default(),
         "verifierSigningKeyPath": VERIFIER_SIGNING_KEY_PATH,
         "wso2ProxyPort": if i.flavor == "k8s" { if tls { 443 } else { 80 } } else { i.render.components.get("wso2is").map(|c| c.port).unwrap_or(9443) },

@@ -21,6 +21,10 @@ struct SecretDef {
     k8s_secret: String,
     k8s_key: String,
     #[serde(default)]
+    k8s_secret_type: Option<String>,
+    #[serde(default)]
+    k8s_static: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
     env: Option<String>,
     consumers: Vec<String>,
     policy: PolicyDef,
@@ -102,6 +106,8 @@ pub fn load(path: &Path, scenario: &str, kv_mount: &str, prefix: &str) -> WdResu
             vault_key: s.vault_key,
             k8s_secret: s.k8s_secret,
             k8s_key: s.k8s_key,
+            k8s_secret_type: s.k8s_secret_type,
+            k8s_static: s.k8s_static,
             env: s.env,
             consumers: s.consumers,
             policy: GenerationPolicy {

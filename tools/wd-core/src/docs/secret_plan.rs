@@ -35,6 +35,12 @@ pub struct PlannedSecret {
     /// Kubernetes Secret the ExternalSecret creates, and the key in it.
     pub k8s_secret: String,
     pub k8s_key: String,
+    /// Type of the Kubernetes Secret when not Opaque (CloudNativePG wants `kubernetes.io/basic-auth`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k8s_secret_type: Option<String>,
+    /// Non-secret keys the Kubernetes Secret also carries (e.g. `username` for basic-auth).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub k8s_static: std::collections::BTreeMap<String, String>,
     /// Environment variable name in the compose flavor and in the pods.
     pub env: Option<String>,
     pub consumers: Vec<String>,
