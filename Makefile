@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 OUT ?= out
 RELEASE := target/release
 
-.PHONY: all build release demo test test-rust test-contract lint shellcheck venv schemas docs bench fmt clean
+.PHONY: all build release demo test test-rust test-python chart-test chart-files chart-schemas lint shellcheck venv schemas docs bench fmt clean
 
 all: build
 
@@ -24,14 +24,24 @@ demo: release
 	@printf '\033[32m  wrote %s/ (render plan: %s/render-plan.json)\033[0m\n' "$(OUT)" "$(OUT)"
 
 ## test: everything CI runs
-test: lint test-rust test-contract shellcheck
+test: lint test-rust test-python shellcheck
 
 test-rust:
 	$(CARGO) build --workspace --locked
 	$(CARGO) test --workspace --locked
 
-test-contract: venv build
-	WD_BIN=target/debug $(PY) -m pytest -q tests/contract
+## test-python: schema contract tests and the chart harness (Helm v4 engine, kubernetes-validate, checkov)
+test-python: venv build
+	WD_BIN=target/debug $(PY) -m pytest -q tests/contract tests/charts
+
+chart-test: test-python
+
+## chart-files / chart-schemas: regenerate charts/*/files/config and charts/*/values.schema.json
+chart-files: venv build
+	$(PY) tests/charts/chartfiles.py target/debug
+
+chart-schemas: venv
+	$(PY) tests/charts/schemagen.py
 
 lint:
 	$(CARGO) fmt --all -- --check

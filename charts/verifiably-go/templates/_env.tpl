@@ -6,6 +6,13 @@
   emptyDir:
     medium: Memory
     sizeLimit: 1Mi
+- name: demo-account
+  secret:
+    secretName: {{ include "wd-lib.secretName" (list . .Values.demoAccount.existingSecret "demoAccount.existingSecret") }}
+    defaultMode: 0400
+    items:
+      - key: password
+        path: password
 {{- end -}}
 {{- define "verifiably-go.volumeMounts" -}}
 - name: app-config
@@ -15,8 +22,9 @@
 
 {{/*
 Copies the rendered files and puts the password of the demo account (Secret
-demoAccount.existingSecret, key password) into backends.json's empty demoAccount.password,
-JSON-escaped. The password never appears in a ConfigMap or in the pod spec.
+demoAccount.existingSecret, key password, mounted as a file) into backends.json's empty
+demoAccount.password, JSON-escaped. The password never appears in a ConfigMap, the pod spec or
+an environment variable.
 */}}
 {{- define "verifiably-go.initContainers" -}}
 - name: config
@@ -26,15 +34,9 @@ JSON-escaped. The password never appears in a ConfigMap or in the pod spec.
   args:
     - |
       cp {{ .Values.config.mountPath }}/* /config/
-      json=$(printf '%s' "$DEMO_PASSWORD" | sed 's/\\/\\\\/g; s/"/\\"/g')
+      json=$(sed 's/\\/\\\\/g; s/"/\\"/g' /demo-account/password)
       repl=$(printf '%s' "$json" | sed 's/[\\&|]/\\&/g')
       sed -i "s|\"password\": \"\"|\"password\": \"$repl\"|" /config/backends.json
-  env:
-    - name: DEMO_PASSWORD
-      valueFrom:
-        secretKeyRef:
-          name: {{ include "wd-lib.secretName" (list . .Values.demoAccount.existingSecret "demoAccount.existingSecret") }}
-          key: password
   resources:
     {{- toYaml .Values.configInit.resources | nindent 4 }}
   securityContext:
@@ -45,4 +47,7 @@ JSON-escaped. The password never appears in a ConfigMap or in the pod spec.
       readOnly: true
     - name: app-config
       mountPath: /config
+    - name: demo-account
+      mountPath: /demo-account
+      readOnly: true
 {{- end -}}

@@ -37,3 +37,19 @@ spec:
     {{- toYaml . | nindent 4 }}
   {{- end }}
 {{- end -}}
+
+{{/*
+wd-lib.ownNetworkPolicy: for a chart installed on its own, allow ingress to its ports from pods
+of the same release and from the ingress controller. The umbrella turns this off
+(networkPolicy.enabled=false) and installs its own default-deny + per-edge rules.
+*/}}
+{{- define "wd-lib.ownNetworkPolicy" -}}
+{{- if .Values.networkPolicy.enabled }}
+{{- $ports := list -}}
+{{- range (include "wd-lib.ports" . | fromYamlArray) -}}
+{{- $ports = append $ports (dict "protocol" "TCP" "port" (int .port)) -}}
+{{- end -}}
+{{- $from := list (dict "podSelector" (dict "matchLabels" (dict "app.kubernetes.io/instance" .Release.Name))) (dict "namespaceSelector" (dict "matchLabels" (dict "kubernetes.io/metadata.name" .Values.networkPolicy.ingressControllerNamespace))) -}}
+{{ include "wd-lib.networkpolicy" (dict "ctx" . "name" (include "wd-lib.name" .) "selector" (include "wd-lib.selectorLabels" . | fromYaml) "comment" "same release and the ingress controller -> this service" "ingress" (list (dict "from" $from "ports" $ports))) }}
+{{- end }}
+{{- end -}}
