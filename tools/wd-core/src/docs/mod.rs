@@ -9,6 +9,7 @@ pub mod config_audit;
 pub mod inventory;
 pub mod render_plan;
 pub mod secret_plan;
+pub mod vault;
 mod views;
 
 use crate::error::{WdError, WdResult};
@@ -117,5 +118,11 @@ pub fn all_schemas() -> Vec<(&'static str, serde_json::Value)> {
         one::<config_audit::ConfigAudit>(),
         one::<render_plan::RenderPlan>(),
         one::<secret_plan::SecretPlan>(),
+        one::<vault::SecretsReport>(),
+        one::<vault::VaultCluster>(),
+        one::<vault::VaultPolicies>(),
+        one::<vault::TransitKeys>(),
+        one::<vault::TransitSignature>(),
+        one::<vault::TransitKeyRef>(),
     ]
 }

@@ -4,6 +4,7 @@ use super::config_audit::ConfigAudit;
 use super::inventory::{Inventory, Mount, MountType, Service};
 use super::render_plan::RenderPlan;
 use super::secret_plan::SecretPlan;
+use super::vault::*;
 use crate::output::{markdown_table, Table, View};
 
 fn join(v: &[String]) -> String {
@@ -484,6 +485,163 @@ impl View for SecretPlan {
                 join(&s.consumers),
             ]);
         }
+        vec![t]
+    }
+}
+
+impl View for SecretsReport {
+    fn tables(&self) -> Vec<Table> {
+        let mut t = Table::new(
+            &format!("Secrets ({})", self.action),
+            &[
+                "secret",
+                "path",
+                "key",
+                "k8s secret",
+                "status",
+                "version",
+                "restart",
+            ],
+        );
+        for i in &self.items {
+            t.row(vec![
+                i.secret.clone(),
+                i.path.clone(),
+                i.key.clone(),
+                i.k8s_secret.clone(),
+                i.status.clone(),
+                i.version.map(|v| v.to_string()).unwrap_or_default(),
+                join(&i.restart),
+            ]);
+        }
+        let mut p = Table::new("Problems", &["secret", "key", "problem", "fix"]);
+        for x in &self.problems {
+            p.row(vec![
+                x.secret.clone(),
+                x.key.clone(),
+                x.message.clone(),
+                x.fix.clone(),
+            ]);
+        }
+        vec![t, p]
+    }
+}
+
+impl View for VaultCluster {
+    fn tables(&self) -> Vec<Table> {
+        let mut t = Table::new(
+            "Vault nodes",
+            &["address", "initialized", "sealed", "version", "action"],
+        );
+        for n in &self.nodes {
+            t.row(vec![
+                n.addr.clone(),
+                n.initialized.to_string(),
+                n.sealed.to_string(),
+                n.version.clone(),
+                n.action.clone(),
+            ]);
+        }
+        let mut k = Table::new("Unseal keys and root token", &["stored in"]);
+        for s in &self.keys_stored_in {
+            k.row(vec![s.clone()]);
+        }
+        vec![t, k]
+    }
+}
+
+impl View for VaultPolicies {
+    fn tables(&self) -> Vec<Table> {
+        let mut p = Table::new("Policies", &["name", "consumer", "rules"]);
+        for x in &self.policies {
+            p.row(vec![
+                x.name.clone(),
+                x.consumer.clone(),
+                x.hcl
+                    .lines()
+                    .filter(|l| l.starts_with("path"))
+                    .count()
+                    .to_string(),
+            ]);
+        }
+        let mut r = Table::new(
+            "Kubernetes auth roles",
+            &[
+                "role",
+                "service accounts",
+                "namespaces",
+                "policies",
+                "status",
+            ],
+        );
+        for x in &self.roles {
+            r.row(vec![
+                x.name.clone(),
+                join(&x.service_accounts),
+                join(&x.namespaces),
+                join(&x.policies),
+                x.status.clone(),
+            ]);
+        }
+        vec![p, r]
+    }
+}
+
+impl View for TransitKeys {
+    fn tables(&self) -> Vec<Table> {
+        let mut t = Table::new(
+            &format!("Transit keys ({})", self.mount),
+            &[
+                "key",
+                "type",
+                "latest",
+                "min decryption",
+                "min encryption",
+                "versions",
+                "exportable",
+                "deletion allowed",
+                "action",
+            ],
+        );
+        for k in &self.keys {
+            t.row(vec![
+                k.name.clone(),
+                k.key_type.clone(),
+                k.latest_version.to_string(),
+                k.min_decryption_version.to_string(),
+                k.min_encryption_version.to_string(),
+                k.versions
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                k.exportable.to_string(),
+                k.deletion_allowed.to_string(),
+                k.action.clone(),
+            ]);
+        }
+        vec![t]
+    }
+}
+
+impl View for TransitSignature {
+    fn tables(&self) -> Vec<Table> {
+        let mut t = Table::new("Signature", &["key", "signature", "valid"]);
+        t.row(vec![
+            self.key.clone(),
+            self.signature.clone(),
+            self.valid
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "-".into()),
+        ]);
+        vec![t]
+    }
+}
+
+impl View for TransitKeyRef {
+    fn tables(&self) -> Vec<Table> {
+        let mut t = Table::new("walt.id key reference", &["key", "reference"]);
+        t.row(vec![self.key.clone(), self.reference.to_string()]);
         vec![t]
     }
 }

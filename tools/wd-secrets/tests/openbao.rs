@@ -1,0 +1,700 @@
+//! wd-secrets against a REAL OpenBao (dev server and a 3-node raft cluster), as users run it.
+
+#[path = "../../../tests/support/openbao.rs"]
+mod openbao;
+
+use openbao::{dev, http, raft_node, repo_root};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sibling(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_wd-secrets")).with_file_name(name)
+}
+
+/// out/secrets/secret-plan.json of the reference stack, rendered by the real pipe.
+fn rendered_plan(dir: &Path) -> PathBuf {
+    let inv = Command::new(sibling("wd-inventory"))
+        .current_dir(repo_root())
+        .args(["--scenario", "waltid", "-q"])
+        .output()
+        .unwrap();
+    assert!(inv.status.success());
+    let mut r = Command::new(sibling("wd-render"))
+        .current_dir(repo_root())
+        .args(["--out", dir.to_str().unwrap(), "-q"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    r.stdin.take().unwrap().write_all(&inv.stdout).unwrap();
+    assert!(r.wait().unwrap().success());
+    dir.join("secrets/secret-plan.json")
+}
+
+/// Every output a test captured, to prove no secret value leaks.
+#[derive(Default)]
+struct Transcript(String);
+
+impl Transcript {
+    fn run(&mut self, addr: &str, token: &str, args: &[&str]) -> Output {
+        self.run_env(args, &[("VAULT_ADDR", addr), ("VAULT_TOKEN", token)])
+    }
+    fn run_env(&mut self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_wd-secrets"));
+        c.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", "/nonexistent");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let o = c.output().unwrap();
+        self.0.push_str(&String::from_utf8_lossy(&o.stdout));
+        self.0.push_str(&String::from_utf8_lossy(&o.stderr));
+        o
+    }
+}
+
+fn json(o: &Output) -> Value {
+    assert!(o.status.code().is_some());
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn statuses(report: &Value) -> Vec<(String, String, u64)> {
+    report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["secret"].as_str().unwrap().to_string(),
+                i["status"].as_str().unwrap().to_string(),
+                i["version"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+/// All secret values now in Vault under the plan's paths.
+fn vault_values(addr: &str, plan: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in plan["secrets"].as_array().unwrap() {
+        let (_, v) = http(
+            "GET",
+            addr,
+            &format!("secret/data/{}", s["vaultPath"].as_str().unwrap()),
+            "root",
+            None,
+        );
+        if let Some(x) = v["data"]["data"][s["vaultKey"].as_str().unwrap()].as_str() {
+            out.push(x.to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn plan_seed_check_rotate_on_a_real_openbao() {
+    let bao = dev();
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = rendered_plan(dir.path());
+    let plan_file = plan_path.to_str().unwrap();
+    let plan: Value = serde_json::from_str(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
+    let mut t = Transcript::default();
+
+    // plan: the SecretPlan as wd-render wrote it
+    let p = json(&t.run(&bao.addr, "root", &["plan", "--plan", plan_file]));
+    assert_eq!(p["kind"], "SecretPlan");
+    assert_eq!(
+        p["secrets"].as_array().unwrap().len(),
+        plan["secrets"].as_array().unwrap().len()
+    );
+
+    // seed creates every key ...
+    let o = t.run(&bao.addr, "root", &["seed", "--plan", plan_file]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let first = statuses(&json(&o));
+    assert_eq!(first.len(), plan["secrets"].as_array().unwrap().len());
+    assert!(
+        first.iter().all(|(_, s, v)| s == "created" && *v == 1),
+        "{first:?}"
+    );
+    // ... with the policy's shape
+    let (_, auth) = http(
+        "GET",
+        &bao.addr,
+        "secret/data/waltid/wallet/auth",
+        "root",
+        None,
+    );
+    let d = &auth["data"]["data"];
+    assert_eq!(d["encryptionKey"].as_str().unwrap().len(), 16);
+    assert_eq!(d["signKey"].as_str().unwrap().len(), 16);
+    assert!(d["tokenKey"].as_str().unwrap().len() >= 32);
+    let (_, keys) = http(
+        "GET",
+        &bao.addr,
+        "secret/data/waltid/verifier/keys",
+        "root",
+        None,
+    );
+    assert!(keys["data"]["data"]["requestSigningKey"]
+        .as_str()
+        .unwrap()
+        .starts_with("-----BEGIN PRIVATE KEY-----"));
+    let (_, ci) = http(
+        "GET",
+        &bao.addr,
+        "secret/data/waltid/issuer/keys",
+        "root",
+        None,
+    );
+    let ci: Value =
+        serde_json::from_str(ci["data"]["data"]["ciTokenKey"].as_str().unwrap()).unwrap();
+    assert_eq!(ci["type"], "jwk");
+
+    // a second seed changes nothing: same versions, same values
+    let before = vault_values(&bao.addr, &plan);
+    let second = statuses(&json(&t.run(
+        &bao.addr,
+        "root",
+        &["seed", "--plan", plan_file],
+    )));
+    assert!(
+        second.iter().all(|(_, s, v)| s == "kept" && *v == 1),
+        "{second:?}"
+    );
+    assert_eq!(vault_values(&bao.addr, &plan), before);
+
+    // check passes, then fails naming the key after it is deleted
+    let o = t.run(
+        &bao.addr,
+        "root",
+        &["check", "--plan", plan_file, "--cluster", "off"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let (code, _) = http(
+        "DELETE",
+        &bao.addr,
+        "secret/data/waltid/app/demo",
+        "root",
+        None,
+    );
+    assert_eq!(code, 204);
+    let o = t.run(
+        &bao.addr,
+        "root",
+        &["check", "--plan", plan_file, "--cluster", "off"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(err.lines().count(), 1, "one line per problem: {err}");
+    assert!(err.contains("wd-secrets: check: demo-account-password password: secret/waltid/app/demo has no value for password in Vault; fix: wd-secrets seed"), "{err}");
+    let r = json(&o);
+    assert_eq!(r["problems"][0]["secret"], "demo-account-password");
+    // seed repairs it (a deleted latest version is written again with check-and-set)
+    let o = t.run(&bao.addr, "root", &["seed", "--plan", plan_file]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        t.run(
+            &bao.addr,
+            "root",
+            &["check", "--plan", plan_file, "--cluster", "off"]
+        )
+        .status
+        .code(),
+        Some(0)
+    );
+
+    // rotate writes version 2 and keeps version 1 readable
+    let (_, v1) = http(
+        "GET",
+        &bao.addr,
+        "secret/data/waltid/wallet/auth",
+        "root",
+        None,
+    );
+    let old = v1["data"]["data"]["tokenKey"].as_str().unwrap().to_string();
+    let r = json(&t.run(
+        &bao.addr,
+        "root",
+        &["rotate", "wallet-token-key", "--plan", plan_file],
+    ));
+    assert_eq!(r["items"][0]["status"], "rotated");
+    assert_eq!(r["items"][0]["version"], 2);
+    assert_eq!(r["items"][0]["restart"], serde_json::json!(["walt-wallet"]));
+    let (_, v2) = http(
+        "GET",
+        &bao.addr,
+        "secret/data/waltid/wallet/auth",
+        "root",
+        None,
+    );
+    assert_ne!(v2["data"]["data"]["tokenKey"].as_str().unwrap(), old);
+    assert_eq!(
+        v2["data"]["data"]["signKey"], v1["data"]["data"]["signKey"],
+        "other keys of the path are kept"
+    );
+    let (_, again) = http(
+        "GET",
+        &bao.addr,
+        "secret/data/waltid/wallet/auth?version=1",
+        "root",
+        None,
+    );
+    assert_eq!(again["data"]["data"]["tokenKey"].as_str().unwrap(), old);
+    let o = t.run(
+        &bao.addr,
+        "root",
+        &["rotate", "no-such-secret", "--plan", plan_file],
+    );
+    assert_eq!(o.status.code(), Some(2));
+
+    // a wrong token and a sealed server: exit 3, one clear line
+    let o = t.run(&bao.addr, "not-the-token", &["check", "--plan", plan_file]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("refused the token (permission denied); check VAULT_TOKEN"));
+    let (code, _) = http("PUT", &bao.addr, "sys/seal", "root", None);
+    assert_eq!(code, 204);
+    let o = t.run(&bao.addr, "root", &["seed", "--plan", plan_file]);
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(
+        err.contains("is sealed; unseal it with `wd-secrets init`"),
+        "{err}"
+    );
+    let o = t.run(
+        &format!("http://127.0.0.1:{}", openbao::free_port()),
+        "root",
+        &["check", "--plan", plan_file],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot reach Vault at"));
+
+    // no secret value ever appeared in stdout or stderr
+    let mut values = before.clone();
+    values.push(old);
+    for v in values.iter().filter(|v| v.len() >= 8) {
+        let probe = v.lines().nth(1).unwrap_or(v);
+        assert!(
+            !t.0.contains(probe),
+            "a secret value leaked into the output"
+        );
+    }
+}
+
+#[test]
+fn two_concurrent_seeds_write_each_key_once() {
+    let bao = dev();
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = rendered_plan(dir.path());
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_wd-secrets"))
+            .args(["seed", "--plan", plan_path.to_str().unwrap()])
+            .env("VAULT_ADDR", &bao.addr)
+            .env("VAULT_TOKEN", "root")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(
+        a.status.success() && b.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&a.stderr),
+        String::from_utf8_lossy(&b.stderr)
+    );
+    let (ra, rb) = (statuses(&json(&a)), statuses(&json(&b)));
+    for ((name, sa, _), (_, sb, _)) in ra.iter().zip(rb.iter()) {
+        let created = [sa, sb].iter().filter(|s| s.as_str() == "created").count();
+        assert_eq!(
+            created, 1,
+            "{name}: created by exactly one seed ({sa} / {sb})"
+        );
+    }
+    let plan: Value = serde_json::from_str(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
+    for s in plan["secrets"].as_array().unwrap() {
+        let (_, m) = http(
+            "GET",
+            &bao.addr,
+            &format!("secret/metadata/{}", s["vaultPath"].as_str().unwrap()),
+            "root",
+            None,
+        );
+        assert_eq!(
+            m["data"]["current_version"], 1,
+            "{} written once",
+            s["vaultPath"]
+        );
+    }
+}
+
+#[test]
+fn policies_limit_each_consumer() {
+    let bao = dev();
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = rendered_plan(dir.path());
+    let plan_file = plan_path.to_str().unwrap();
+    let mut t = Transcript::default();
+    assert!(t
+        .run(&bao.addr, "root", &["seed", "--plan", plan_file])
+        .status
+        .success());
+    http(
+        "POST",
+        &bao.addr,
+        "sys/auth/kubernetes",
+        "root",
+        Some(r#"{"type":"kubernetes"}"#),
+    );
+    let hcl = dir.path().join("hcl");
+    let o = t.run(
+        &bao.addr,
+        "root",
+        &[
+            "policies",
+            "--plan",
+            plan_file,
+            "--apply",
+            "--out",
+            hcl.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = json(&o);
+    assert!(r["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x["status"] == "applied"));
+    assert!(hcl.join("waltid-eso-read.hcl").is_file());
+    let (_, role) = http(
+        "GET",
+        &bao.addr,
+        "auth/kubernetes/role/waltid-issuer",
+        "root",
+        None,
+    );
+    assert_eq!(
+        role["data"]["bound_service_account_names"],
+        serde_json::json!(["waltid-walt-issuer"])
+    );
+    // transit keys for the signer policies
+    http(
+        "POST",
+        &bao.addr,
+        "sys/mounts/transit",
+        "root",
+        Some(r#"{"type":"transit"}"#),
+    );
+    for k in ["issuer", "wallet"] {
+        http(
+            "POST",
+            &bao.addr,
+            &format!("transit/keys/{k}"),
+            "root",
+            Some(r#"{"type":"ed25519"}"#),
+        );
+    }
+    let token = |policy: &str| -> String {
+        let (_, v) = http(
+            "POST",
+            &bao.addr,
+            "auth/token/create",
+            "root",
+            Some(&format!(
+                r#"{{"policies":["{policy}"],"no_default_policy":true}}"#
+            )),
+        );
+        v["auth"]["client_token"].as_str().unwrap().to_string()
+    };
+    let eso = token("waltid-eso-read");
+    assert_eq!(
+        http(
+            "GET",
+            &bao.addr,
+            "secret/data/waltid/wallet/auth",
+            &eso,
+            None
+        )
+        .0,
+        200,
+        "ESO reads a planned path"
+    );
+    assert_eq!(
+        http(
+            "POST",
+            &bao.addr,
+            "secret/data/waltid/wallet/auth",
+            &eso,
+            Some(r#"{"data":{"x":"y"}}"#)
+        )
+        .0,
+        403,
+        "ESO cannot write"
+    );
+    assert_eq!(
+        http("GET", &bao.addr, "secret/data/other/path", &eso, None).0,
+        403,
+        "ESO reads nothing else"
+    );
+    let issuer = token("waltid-transit-issuer");
+    let input = r#"{"input":"aGVsbG8="}"#;
+    assert_eq!(
+        http(
+            "POST",
+            &bao.addr,
+            "transit/sign/issuer",
+            &issuer,
+            Some(input)
+        )
+        .0,
+        200,
+        "issuer signs with its key"
+    );
+    assert_eq!(
+        http(
+            "POST",
+            &bao.addr,
+            "transit/sign/wallet",
+            &issuer,
+            Some(input)
+        )
+        .0,
+        403,
+        "not with the wallet's"
+    );
+    assert_eq!(
+        http(
+            "POST",
+            &bao.addr,
+            "transit/keys/issuer/rotate",
+            &issuer,
+            None
+        )
+        .0,
+        403,
+        "cannot rotate"
+    );
+    assert_eq!(
+        http(
+            "GET",
+            &bao.addr,
+            "transit/export/signing-key/issuer",
+            &issuer,
+            None
+        )
+        .0,
+        403,
+        "cannot export"
+    );
+}
+
+#[test]
+fn init_unseals_and_joins_a_three_node_raft_cluster() {
+    let nodes = [raft_node("n1"), raft_node("n2"), raft_node("n3")];
+    let home = tempfile::tempdir().unwrap();
+    let keys = home.path().join("wd/vault-init.json");
+    let mut t = Transcript::default();
+    let mut args = vec![
+        "init".to_string(),
+        "--key-shares".into(),
+        "3".into(),
+        "--key-threshold".into(),
+        "2".into(),
+        "--keys-file".into(),
+        keys.display().to_string(),
+    ];
+    for n in &nodes {
+        args.push("--node".into());
+        args.push(n.addr.clone());
+    }
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = t.run_env(&argv, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = json(&o);
+    assert_eq!(r["initializedNow"], true);
+    assert!(
+        r["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["sealed"] == false && n["initialized"] == true),
+        "{r}"
+    );
+    assert_eq!(
+        r["raftPeers"].as_array().unwrap().len(),
+        3,
+        "all three nodes are raft peers: {r}"
+    );
+    assert_eq!(r["secrets"], Value::Null, "no keys without --show-secrets");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&keys).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&keys).unwrap()).unwrap();
+    let root = saved["root_token"].as_str().unwrap().to_string();
+    for k in saved["keys_base64"].as_array().unwrap() {
+        assert!(!t.0.contains(k.as_str().unwrap()), "an unseal key leaked");
+    }
+    assert!(!t.0.contains(&root), "the root token leaked");
+    // a restarted (sealed) node: re-running init only unseals
+    assert_eq!(http("PUT", &nodes[2].addr, "sys/seal", &root, None).0, 204);
+    let o = t.run_env(&argv, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = json(&o);
+    assert_eq!(r["initializedNow"], false);
+    assert_eq!(r["nodes"][0]["action"], "already unsealed");
+    assert_eq!(r["nodes"][2]["action"], "unsealed");
+    assert_eq!(r["nodes"][2]["sealed"], false);
+    // --show-secrets is the only way to print them
+    let o = t.run_env(&[&argv[..], &["--show-secrets"]].concat(), &[]);
+    assert_eq!(json(&o)["secrets"]["rootToken"], root.as_str());
+}
+
+#[test]
+fn check_reads_the_cluster_through_kubectl() {
+    let bao = dev();
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = rendered_plan(dir.path());
+    let plan_file = plan_path.to_str().unwrap();
+    let mut t = Transcript::default();
+    assert!(t
+        .run(&bao.addr, "root", &["seed", "--plan", plan_file])
+        .status
+        .success());
+    // a kubectl stand-in: the namespace exists; every ExternalSecret is Ready except
+    // waltid-wallet-auth; every Secret has its keys except waltid-app-demo.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let plan: Value = serde_json::from_str(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
+    let mut keys: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for s in plan["secrets"].as_array().unwrap() {
+        let e = keys
+            .entry(s["k8sSecret"].as_str().unwrap().to_string())
+            .or_default();
+        e.push(s["k8sKey"].as_str().unwrap().to_string());
+        if let Some(st) = s["k8sStatic"].as_object() {
+            e.extend(st.keys().cloned());
+        }
+    }
+    let mut script = String::from("#!/bin/sh\nif [ \"$1\" = get ] && [ \"$2\" = namespace ]; then echo namespace/waltid; exit 0; fi\nkind=$4; name=$5\n");
+    for (name, ks) in &keys {
+        let ready = if name == "waltid-wallet-auth" {
+            r#"{"type":"Ready","status":"False","message":"could not get secret data from provider"}"#
+        } else {
+            r#"{"type":"Ready","status":"True"}"#
+        };
+        let data: Vec<String> = ks
+            .iter()
+            .filter(|_| name != "waltid-app-demo")
+            .map(|k| format!("\"{k}\":\"eA==\""))
+            .collect();
+        script.push_str(&format!(
+            "if [ \"$kind\" = externalsecret ] && [ \"$name\" = {name} ]; then echo '{{\"status\":{{\"conditions\":[{ready}]}}}}'; exit 0; fi\nif [ \"$kind\" = secret ] && [ \"$name\" = {name} ]; then echo '{{\"data\":{{{}}}}}'; exit 0; fi\n",
+            data.join(",")
+        ));
+    }
+    script.push_str("echo 'Error from server (NotFound)' >&2; exit 1\n");
+    std::fs::write(bin.join("kubectl"), script).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(bin.join("kubectl"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = t.run_env(
+        &["check", "--plan", plan_file, "--cluster", "on"],
+        &[
+            ("VAULT_ADDR", &bao.addr),
+            ("VAULT_TOKEN", "root"),
+            ("PATH", &path),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let r = json(&o);
+    assert_eq!(r["cluster"], "checked");
+    let msgs: Vec<String> = r["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["message"].as_str().unwrap().to_string())
+        .collect();
+    assert!(msgs.iter().any(|m| m == "ExternalSecret waltid-wallet-auth is not synced: could not get secret data from provider"), "{msgs:?}");
+    assert!(
+        msgs.iter()
+            .any(|m| m == "Secret waltid-app-demo has no key password"),
+        "{msgs:?}"
+    );
+    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    // no kubectl at all: auto skips the cluster half, on fails with exit 3
+    let o = t.run_env(
+        &["check", "--plan", plan_file],
+        &[
+            ("VAULT_ADDR", &bao.addr),
+            ("VAULT_TOKEN", "root"),
+            ("PATH", "/nonexistent"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert!(json(&o)["cluster"].as_str().unwrap().starts_with("skipped"));
+    let o = t.run_env(
+        &["check", "--plan", plan_file, "--cluster", "on"],
+        &[
+            ("VAULT_ADDR", &bao.addr),
+            ("VAULT_TOKEN", "root"),
+            ("PATH", "/nonexistent"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3));
+}

@@ -1,0 +1,220 @@
+//! wd-transit against a REAL OpenBao dev server.
+
+#[path = "../../../tests/support/openbao.rs"]
+mod openbao;
+
+use openbao::{dev, http};
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn run(addr: &str, token: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wd-transit"))
+        .args(args)
+        .env_clear()
+        .env("VAULT_ADDR", addr)
+        .env("VAULT_TOKEN", token)
+        .env("HOME", "/nonexistent")
+        .output()
+        .unwrap()
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn ok(o: &Output) -> Value {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    json(o)
+}
+
+#[test]
+fn keys_are_created_once_rotate_and_keep_verifying() {
+    let bao = dev();
+    let a = bao.addr.as_str();
+    // init twice: created, then kept; non-exportable, deletion disabled; the mount is enabled
+    let first = ok(&run(a, "root", &["init"]));
+    assert_eq!(first["kind"], "TransitKeys");
+    let k: Vec<(&str, &str, u64, bool, bool)> = first["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["name"].as_str().unwrap(),
+                k["action"].as_str().unwrap(),
+                k["latestVersion"].as_u64().unwrap(),
+                k["exportable"].as_bool().unwrap(),
+                k["deletionAllowed"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        k,
+        [
+            ("issuer", "created", 1, false, false),
+            ("wallet", "created", 1, false, false)
+        ]
+    );
+    let again = ok(&run(a, "root", &["init"]));
+    assert!(again["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|k| k["action"] == "kept" && k["latestVersion"] == 1));
+    assert_eq!(
+        ok(&run(
+            a,
+            "root",
+            &["init", "verifier", "--type", "ecdsa-p256"]
+        ))["keys"][0]["type"],
+        "ecdsa-p256"
+    );
+
+    // a signature made before rotate still verifies after it
+    let sig = ok(&run(
+        a,
+        "root",
+        &["sign", "issuer", "--input", "credential payload"],
+    ));
+    let signature = sig["signature"].as_str().unwrap().to_string();
+    assert!(signature.starts_with("vault:v1:"));
+    let rotated = ok(&run(a, "root", &["rotate", "issuer"]));
+    assert_eq!(rotated["keys"][0]["latestVersion"], 2);
+    assert_eq!(rotated["keys"][0]["versions"], serde_json::json!([1, 2]));
+    let v = ok(&run(
+        a,
+        "root",
+        &[
+            "verify",
+            "issuer",
+            "--input",
+            "credential payload",
+            "--signature",
+            &signature,
+        ],
+    ));
+    assert_eq!(v["valid"], true);
+    assert!(
+        ok(&run(a, "root", &["sign", "issuer", "--input", "x"]))["signature"]
+            .as_str()
+            .unwrap()
+            .starts_with("vault:v2:")
+    );
+    // a tampered input does not verify: exit 1
+    let bad = run(
+        a,
+        "root",
+        &[
+            "verify",
+            "issuer",
+            "--input",
+            "credential paylOad",
+            "--signature",
+            &signature,
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(json(&bad)["valid"], false);
+    // status shows the versions; config retires version 1, after which its signatures fail
+    let st = ok(&run(a, "root", &["status", "issuer"]));
+    assert_eq!(
+        (
+            st["keys"][0]["minDecryptionVersion"].as_u64(),
+            st["keys"][0]["latestVersion"].as_u64()
+        ),
+        (Some(1), Some(2))
+    );
+    let cfg = ok(&run(
+        a,
+        "root",
+        &["config", "issuer", "--min-decryption-version", "2"],
+    ));
+    assert_eq!(cfg["keys"][0]["minDecryptionVersion"], 2);
+    assert_eq!(
+        run(
+            a,
+            "root",
+            &[
+                "verify",
+                "issuer",
+                "--input",
+                "credential payload",
+                "--signature",
+                &signature
+            ]
+        )
+        .status
+        .code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(
+            a,
+            "root",
+            &["config", "issuer", "--min-decryption-version", "9"]
+        )
+        .status
+        .code(),
+        Some(2)
+    );
+
+    // the private key never leaves: export is refused by the key's configuration
+    let (code, body) = http("GET", a, "transit/export/signing-key/issuer", "root", None);
+    assert_eq!(code, 400);
+    assert!(body["errors"][0]
+        .as_str()
+        .unwrap()
+        .contains("not exportable"));
+    let (_, body) = http("DELETE", a, "transit/keys/wallet", "root", None);
+    assert!(
+        body["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("deletion is not allowed"),
+        "{body}"
+    );
+
+    // walt.id's key reference: the token is an env reference unless --show-secrets
+    let r = ok(&run(a, "root", &["ref", "issuer"]));
+    assert_eq!(
+        r["reference"],
+        serde_json::json!({"type": "tse", "server": format!("{a}/v1/transit"), "accessKey": "${ISSUER_TRANSIT_TOKEN}", "id": "issuer", "keyType": "Ed25519"})
+    );
+    assert!(
+        !String::from_utf8_lossy(&run(a, "root", &["ref", "issuer"]).stdout).contains("\"root\"")
+    );
+    assert_eq!(
+        ok(&run(a, "root", &["ref", "issuer", "--show-secrets"]))["reference"]["accessKey"],
+        "root"
+    );
+}
+
+#[test]
+fn refusals_are_exit_3_or_2() {
+    let bao = dev();
+    let a = bao.addr.as_str();
+    let o = run(a, "wrong", &["status"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("refused the token"));
+    assert_eq!(
+        run(a, "root", &["status", "nope"]).status.code(),
+        Some(2),
+        "unknown key: usage"
+    );
+    assert_eq!(run(a, "root", &["init", "bad/name"]).status.code(), Some(2));
+    assert_eq!(http("PUT", a, "sys/seal", "root", None).0, 204);
+    let o = run(a, "root", &["init"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is sealed"));
+}

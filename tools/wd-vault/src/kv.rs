@@ -1,0 +1,152 @@
+//! KV version 2: read with version, write with check-and-set, mount setup.
+
+use crate::{map_err, Vault};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use vaultrs::api::kv2::requests::SetSecretRequestOptions;
+use vaultrs::error::ClientError;
+use wd_core::WdResult;
+
+/// A secret's keys and the version they were read at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KvSecret {
+    pub data: BTreeMap<String, String>,
+    pub version: u64,
+}
+
+/// A check-and-set write lost against another writer (or the path exists when cas=0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CasMismatch;
+
+fn strings(v: &Value) -> BTreeMap<String, String> {
+    v.as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, x)| {
+                    (
+                        k.clone(),
+                        x.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| x.to_string()),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Vault {
+    /// Enables a KV v2 mount when `mount` does not exist; returns whether it did. An existing
+    /// mount of another kind or version is an error naming the fix.
+    pub fn ensure_kv2(&self, mount: &str) -> WdResult<bool> {
+        let mounts = self
+            .block(vaultrs::sys::mount::list(&self.client))
+            .map_err(|e| map_err(&self.addr, "list secret engines", e))?;
+        if let Some(m) = mounts.get(&format!("{mount}/")) {
+            let version = m
+                .options
+                .as_ref()
+                .and_then(|o| o.get("version"))
+                .map(String::as_str)
+                .unwrap_or("1");
+            if m.mount_type != "kv" || version != "2" {
+                return Err(wd_core::WdError::unreachable(format!(
+                    "Vault mount {mount}/ is {} (version {version}), not KV version 2; pick another kvMount in values (vault.kvMount)",
+                    m.mount_type
+                )));
+            }
+            return Ok(false);
+        }
+        self.raw_ok(
+            Method::POST,
+            &format!("sys/mounts/{mount}"),
+            Some(&json!({"type": "kv", "options": {"version": "2"}})),
+            &format!("enable KV v2 at {mount}/"),
+        )?;
+        Ok(true)
+    }
+
+    /// Reads the latest version of a secret: None when the path never existed; empty data with
+    /// the version number when the latest version is deleted (a check-and-set write must name
+    /// that version). One direct call returns data and version together.
+    pub fn kv_read(&self, mount: &str, path: &str) -> WdResult<Option<KvSecret>> {
+        let (status, v) = self.raw(Method::GET, &format!("{mount}/data/{path}"), None)?;
+        let version = v["data"]["metadata"]["version"].as_u64();
+        match status {
+            200 | 404 if version.is_some() => Ok(Some(KvSecret {
+                data: strings(&v["data"]["data"]),
+                version: version.unwrap_or(0),
+            })),
+            404 => Ok(None),
+            _ => {
+                let errors = v["errors"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Err(map_err(
+                    &self.addr,
+                    &format!("read {mount}/{path}"),
+                    ClientError::APIError {
+                        code: status,
+                        errors,
+                    },
+                ))
+            }
+        }
+    }
+
+    /// Reads one version of a secret.
+    pub fn kv_read_version(
+        &self,
+        mount: &str,
+        path: &str,
+        version: u64,
+    ) -> WdResult<Option<BTreeMap<String, String>>> {
+        match self.block(vaultrs::kv2::read_version::<Value>(
+            &self.client,
+            mount,
+            path,
+            version,
+        )) {
+            Ok(v) => Ok(Some(strings(&v))),
+            Err(e) if crate::is_not_found(&e) => Ok(None),
+            Err(e) => Err(map_err(
+                &self.addr,
+                &format!("read {mount}/{path} version {version}"),
+                e,
+            )),
+        }
+    }
+
+    /// Writes a whole secret with check-and-set: `cas = 0` only creates, `cas = n` only replaces
+    /// version n. Returns the new version, or CasMismatch when another write came first.
+    pub fn kv_write(
+        &self,
+        mount: &str,
+        path: &str,
+        data: &BTreeMap<String, String>,
+        cas: u64,
+    ) -> WdResult<Result<u64, CasMismatch>> {
+        let opts = SetSecretRequestOptions { cas: cas as u32 };
+        match self.block(vaultrs::kv2::set_with_options(
+            &self.client,
+            mount,
+            path,
+            data,
+            opts,
+        )) {
+            Ok(meta) => Ok(Ok(meta.version)),
+            Err(ClientError::APIError { code: 400, errors })
+                if errors.iter().any(|e| e.contains("check-and-set")) =>
+            {
+                Ok(Err(CasMismatch))
+            }
+            Err(e) => Err(map_err(&self.addr, &format!("write {mount}/{path}"), e)),
+        }
+    }
+}

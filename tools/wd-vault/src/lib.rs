@@ -1,0 +1,313 @@
+//! wd-vault: the Vault / OpenBao client that wd-secrets and wd-transit share.
+//!
+//! Connection settings come the way the `vault`/`bao` CLIs take them (`VAULT_ADDR`,
+//! `VAULT_TOKEN` or `~/.vault-token`, `VAULT_CACERT`, `VAULT_NAMESPACE`, `VAULT_SKIP_VERIFY`)
+//! or from flags, plus Kubernetes auth from inside a pod (`--k8s-role`). Every failure is a
+//! [`WdError`]: unreachable, sealed or refused → exit 3, with a message that never contains a
+//! token or secret value.
+//!
+//! Most calls go through vaultrs. Direct HTTP calls (see [`Vault::raw`]) are used where vaultrs
+//! cannot serve: `sys/seal-status`, `sys/health` and `sys/unseal` (their responses from OpenBao
+//! omit fields vaultrs requires), `sys/storage/raft/join` and `sys/init` status (not in vaultrs),
+//! and the transit key read (to get `latest_version`, which vaultrs' response type drops).
+
+pub mod kv;
+pub mod sys;
+pub mod transit;
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
+use vaultrs::error::ClientError;
+use wd_core::{WdError, WdResult};
+
+/// Connection flags, the same in every tool that talks to Vault.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VaultArgs {
+    /// Vault/OpenBao address.
+    #[arg(
+        id = "vault_addr",
+        long = "vault-addr",
+        env = "VAULT_ADDR",
+        default_value = "http://127.0.0.1:8200",
+        hide_env_values = true
+    )]
+    pub addr: String,
+    /// Token (default: $VAULT_TOKEN, else ~/.vault-token). Never printed.
+    #[arg(
+        id = "vault_token",
+        long = "vault-token",
+        env = "VAULT_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// PEM file of the CA that signed Vault's certificate.
+    #[arg(
+        id = "vault_cacert",
+        long = "vault-cacert",
+        env = "VAULT_CACERT",
+        hide_env_values = true
+    )]
+    pub cacert: Option<PathBuf>,
+    /// Vault Enterprise / OpenBao namespace.
+    #[arg(
+        id = "vault_namespace",
+        long = "vault-namespace",
+        env = "VAULT_NAMESPACE",
+        hide_env_values = true
+    )]
+    pub namespace: Option<String>,
+    /// Skip TLS verification (tests only).
+    #[arg(id = "vault_skip_verify", long = "vault-skip-verify", env = "VAULT_SKIP_VERIFY", hide_env_values = true, value_parser = clap::builder::BoolishValueParser::new(), default_value = "false")]
+    pub skip_verify: bool,
+    /// Log in with Kubernetes auth as this role (inside a pod), instead of a token.
+    #[arg(
+        id = "k8s_role",
+        long = "k8s-role",
+        env = "VAULT_K8S_ROLE",
+        hide_env_values = true
+    )]
+    pub k8s_role: Option<String>,
+    /// Mount of the Kubernetes auth method.
+    #[arg(id = "k8s_mount", long = "k8s-mount", default_value = "kubernetes")]
+    pub k8s_mount: String,
+    /// Service account token used for Kubernetes auth.
+    #[arg(
+        id = "k8s_jwt",
+        long = "k8s-jwt",
+        default_value = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    )]
+    pub k8s_jwt: PathBuf,
+}
+
+/// A connected client.
+pub struct Vault {
+    rt: tokio::runtime::Runtime,
+    pub client: VaultClient,
+    http: reqwest::Client,
+    pub addr: String,
+    token: String,
+    namespace: Option<String>,
+}
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+fn token_file() -> Option<String> {
+    let home = std::env::var_os("HOME")?;
+    std::fs::read_to_string(PathBuf::from(home).join(".vault-token"))
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+impl Vault {
+    /// Connects (no request is made unless Kubernetes auth is used).
+    pub fn connect(args: &VaultArgs) -> WdResult<Vault> {
+        Self::connect_with(args, true)
+    }
+
+    /// `need_token = false` for the unauthenticated calls of `init` (sys/init, unseal, join).
+    pub fn connect_with(args: &VaultArgs, need_token: bool) -> WdResult<Vault> {
+        let addr = args.addr.trim_end_matches('/').to_string();
+        if !(addr.starts_with("http://") || addr.starts_with("https://")) {
+            return Err(WdError::input(format!("--vault-addr/VAULT_ADDR: {addr:?} is not an http(s) URL; e.g. https://vault.example.org:8200")));
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| WdError::unreachable(format!("cannot start the I/O runtime ({e})")))?;
+        let mut token = args
+            .token
+            .clone()
+            .filter(|t| !t.is_empty())
+            .or_else(token_file)
+            .unwrap_or_default();
+        let make = |token: &str| -> WdResult<(VaultClient, reqwest::Client)> {
+            let mut b = VaultClientSettingsBuilder::default();
+            b.address(&addr)
+                .token(token)
+                .timeout(Some(TIMEOUT))
+                .verify(!args.skip_verify);
+            if let Some(ns) = &args.namespace {
+                b.namespace(Some(ns.clone()));
+            }
+            let mut http = reqwest::Client::builder()
+                .timeout(TIMEOUT)
+                .danger_accept_invalid_certs(args.skip_verify);
+            if let Some(ca) = &args.cacert {
+                b.ca_certs(vec![ca.display().to_string()]);
+                let pem = std::fs::read(ca).map_err(|e| wd_core::fsio::io_input_error(ca, &e))?;
+                let cert = reqwest::Certificate::from_pem(&pem).map_err(|_| {
+                    WdError::input(format!(
+                        "{}: not a PEM certificate; pass the CA of Vault's certificate",
+                        ca.display()
+                    ))
+                })?;
+                http = http.add_root_certificate(cert);
+            }
+            let settings = b
+                .build()
+                .map_err(|e| WdError::input(format!("Vault settings: {e}")))?;
+            let client = VaultClient::new(settings).map_err(|e| {
+                WdError::unreachable(format!("cannot set up the Vault client ({e})"))
+            })?;
+            let http = http.build().map_err(|e| {
+                WdError::unreachable(format!("cannot set up the HTTP client ({e})"))
+            })?;
+            Ok((client, http))
+        };
+        let (mut client, mut http) = make(&token)?;
+        if let Some(role) = &args.k8s_role {
+            let jwt = std::fs::read_to_string(&args.k8s_jwt)
+                .map_err(|e| wd_core::fsio::io_input_error(&args.k8s_jwt, &e))?;
+            let auth = rt
+                .block_on(vaultrs::auth::kubernetes::login(
+                    &client,
+                    &args.k8s_mount,
+                    role,
+                    jwt.trim(),
+                ))
+                .map_err(|e| map_err(&addr, &format!("Kubernetes login as role {role}"), e))?;
+            token = auth.client_token;
+            (client, http) = make(&token)?;
+        }
+        if need_token && token.is_empty() {
+            return Err(WdError::input("no Vault token: set VAULT_TOKEN, pass --vault-token, write ~/.vault-token, or use --k8s-role"));
+        }
+        Ok(Vault {
+            rt,
+            client,
+            http,
+            addr,
+            token,
+            namespace: args.namespace.clone(),
+        })
+    }
+
+    pub fn block<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    /// The token in use (for `wd-transit ref --show-secrets` only).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// A direct HTTP call: `(status, JSON body or Null)`. Connection failures are exit 3.
+    pub fn raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> WdResult<(u16, Value)> {
+        let url = format!("{}/v1/{}", self.addr, path.trim_start_matches('/'));
+        let mut req = self.http.request(method, &url);
+        if !self.token.is_empty() {
+            req = req.header("X-Vault-Token", &self.token);
+        }
+        if let Some(ns) = &self.namespace {
+            req = req.header("X-Vault-Namespace", ns);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        self.block(async {
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| unreachable(&self.addr, &e.to_string()))?;
+            let status = resp.status().as_u16();
+            let text = resp
+                .text()
+                .await
+                .map_err(|e| unreachable(&self.addr, &e.to_string()))?;
+            let v = if text.trim().is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap_or(Value::Null)
+            };
+            Ok((status, v))
+        })
+    }
+
+    /// A direct call that must succeed (2xx); other statuses are mapped like vaultrs errors.
+    pub fn raw_ok(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        what: &str,
+    ) -> WdResult<Value> {
+        let (status, v) = self.raw(method, path, body)?;
+        if (200..300).contains(&status) {
+            return Ok(v);
+        }
+        let errors = v["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Err(map_err(
+            &self.addr,
+            what,
+            ClientError::APIError {
+                code: status,
+                errors,
+            },
+        ))
+    }
+}
+
+fn unreachable(addr: &str, detail: &str) -> WdError {
+    // reqwest's message may carry the URL, never a header value.
+    let detail = detail.split(" for url").next().unwrap_or(detail);
+    WdError::unreachable(format!(
+        "cannot reach Vault at {addr} ({detail}); check VAULT_ADDR and that the server runs"
+    ))
+}
+
+/// Maps a vaultrs error to a one-line WdError naming what was attempted and the fix.
+pub fn map_err(addr: &str, what: &str, e: ClientError) -> WdError {
+    match e {
+        ClientError::APIError { code, errors } => {
+            let detail = errors.join("; ");
+            let lower = detail.to_lowercase();
+            if code == 503 || lower.contains("sealed") {
+                WdError::unreachable(format!(
+                    "{what}: Vault at {addr} is sealed; unseal it with `wd-secrets init`"
+                ))
+            } else if code == 403 || lower.contains("permission denied") {
+                WdError::unreachable(format!("{what}: Vault at {addr} refused the token (permission denied); check VAULT_TOKEN and its policies"))
+            } else if code == 404 {
+                WdError::unreachable(format!(
+                    "{what}: not found at {addr} (404){}",
+                    if detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {detail}")
+                    }
+                ))
+            } else {
+                WdError::unreachable(format!(
+                    "{what}: Vault at {addr} answered {code}{}",
+                    if detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {detail}")
+                    }
+                ))
+            }
+        }
+        ClientError::RestClientError { source } => unreachable(addr, &source.to_string()),
+        other => WdError::unreachable(format!("{what}: {other}")),
+    }
+}
+
+/// Whether a vaultrs error is a 404.
+pub fn is_not_found(e: &ClientError) -> bool {
+    matches!(e, ClientError::APIError { code: 404, .. })
+}

@@ -1,0 +1,142 @@
+//! Seal state, initialisation, unsealing, raft joins, policies, Kubernetes auth roles.
+
+use crate::{map_err, Vault};
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use wd_core::{WdError, WdResult};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SealStatus {
+    pub initialized: bool,
+    pub sealed: bool,
+    /// Unseal keys needed (threshold) and given so far.
+    pub t: u32,
+    pub progress: u32,
+    pub version: String,
+}
+
+/// Root token and unseal keys from `sys/init` (secret material: never printed by default).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InitKeys {
+    pub keys_base64: Vec<String>,
+    pub root_token: String,
+    pub threshold: u32,
+}
+
+impl Vault {
+    /// `sys/seal-status` (direct: OpenBao's answer lacks fields vaultrs requires).
+    pub fn seal_status(&self) -> WdResult<SealStatus> {
+        let v = self.raw_ok(Method::GET, "sys/seal-status", None, "read the seal status")?;
+        Ok(SealStatus {
+            initialized: v["initialized"].as_bool().unwrap_or(false),
+            sealed: v["sealed"].as_bool().unwrap_or(true),
+            t: v["t"].as_u64().unwrap_or(0) as u32,
+            progress: v["progress"].as_u64().unwrap_or(0) as u32,
+            version: v["version"].as_str().unwrap_or("").to_string(),
+        })
+    }
+
+    /// Initialises the server (through vaultrs).
+    pub fn initialize(&self, shares: u64, threshold: u64) -> WdResult<InitKeys> {
+        let r = self
+            .block(vaultrs::sys::start_initialization(
+                &self.client,
+                shares,
+                threshold,
+                None,
+            ))
+            .map_err(|e| map_err(&self.addr, "initialise Vault", e))?;
+        Ok(InitKeys {
+            keys_base64: r.keys_base64,
+            root_token: r.root_token,
+            threshold: threshold as u32,
+        })
+    }
+
+    /// Gives one unseal key (direct: same response shape as seal-status).
+    pub fn unseal_with(&self, key: &str) -> WdResult<SealStatus> {
+        self.raw_ok(
+            Method::PUT,
+            "sys/unseal",
+            Some(&json!({"key": key})),
+            "unseal",
+        )?;
+        self.seal_status()
+    }
+
+    /// Joins this node to the raft cluster of `leader` (direct: not in vaultrs).
+    pub fn raft_join(&self, leader: &str) -> WdResult<()> {
+        let v = self.raw_ok(
+            Method::POST,
+            "sys/storage/raft/join",
+            Some(&json!({"leader_api_addr": leader})),
+            "join the raft cluster",
+        )?;
+        if v["joined"].as_bool() == Some(false) {
+            return Err(WdError::unreachable(format!("{}: the raft join to {leader} was not accepted; check that the leader is unsealed and reachable", self.addr)));
+        }
+        Ok(())
+    }
+
+    /// Raft peers (node ids and addresses), read with the root token.
+    pub fn raft_peers(&self) -> WdResult<Vec<(String, String)>> {
+        let v = self.raw_ok(
+            Method::GET,
+            "sys/storage/raft/configuration",
+            None,
+            "read the raft configuration",
+        )?;
+        Ok(v["data"]["config"]["servers"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|s| {
+                        (
+                            s["node_id"].as_str().unwrap_or("").to_string(),
+                            s["address"].as_str().unwrap_or("").to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Writes an ACL policy.
+    pub fn set_policy(&self, name: &str, hcl: &str) -> WdResult<()> {
+        self.block(vaultrs::sys::policy::set(&self.client, name, hcl))
+            .map_err(|e| map_err(&self.addr, &format!("write policy {name}"), e))
+    }
+
+    /// Whether an auth method is mounted at `mount`.
+    pub fn auth_enabled(&self, mount: &str) -> WdResult<bool> {
+        let list = self
+            .block(vaultrs::sys::auth::list(&self.client))
+            .map_err(|e| map_err(&self.addr, "list auth methods", e))?;
+        Ok(list.contains_key(&format!("{mount}/")))
+    }
+
+    /// Creates or updates a Kubernetes auth role bound to service accounts.
+    pub fn set_k8s_role(
+        &self,
+        mount: &str,
+        role: &str,
+        sa_names: &[String],
+        sa_namespaces: &[String],
+        policies: &[String],
+    ) -> WdResult<()> {
+        let body = json!({
+            "bound_service_account_names": sa_names,
+            "bound_service_account_namespaces": sa_namespaces,
+            "token_policies": policies,
+            "token_ttl": "1h",
+        });
+        self.raw_ok(
+            Method::POST,
+            &format!("auth/{mount}/role/{role}"),
+            Some(&body),
+            &format!("write Kubernetes auth role {role}"),
+        )?;
+        Ok(())
+    }
+}
