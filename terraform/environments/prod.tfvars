@@ -1,0 +1,10 @@
+# Production: on-prem k3s (MetalLB) or EKS (lb_mode = "cloud"); ACME certificates.
+kubeconfig_path      = "~/.kube/wd-k3s.yaml"
+domain               = "waltid.example.org"
+cluster_issuer_email = "platform@example.org"
+lb_mode              = "metallb"
+issuer               = "acme"
+profile              = "prod"
+values_file          = "../out/helm/values-waltid.yaml"
+extra_values_files   = ["../charts/umbrella/waltid/values-prod.yaml"]
+secret_plan_path     = "../out/secrets/secret-plan.json"

@@ -1,0 +1,246 @@
+# The platform every target shares: monitoring, ingress, certificates, load balancing (MetalLB
+# only where there is no cloud), Postgres and object-storage operators, External Secrets, Vault,
+# logs, Argo CD, Kyverno. No cloud-specific resource: the same module applies to kind, k3s, EKS.
+# Every dependency is explicit; each comment names the failure it prevents.
+
+locals {
+  metallb   = var.lb_mode == "metallb"
+  local     = var.profile == "local"
+  values    = "${path.module}/values"
+  vault_ha  = local.local ? 1 : 3
+  vault_ids = [for i in range(local.vault_ha) : "vault-${i}"]
+}
+
+resource "kubernetes_namespace_v1" "ns" {
+  for_each = toset(["monitoring", "ingress-nginx", "cert-manager", "metallb-system", "cnpg-system", "minio-operator", "external-secrets", "vault", "argocd", "kyverno"])
+  metadata {
+    name = each.key
+    labels = {
+      "app.kubernetes.io/managed-by" = "terraform"
+    }
+  }
+}
+
+# 1. Prometheus operator and its CRDs FIRST: every release below that creates a
+#    ServiceMonitor/PodMonitor fails to install without them (waltid-facts §4).
+resource "helm_release" "kube_prometheus_stack" {
+  name       = "kube-prometheus-stack"
+  repository = "https://prometheus-community.github.io/helm-charts"
+  chart      = "kube-prometheus-stack"
+  version    = "65.5.1"
+  namespace  = kubernetes_namespace_v1.ns["monitoring"].metadata[0].name
+  timeout    = 900
+  values     = [templatefile("${local.values}/kube-prometheus-stack.yaml", { profile = var.profile, domain = var.domain })]
+}
+
+# 2. MetalLB only without a cloud load balancer; its address pool needs its CRDs.
+resource "helm_release" "metallb" {
+  count      = local.metallb ? 1 : 0
+  name       = "metallb"
+  repository = "https://metallb.github.io/metallb"
+  chart      = "metallb"
+  version    = "0.14.8"
+  namespace  = kubernetes_namespace_v1.ns["metallb-system"].metadata[0].name
+  values     = [templatefile("${local.values}/metallb.yaml", { profile = var.profile })]
+  # ServiceMonitor (prometheus.serviceMonitor) needs the CRDs.
+  depends_on = [helm_release.kube_prometheus_stack]
+}
+
+resource "kubectl_manifest" "metallb_pool" {
+  count = local.metallb ? 1 : 0
+  yaml_body = yamlencode({
+    apiVersion = "metallb.io/v1beta1"
+    kind       = "IPAddressPool"
+    metadata   = { name = "default", namespace = "metallb-system" }
+    spec       = { addresses = [var.metallb_address_pool] }
+  })
+  # IPAddressPool is a MetalLB CRD: apply after the release installed it.
+  depends_on = [helm_release.metallb]
+}
+
+resource "kubectl_manifest" "metallb_l2" {
+  count = local.metallb ? 1 : 0
+  yaml_body = yamlencode({
+    apiVersion = "metallb.io/v1beta1"
+    kind       = "L2Advertisement"
+    metadata   = { name = "default", namespace = "metallb-system" }
+    spec       = { ipAddressPools = ["default"] }
+  })
+  depends_on = [kubectl_manifest.metallb_pool]
+}
+
+# 3. Ingress: its LoadBalancer Service needs an address (MetalLB pool, or the cloud's).
+resource "helm_release" "ingress_nginx" {
+  name       = "ingress-nginx"
+  repository = "https://kubernetes.github.io/ingress-nginx"
+  chart      = "ingress-nginx"
+  version    = "4.11.3"
+  namespace  = kubernetes_namespace_v1.ns["ingress-nginx"].metadata[0].name
+  values     = [templatefile("${local.values}/ingress-nginx.yaml", { profile = var.profile })]
+  # ServiceMonitor needs the CRDs; without the pool the Service stays <pending> and --wait times out.
+  depends_on = [helm_release.kube_prometheus_stack, kubectl_manifest.metallb_l2]
+}
+
+# 4. Certificates: ClusterIssuers are cert-manager CRDs served through its webhook.
+resource "helm_release" "cert_manager" {
+  name       = "cert-manager"
+  repository = "https://charts.jetstack.io"
+  chart      = "cert-manager"
+  version    = "v1.16.1"
+  namespace  = kubernetes_namespace_v1.ns["cert-manager"].metadata[0].name
+  values     = [templatefile("${local.values}/cert-manager.yaml", { profile = var.profile })]
+  # ServiceMonitor needs the CRDs.
+  depends_on = [helm_release.kube_prometheus_stack]
+}
+
+resource "kubectl_manifest" "selfsigned_root" {
+  yaml_body = yamlencode({
+    apiVersion = "cert-manager.io/v1"
+    kind       = "ClusterIssuer"
+    metadata   = { name = "selfsigned-root" }
+    spec       = { selfSigned = {} }
+  })
+  # The CRD and its webhook come with the release (installing earlier fails validation).
+  depends_on = [helm_release.cert_manager]
+}
+
+resource "kubectl_manifest" "local_ca_cert" {
+  yaml_body = yamlencode({
+    apiVersion = "cert-manager.io/v1"
+    kind       = "Certificate"
+    metadata   = { name = "wd-local-ca", namespace = "cert-manager" }
+    spec = {
+      isCA       = true
+      commonName = "wd local CA (${var.domain})"
+      secretName = "wd-local-ca"
+      privateKey = { algorithm = "ECDSA", size = 256 }
+      issuerRef  = { name = "selfsigned-root", kind = "ClusterIssuer", group = "cert-manager.io" }
+    }
+  })
+  depends_on = [kubectl_manifest.selfsigned_root]
+}
+
+resource "kubectl_manifest" "selfsigned_ca" {
+  yaml_body = yamlencode({
+    apiVersion = "cert-manager.io/v1"
+    kind       = "ClusterIssuer"
+    metadata   = { name = "selfsigned-ca" }
+    spec       = { ca = { secretName = "wd-local-ca" } }
+  })
+  # Issues from the CA certificate above.
+  depends_on = [kubectl_manifest.local_ca_cert]
+}
+
+resource "kubectl_manifest" "acme" {
+  count = var.issuer == "acme" ? 1 : 0
+  yaml_body = yamlencode({
+    apiVersion = "cert-manager.io/v1"
+    kind       = "ClusterIssuer"
+    metadata   = { name = "letsencrypt" }
+    spec = {
+      acme = {
+        email               = var.cluster_issuer_email
+        server              = var.acme_server
+        privateKeySecretRef = { name = "letsencrypt-account" }
+        solvers             = [{ http01 = { ingress = { ingressClassName = "nginx" } } }]
+      }
+    }
+  })
+  # HTTP-01 answers through ingress-nginx; the CRD comes with cert-manager.
+  depends_on = [helm_release.cert_manager, helm_release.ingress_nginx]
+}
+
+# 5. Operators.
+resource "helm_release" "cloudnative_pg" {
+  name       = "cloudnative-pg"
+  repository = "https://cloudnative-pg.github.io/charts"
+  chart      = "cloudnative-pg"
+  version    = "0.22.1"
+  namespace  = kubernetes_namespace_v1.ns["cnpg-system"].metadata[0].name
+  values     = [templatefile("${local.values}/cloudnative-pg.yaml", { profile = var.profile })]
+  # PodMonitor needs the CRDs.
+  depends_on = [helm_release.kube_prometheus_stack]
+}
+
+resource "helm_release" "minio_operator" {
+  name       = "minio-operator"
+  repository = "https://operator.min.io"
+  chart      = "operator"
+  version    = "5.0.15"
+  namespace  = kubernetes_namespace_v1.ns["minio-operator"].metadata[0].name
+  values     = [templatefile("${local.values}/minio-operator.yaml", { profile = var.profile })]
+}
+
+# 6. Vault (raft; 3 replicas with retry_join, 1 locally) and External Secrets. Vault starts
+#    sealed: `wd-secrets init` unseals it before the workloads module creates ESO's store.
+resource "helm_release" "vault" {
+  name       = "vault"
+  repository = "https://helm.releases.hashicorp.com"
+  chart      = "vault"
+  version    = "0.28.1"
+  namespace  = kubernetes_namespace_v1.ns["vault"].metadata[0].name
+  # Pods stay unready (sealed) until initialised: waiting here would time out by design.
+  wait   = false
+  values = [templatefile("${local.values}/vault.yaml", { profile = var.profile, replicas = local.vault_ha, peers = local.vault_ids })]
+  # ServiceMonitor (serverTelemetry) needs the CRDs.
+  depends_on = [helm_release.kube_prometheus_stack]
+}
+
+resource "helm_release" "external_secrets" {
+  name       = "external-secrets"
+  repository = "https://charts.external-secrets.io"
+  chart      = "external-secrets"
+  version    = "0.10.4"
+  namespace  = kubernetes_namespace_v1.ns["external-secrets"].metadata[0].name
+  values     = [templatefile("${local.values}/external-secrets.yaml", { profile = var.profile })]
+  # ServiceMonitor needs the CRDs; the store that points at Vault is created later (workloads).
+  depends_on = [helm_release.kube_prometheus_stack, helm_release.vault]
+}
+
+# 7. Logs: Loki single binary (+ Promtail shipping to it).
+resource "helm_release" "loki" {
+  name       = "loki"
+  repository = "https://grafana.github.io/helm-charts"
+  chart      = "loki"
+  version    = "6.16.0"
+  namespace  = kubernetes_namespace_v1.ns["monitoring"].metadata[0].name
+  # SingleBinary refuses to render unless read/write/backend replicas are 0 (waltid-facts §4).
+  values = [templatefile("${local.values}/loki.yaml", { profile = var.profile })]
+  # ServiceMonitor needs the CRDs.
+  depends_on = [helm_release.kube_prometheus_stack]
+}
+
+resource "helm_release" "promtail" {
+  name       = "promtail"
+  repository = "https://grafana.github.io/helm-charts"
+  chart      = "promtail"
+  version    = "6.16.6"
+  namespace  = kubernetes_namespace_v1.ns["monitoring"].metadata[0].name
+  values     = [templatefile("${local.values}/promtail.yaml", { profile = var.profile })]
+  # Pushes to Loki's gateway; ServiceMonitor needs the CRDs.
+  depends_on = [helm_release.kube_prometheus_stack, helm_release.loki]
+}
+
+# 8. GitOps and policy.
+resource "helm_release" "argo_cd" {
+  name       = "argo-cd"
+  repository = "https://argoproj.github.io/argo-helm"
+  chart      = "argo-cd"
+  version    = "7.6.10"
+  namespace  = kubernetes_namespace_v1.ns["argocd"].metadata[0].name
+  values     = [templatefile("${local.values}/argo-cd.yaml", { profile = var.profile, domain = var.domain })]
+  # ServiceMonitors need the CRDs; its Ingress needs the controller and a ClusterIssuer.
+  depends_on = [helm_release.kube_prometheus_stack, helm_release.ingress_nginx, kubectl_manifest.selfsigned_ca]
+}
+
+resource "helm_release" "kyverno" {
+  name       = "kyverno"
+  repository = "https://kyverno.github.io/kyverno"
+  chart      = "kyverno"
+  version    = "3.2.7"
+  namespace  = kubernetes_namespace_v1.ns["kyverno"].metadata[0].name
+  values     = [templatefile("${local.values}/kyverno.yaml", { profile = var.profile })]
+  # ServiceMonitors need the CRDs. Installed last: its admission webhooks would otherwise
+  # judge (and can block) the other releases' pods while they install.
+  depends_on = [helm_release.kube_prometheus_stack, helm_release.ingress_nginx, helm_release.cert_manager, helm_release.cloudnative_pg, helm_release.external_secrets, helm_release.loki, helm_release.promtail, helm_release.argo_cd, helm_release.minio_operator]
+}

@@ -1,0 +1,22 @@
+output "ingress_lb_address" {
+  description = "Address of ingress-nginx's LoadBalancer Service (IP or hostname)."
+  value       = try(data.kubernetes_service_v1.ingress.status[0].load_balancer[0].ingress[0].ip, data.kubernetes_service_v1.ingress.status[0].load_balancer[0].ingress[0].hostname, "")
+}
+
+output "vault_address" {
+  description = "In-cluster address of Vault's API."
+  value       = "http://vault.vault.svc:8200"
+}
+
+output "argocd_admin_secret_name" {
+  description = "Secret (namespace argocd) holding Argo CD's initial admin password (key `password`)."
+  value       = "argocd-initial-admin-secret"
+}
+
+data "kubernetes_service_v1" "ingress" {
+  metadata {
+    name      = "ingress-nginx-controller"
+    namespace = "ingress-nginx"
+  }
+  depends_on = [helm_release.ingress_nginx]
+}

@@ -1,0 +1,128 @@
+# The walt.id workloads. Order (each step prevents a known deadlock, waltid-facts §4):
+#   Vault unsealed -> ClusterSecretStore -> ExternalSecrets synced -> umbrella release (wait).
+# The ExternalSecrets are created here, from the secret plan, so the release never waits on pods
+# whose Secrets do not exist yet; the umbrella's own ExternalSecrets are therefore turned off.
+
+locals {
+  kubeconfig = pathexpand(var.kubeconfig_path)
+  plan       = jsondecode(file(var.secret_plan_path))
+  by_secret  = { for s in local.plan.secrets : s.k8sSecret => s... }
+  external_secrets = {
+    for name, group in local.by_secret : name => {
+      type   = try(group[0].k8sSecretType, null)
+      static = merge([for s in group : try(s.k8sStatic, {})]...)
+      data   = [for s in group : { secretKey = s.k8sKey, remoteRef = { key = s.vaultPath, property = s.vaultKey } }]
+    }
+  }
+}
+
+resource "kubernetes_namespace_v1" "workloads" {
+  metadata {
+    name = var.namespace
+    labels = {
+      "app.kubernetes.io/managed-by" = "terraform"
+    }
+  }
+}
+
+# ESO's store fails until Vault is initialised and unsealed (`wd-secrets init`): wait for every
+# Vault pod's vault-sealed=false label (set by Vault's kubernetes service registration).
+resource "terraform_data" "vault_unsealed" {
+  input = { kubeconfig = local.kubeconfig }
+
+  provisioner "local-exec" {
+    interpreter = ["bash", "-c"]
+    command     = <<-EOT
+      set -euo pipefail
+      for _ in $(seq 1 60); do
+        sealed=$(kubectl --kubeconfig "${self.input.kubeconfig}" -n vault get pods -l app.kubernetes.io/name=vault -o jsonpath='{.items[*].metadata.labels.vault-sealed}')
+        if [ -n "$sealed" ] && ! grep -q true <<<"$sealed"; then exit 0; fi
+        sleep 5
+      done
+      echo "Vault is still sealed (vault-sealed: $sealed): run wd-secrets init, then apply again" >&2
+      exit 1
+    EOT
+  }
+}
+
+resource "kubectl_manifest" "store" {
+  yaml_body = yamlencode({
+    apiVersion = "external-secrets.io/v1beta1"
+    kind       = "ClusterSecretStore"
+    metadata   = { name = var.store_name }
+    spec = {
+      provider = {
+        vault = {
+          server  = var.vault_address
+          path    = local.plan.kvMount
+          version = "v2"
+          auth = {
+            kubernetes = {
+              mountPath         = "kubernetes"
+              role              = var.vault_eso_role
+              serviceAccountRef = { name = "external-secrets", namespace = "external-secrets" }
+            }
+          }
+        }
+      }
+    }
+  })
+  depends_on = [terraform_data.vault_unsealed]
+}
+
+resource "kubectl_manifest" "external_secret" {
+  for_each = local.external_secrets
+  yaml_body = yamlencode({
+    apiVersion = "external-secrets.io/v1beta1"
+    kind       = "ExternalSecret"
+    metadata   = { name = each.key, namespace = var.namespace }
+    spec = {
+      refreshInterval = "1h"
+      secretStoreRef  = { name = var.store_name, kind = "ClusterSecretStore" }
+      target = merge(
+        { name = each.key, creationPolicy = "Owner" },
+        each.value.type == null && length(each.value.static) == 0 ? {} : {
+          template = merge(
+            { engineVersion = "v2", mergePolicy = "Merge" },
+            each.value.type == null ? {} : { type = each.value.type },
+            length(each.value.static) == 0 ? {} : { data = each.value.static },
+          )
+        },
+      )
+      data = each.value.data
+    }
+  })
+  depends_on = [kubectl_manifest.store, kubernetes_namespace_v1.workloads]
+}
+
+# Synced, not just created: the release below waits for pods that mount these Secrets.
+resource "terraform_data" "secrets_synced" {
+  input = { kubeconfig = local.kubeconfig, namespace = var.namespace, names = keys(local.external_secrets) }
+
+  provisioner "local-exec" {
+    interpreter = ["bash", "-c"]
+    command     = "set -euo pipefail; kubectl --kubeconfig '${self.input.kubeconfig}' -n '${self.input.namespace}' wait --for=condition=Ready --timeout=300s ${join(" ", [for n in self.input.names : "externalsecret/${n}"])}"
+  }
+  depends_on = [kubectl_manifest.external_secret]
+}
+
+resource "helm_release" "umbrella" {
+  name      = var.release
+  chart     = var.chart_path
+  namespace = kubernetes_namespace_v1.workloads.metadata[0].name
+  values    = concat([file(var.values_file)], [for f in var.extra_values_files : file(f)])
+
+  # This module owns the ExternalSecrets (created and synced above).
+  set {
+    name  = "externalSecrets.enabled"
+    value = "false"
+  }
+
+  wait    = true
+  timeout = var.timeout_seconds
+  # A failed or interrupted upgrade rolls back instead of leaving the release failed/pending.
+  atomic          = true
+  cleanup_on_fail = true
+
+  depends_on = [terraform_data.secrets_synced]
+}

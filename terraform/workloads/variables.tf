@@ -1,0 +1,62 @@
+variable "kubeconfig_path" {
+  description = "Kubeconfig of the cluster (output of a bootstrap module)."
+  type        = string
+}
+
+variable "values_file" {
+  description = "Umbrella values written by wd-render (out/helm/values-waltid.yaml)."
+  type        = string
+}
+
+variable "extra_values_files" {
+  description = "Values layered over values_file, e.g. charts/umbrella/waltid/values-local.yaml."
+  type        = list(string)
+  default     = []
+}
+
+variable "secret_plan_path" {
+  description = "SecretPlan written by wd-render (out/secrets/secret-plan.json): the ExternalSecrets' one source."
+  type        = string
+}
+
+variable "chart_path" {
+  description = "Path of the umbrella chart."
+  type        = string
+  default     = "../charts/umbrella/waltid"
+}
+
+variable "namespace" {
+  description = "Namespace of the walt.id scenario."
+  type        = string
+  default     = "waltid"
+}
+
+variable "release" {
+  description = "Helm release name of the umbrella."
+  type        = string
+  default     = "waltid"
+}
+
+variable "vault_address" {
+  description = "Vault address ESO uses (platform output vault_address)."
+  type        = string
+  default     = "http://vault.vault.svc:8200"
+}
+
+variable "vault_eso_role" {
+  description = "Kubernetes auth role of ESO in Vault (wd-secrets policies creates <release>-eso)."
+  type        = string
+  default     = "waltid-eso"
+}
+
+variable "store_name" {
+  description = "Name of the ClusterSecretStore (the umbrella's global.externalSecrets.storeName)."
+  type        = string
+  default     = "vault"
+}
+
+variable "timeout_seconds" {
+  description = "How long the umbrella release may take to become ready."
+  type        = number
+  default     = 900
+}

@@ -1,0 +1,283 @@
+"""Terraform checks that need no provider download: terraform fmt, checkov (offline), and tests
+on the HCL parsed with python-hcl2 (pinning, outputs, cloud-agnosticism, dependency order,
+variables, local-exec interpreters), plus the memory budget of the local profile, rendered
+with Terraform's own templatefile() (terraform console) and written to docs/platform.md."""
+
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import hcl2
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+TF = ROOT / "terraform"
+BOOTSTRAPS = ["local-kind", "onprem-k3s", "aws-eks"]
+EXACT = re.compile(r"^v?\d+\.\d+\.\d+$")
+
+
+def terraform():
+    exe = shutil.which("terraform")
+    assert exe, "terraform is not installed (the machine image provides it; see .ci/run)"
+    return exe
+
+
+def unq(v):
+    """bc-python-hcl2 wraps attribute values in a one-element list; unwrap."""
+    while isinstance(v, list) and len(v) == 1:
+        v = v[0]
+    return v
+
+
+def meta(k):
+    return k.startswith("__")
+
+
+def load_module(path):
+    blocks = {"resource": [], "module": [], "variable": [], "output": [], "data": [], "terraform": [], "locals": []}
+    for f in sorted(path.glob("*.tf")):
+        d = hcl2.load(f.open())
+        for k in blocks:
+            blocks[k] += d.get(k, [])
+    return blocks
+
+
+def resources(mod):
+    """[(type, name, body)]"""
+    out = []
+    for r in mod["resource"]:
+        for t, named in r.items():
+            for n, body in named.items():
+                out.append((t, n, body))
+    return out
+
+
+def deps(body):
+    flat = [x for d in body.get("depends_on", []) for x in (d if isinstance(d, list) else [d])]
+    return [re.sub(r"^\$\{|\}$", "", d) for d in flat]
+
+
+def all_modules():
+    return [TF / "bootstrap" / b for b in BOOTSTRAPS] + [TF / "platform", TF / "workloads"]
+
+
+def test_fmt_is_clean():
+    p = subprocess.run([terraform(), "fmt", "-check", "-recursive", "-diff", str(TF)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout
+
+
+def test_checkov_finds_nothing_and_every_skip_says_why():
+    env = dict(os.environ, BC_SKIP_MAPPING="TRUE", CKV_SKIP_PACKAGE_UPDATE_CHECK="TRUE")
+    checkov = ROOT / ".venv/bin/checkov"
+    p = subprocess.run([str(checkov), "-d", str(TF), "--framework", "terraform", "--skip-download", "-o", "json"], capture_output=True, text=True, env=env)
+    out = json.loads(p.stdout)
+    reports = out if isinstance(out, list) else [out]
+    failed = [(c["check_id"], c["resource"]) for r in reports for c in r["results"]["failed_checks"]]
+    assert not failed, failed
+    assert reports[0]["summary"]["resource_count"] > 20
+    for r in reports:
+        assert r["summary"]["skipped"] == len(r["results"]["skipped_checks"])
+        for c in r["results"]["skipped_checks"]:
+            assert (c["check_result"].get("suppress_comment") or "").strip(), f"{c['check_id']} on {c['resource']} is skipped without a reason"
+
+
+def test_every_release_module_and_provider_is_pinned_exactly():
+    releases = 0
+    for m in all_modules():
+        mod = load_module(m)
+        for t, n, body in resources(mod):
+            if t == "helm_release" and body.get("repository"):
+                releases += 1
+                assert EXACT.match(unq(body["version"])), f"{m.name}: helm_release.{n} version {body.get('version')}"
+        for block in mod["module"]:
+            for n, body in block.items():
+                if meta(n):
+                    continue
+                src = unq(body["source"])
+                if not src.startswith("."):
+                    assert EXACT.match(unq(body.get("version", ""))), f"{m.name}: module {n} is not pinned"
+        for t in mod["terraform"]:
+            for rp in t.get("required_providers", []):
+                for name, spec in rp.items():
+                    if not meta(name):
+                        assert EXACT.match(unq(unq(spec)["version"])), f"{m.name}: provider {name} {spec}"
+    assert releases == 12, releases
+
+
+def test_bootstrap_modules_declare_the_same_outputs():
+    names = {b: {k for o in load_module(TF / "bootstrap" / b)["output"] for k in o if not meta(k)} for b in BOOTSTRAPS}
+    assert names["local-kind"] == names["onprem-k3s"] == names["aws-eks"] == {"kubeconfig_path", "lb_mode", "cluster_name", "metallb_address_pool"}, names
+
+
+def test_platform_and_workloads_are_cloud_agnostic():
+    for m in [TF / "platform", TF / "workloads"]:
+        mod = load_module(m)
+        kinds = [t for t, _, _ in resources(mod)] + [t for d in mod["data"] for t in d if not meta(t)]
+        bad = [k for k in kinds if k.startswith(("aws_", "google_", "azurerm_"))]
+        assert not bad, f"{m.name}: {bad}"
+
+
+def creates_monitors(values_text):
+    y = yaml.safe_load(re.sub(r"%\{[^}]*\}", "", values_text)) or {}
+
+    def walk(v):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if k.lower() in {"servicemonitor", "podmonitor", "podmonitorenabled"}:
+                    if x is True or (isinstance(x, dict) and x.get("enabled") is True):
+                        return True
+                if walk(x):
+                    return True
+        return False
+
+    return walk(y)
+
+
+def test_dependency_order_prevents_the_known_failures():
+    platform = {n: body for t, n, body in resources(load_module(TF / "platform")) if t in {"helm_release", "kubectl_manifest"}}
+    # kube-prometheus-stack before every release whose values create a ServiceMonitor/PodMonitor
+    monitored = []
+    for n, body in platform.items():
+        if n == "kube_prometheus_stack" or "values" not in body or meta(n):
+            continue
+        vf = re.search(r'values}/([\w.-]+\.yaml)', str(body["values"])).group(1)
+        if creates_monitors((TF / "platform/values" / vf).read_text()):
+            monitored.append(n)
+            assert "helm_release.kube_prometheus_stack" in deps(body), f"helm_release.{n} creates monitors but does not depend on kube-prometheus-stack"
+    assert len(monitored) >= 9, monitored
+    # CRD consumers after their operators
+    assert "helm_release.metallb" in deps(platform["metallb_pool"])
+    assert "helm_release.cert_manager" in deps(platform["selfsigned_root"])
+    assert "kubectl_manifest.metallb_l2" in deps(platform["ingress_nginx"])
+    # Vault before ESO (platform) and before ESO's store (workloads: only once unsealed)
+    assert "helm_release.vault" in deps(platform["external_secrets"])
+    wl = {n: body for t, n, body in resources(load_module(TF / "workloads"))}
+    assert "terraform_data.vault_unsealed" in deps(wl["store"])
+    # the ExternalSecrets exist and are synced before the umbrella release, which waits
+    assert "kubectl_manifest.store" in deps(wl["external_secret"])
+    assert "kubectl_manifest.external_secret" in deps(wl["secrets_synced"])
+    assert "terraform_data.secrets_synced" in deps(wl["umbrella"])
+    u = wl["umbrella"]
+    assert unq(u["wait"]) is True and unq(u["atomic"]) is True and unq(u["timeout"]) == "${var.timeout_seconds}"
+    assert any(unq(s["name"]) == "externalSecrets.enabled" and unq(s["value"]) == "false" for s in u["set"]), "terraform owns the ExternalSecrets"
+
+
+def test_every_variable_has_a_type_and_a_description():
+    for m in all_modules():
+        for v in load_module(m)["variable"]:
+            for name, body in v.items():
+                if not meta(name):
+                    assert unq(body.get("type")) and unq(body.get("description", "")), f"{m.name}: variable {name}"
+
+
+def test_every_local_exec_runs_bash():
+    count = 0
+    for m in all_modules():
+        for t, n, body in resources(load_module(m)):
+            for prov in body.get("provisioner", []):
+                for kind, p in prov.items():
+                    if kind == "local-exec":
+                        count += 1
+                        assert unq(p.get("interpreter")) == ["bash", "-c"], f"{m.name}: {t}.{n}: dash has no pipefail"
+    assert count >= 6, count
+
+
+def render(values_file, **vars_):
+    """Terraform's own templatefile(), offline (no configuration, no providers)."""
+    args = ", ".join(f"{k} = {json.dumps(v)}" for k, v in vars_.items())
+    expr = f'jsonencode(templatefile("{values_file}", {{ {args} }}))'
+    with tempfile.TemporaryDirectory() as d:
+        p = subprocess.run([terraform(), "console"], input=expr, capture_output=True, text=True, cwd=d)
+    assert p.returncode == 0, p.stderr
+    return yaml.safe_load(json.loads(json.loads(p.stdout.strip())))
+
+
+PROFILE_VARS = {
+    "local": dict(profile="local", domain="localtest.me", replicas=1, peers=["vault-0"]),
+    "prod": dict(profile="prod", domain="example.org", replicas=3, peers=["vault-0", "vault-1", "vault-2"]),
+}
+
+
+def test_values_render_with_the_facts():
+    v = TF / "platform/values"
+    vault = render(v / "vault.yaml", **PROFILE_VARS["prod"])
+    assert vault["server"]["ha"]["replicas"] == 3
+    assert vault["server"]["ha"]["raft"]["config"].count("retry_join") == 3
+    assert render(v / "vault.yaml", **PROFILE_VARS["local"])["server"]["ha"]["replicas"] == 1
+    loki = render(v / "loki.yaml", **PROFILE_VARS["local"])
+    assert loki["deploymentMode"] == "SingleBinary"
+    assert (loki["read"]["replicas"], loki["write"]["replicas"], loki["backend"]["replicas"]) == (0, 0, 0)
+    nginx = render(v / "ingress-nginx.yaml", **PROFILE_VARS["local"])
+    assert nginx["controller"]["podSecurityContext"]["runAsUser"] == 101 and nginx["controller"]["image"]["runAsUser"] == 101
+
+
+def quantity(q):
+    q = str(q)
+    for u, f in {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}.items():
+        if q.endswith(u):
+            return float(q[: -len(u)]) * f
+    return float(q)
+
+
+def memory_requests(values):
+    """Sum of resources.requests.memory × replicas set next to (or one level above) them."""
+    total = 0.0
+
+    def walk(v, replicas):
+        nonlocal total
+        if isinstance(v, dict):
+            here = v.get("replicas", v.get("replicaCount", replicas))
+            if isinstance(here, dict):
+                here = here.get("replicas", replicas)
+            res = v.get("resources")
+            if isinstance(res, dict) and isinstance(res.get("requests"), dict) and "memory" in res["requests"]:
+                total += quantity(res["requests"]["memory"]) * int(here if isinstance(here, int) else 1)
+            for k, x in v.items():
+                if k != "resources":
+                    walk(x, here if isinstance(here, int) else replicas)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x, replicas)
+
+    walk(values, 1)
+    return total
+
+
+def test_memory_budget_is_reported():
+    sys.path.insert(0, str(ROOT / "tests/charts"))
+    import test_charts  # the chart harness: renders the umbrella with the Helm v4 engine
+
+    rows = []
+    for f in sorted((TF / "platform/values").glob("*.yaml")):
+        local = memory_requests(render(f, **PROFILE_VARS["local"])) / 2**30
+        prod = memory_requests(render(f, **PROFILE_VARS["prod"])) / 2**30
+        rows.append((f.stem, local, prod))
+    platform_local = sum(r[1] for r in rows)
+    _, _, _, docs = test_charts.render_case("umbrella/local")
+    _, _, waltid_local, _, _ = test_charts.totals(docs)
+    waltid_local /= 2**30
+    total = platform_local + waltid_local
+    lines = [
+        "# Platform: memory budget",
+        "",
+        "Written by `make test` (tests/terraform/test_terraform.py): memory requests set in",
+        "terraform/platform/values/*.yaml, rendered with Terraform's templatefile() per profile (requests ×",
+        "replicas; DaemonSets counted once: one node locally). Containers whose chart sets no request are not counted.",
+        "",
+        "| release | local (GiB) | prod (GiB) |",
+        "|---|---:|---:|",
+    ] + [f"| {n} | {l:.2f} | {p:.2f} |" for n, l, p in rows] + [
+        f"| **platform** | **{platform_local:.2f}** | **{sum(r[2] for r in rows):.2f}** |",
+        "",
+        f"Local profile: platform {platform_local:.2f} GiB + walt.id scenario {waltid_local:.2f} GiB (docs/charts.md) = "
+        f"**{total:.2f} GiB** of memory requests (goal ≤ 6 GiB on one 8 GiB kind node).",
+        "",
+    ]
+    (ROOT / "docs/platform.md").write_text("\n".join(lines))
+    assert total <= 6.0, f"local profile requests {total:.2f} GiB > 6 GiB"
