@@ -30,6 +30,12 @@ pub struct PolicyArgs {
     pub namespace: String,
     #[arg(long, default_value = "waltid")]
     pub release: String,
+    /// With --apply: enable the Kubernetes auth method (if absent) and configure it for this host.
+    #[arg(long)]
+    pub enable_k8s_auth: bool,
+    /// The API server Vault reviews service-account tokens with (in-cluster default).
+    #[arg(long, default_value = "https://kubernetes.default.svc")]
+    pub kubernetes_host: String,
     /// External Secrets Operator's service account and namespace.
     #[arg(long, default_value = "external-secrets")]
     pub eso_service_account: String,
@@ -136,6 +142,12 @@ pub fn run(a: &PolicyArgs, plan: SecretPlan) -> WdResult<VaultPolicies> {
         for p in &policies {
             v.set_policy(&p.name, &p.hcl)?;
         }
+        if a.enable_k8s_auth && v.enable_k8s_auth(&a.vault.k8s_mount, &a.kubernetes_host)? {
+            wd_core::term::step(&format!(
+                "enabled Kubernetes auth at {}/",
+                a.vault.k8s_mount
+            ));
+        }
         let k8s = v.auth_enabled(&a.vault.k8s_mount)?;
         for r in &mut roles {
             if k8s {
@@ -148,7 +160,10 @@ pub fn run(a: &PolicyArgs, plan: SecretPlan) -> WdResult<VaultPolicies> {
                 )?;
                 r.status = "applied".into();
             } else {
-                r.status = format!("skipped (auth/{} is not enabled: the platform module enables and configures it)", r.mount);
+                r.status = format!(
+                    "skipped (auth/{} is not enabled: pass --enable-k8s-auth)",
+                    r.mount
+                );
             }
         }
     }

@@ -116,6 +116,30 @@ impl Vault {
         Ok(list.contains_key(&format!("{mount}/")))
     }
 
+    /// Enables the Kubernetes auth method at `mount` when absent (true when it did) and points it
+    /// at the cluster's API server. With Vault running in the cluster, it reviews tokens with its
+    /// own service account and CA, so only the host is needed.
+    pub fn enable_k8s_auth(&self, mount: &str, kubernetes_host: &str) -> WdResult<bool> {
+        let created = if self.auth_enabled(mount)? {
+            false
+        } else {
+            self.raw_ok(
+                Method::POST,
+                &format!("sys/auth/{mount}"),
+                Some(&json!({"type": "kubernetes"})),
+                &format!("enable Kubernetes auth at {mount}/"),
+            )?;
+            true
+        };
+        self.raw_ok(
+            Method::POST,
+            &format!("auth/{mount}/config"),
+            Some(&json!({"kubernetes_host": kubernetes_host})),
+            &format!("configure Kubernetes auth at {mount}/"),
+        )?;
+        Ok(created)
+    }
+
     /// Creates or updates a Kubernetes auth role bound to service accounts.
     pub fn set_k8s_role(
         &self,
