@@ -5,6 +5,7 @@
 //! removed. The JSON Schemas in `docs/schemas/` are generated from these types
 //! (`make schemas`; a test fails when they are stale).
 
+pub mod cluster;
 pub mod config_audit;
 pub mod inventory;
 pub mod render_plan;
@@ -124,5 +125,7 @@ pub fn all_schemas() -> Vec<(&'static str, serde_json::Value)> {
         one::<vault::TransitKeys>(),
         one::<vault::TransitSignature>(),
         one::<vault::TransitKeyRef>(),
+        one::<cluster::WaitReport>(),
+        one::<cluster::UrlList>(),
     ]
 }

@@ -1,5 +1,6 @@
 //! Human views (tables, CSV, Markdown) of the documents.
 
+use super::cluster::*;
 use super::config_audit::ConfigAudit;
 use super::inventory::{Inventory, Mount, MountType, Service};
 use super::render_plan::RenderPlan;
@@ -642,6 +643,59 @@ impl View for TransitKeyRef {
     fn tables(&self) -> Vec<Table> {
         let mut t = Table::new("walt.id key reference", &["key", "reference"]);
         t.row(vec![self.key.clone(), self.reference.to_string()]);
+        vec![t]
+    }
+}
+
+impl View for WaitReport {
+    fn tables(&self) -> Vec<Table> {
+        let mut t = Table::new(
+            if self.ready {
+                "Ready"
+            } else if self.timed_out {
+                "Timed out"
+            } else {
+                "Not ready"
+            },
+            &[
+                "kind",
+                "namespace",
+                "name",
+                "state",
+                "message",
+                "ready after",
+            ],
+        );
+        let mut d = Table::new("Diagnosis", &["object", "finding"]);
+        for o in &self.objects {
+            t.row(vec![
+                o.object_kind.clone(),
+                o.namespace.clone(),
+                o.name.clone(),
+                o.state.clone(),
+                o.message.clone(),
+                o.ready_after_ms
+                    .map(|m| format!("{:.1}s", m as f64 / 1000.0))
+                    .unwrap_or_default(),
+            ]);
+            for line in o.diagnosis.iter().chain(o.logs.iter()) {
+                d.row(vec![format!("{}/{}", o.object_kind, o.name), line.clone()]);
+            }
+        }
+        vec![t, d]
+    }
+}
+
+impl View for UrlList {
+    fn tables(&self) -> Vec<Table> {
+        let mut t = Table::new("URLs", &["what", "url", "login"]);
+        for u in &self.urls {
+            t.row(vec![
+                u.what.clone(),
+                u.url.clone(),
+                or_dash(u.login.as_deref()),
+            ]);
+        }
         vec![t]
     }
 }
