@@ -27,9 +27,8 @@ use wd_core::{output, Exit, WdError, WdResult};
     after_help = "Exit codes: 0 ready, 1 timed out or failed (with a diagnosis), 2 bad input, 3 the cluster is unreachable or refuses.\nExample: wd-render --out out/ | wd-wait --timeout 15m"
 )]
 struct Cli {
-    /// Kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster).
-    #[arg(long, value_name = "FILE")]
-    kubeconfig: Option<PathBuf>,
+    #[command(flatten)]
+    kube: wd_kube::KubeArgs,
     /// Namespace of objects without one, and of --selector / --all-in-namespace.
     #[arg(long, short = 'n', default_value = "waltid")]
     namespace: String,
@@ -169,25 +168,6 @@ fn targets_from_plan(
     Ok(out)
 }
 
-async fn client(cli: &Cli) -> WdResult<kube::Client> {
-    let config = match &cli.kubeconfig {
-        Some(p) => {
-            let kc = kube::config::Kubeconfig::read_from(p)
-                .map_err(|e| WdError::input(format!("{}: not a kubeconfig ({e})", p.display())))?;
-            kube::Config::from_custom_kubeconfig(kc, &Default::default())
-                .await
-                .map_err(|e| WdError::input(format!("{}: {e}", p.display())))?
-        }
-        None => kube::Config::infer().await.map_err(|e| {
-            WdError::unreachable(format!(
-                "no cluster configuration ({e}); pass --kubeconfig or set KUBECONFIG"
-            ))
-        })?,
-    };
-    kube::Client::try_from(config)
-        .map_err(|e| WdError::unreachable(format!("cannot set up the Kubernetes client ({e})")))
-}
-
 fn run() -> WdResult<Exit> {
     let cli = wd_core::cli::parse::<Cli>();
     let format = cli.common.init();
@@ -213,7 +193,7 @@ fn run() -> WdResult<Exit> {
         .build()
         .map_err(|e| WdError::unreachable(format!("cannot start the I/O runtime ({e})")))?;
     let report = rt.block_on(async {
-        let c = client(&cli).await?;
+        let c = wd_kube::client(&cli.kube).await?;
         engine::wait(
             c,
             targets,

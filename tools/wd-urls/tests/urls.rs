@@ -1,0 +1,137 @@
+//! wd-urls from the fake API server and offline from a RenderPlan.
+
+#[path = "../../../tests/support/fakekube.rs"]
+mod fakekube;
+
+use serde_json::{json, Value};
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wd-urls"))
+        .args(args)
+        .env_clear()
+        .output()
+        .unwrap()
+}
+
+fn ok(o: &Output) -> Value {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn ingress(name: &str, host: &str, tls: bool) -> Value {
+    let mut i = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": name, "namespace": "waltid"},
+        "spec": {"rules": [{"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": {"name": name, "port": {"name": "http"}}}}]}}]}});
+    if tls {
+        i["spec"]["tls"] = json!([{"hosts": [host], "secretName": "t"}]);
+    }
+    i
+}
+
+#[test]
+fn urls_and_logins_from_the_cluster() {
+    let k = fakekube::FakeKube::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = k.kubeconfig(dir.path());
+    k.apply(ingress("waltid-walt-issuer", "issuer.localtest.me", true));
+    k.apply(ingress("waltid-keycloak", "auth.localtest.me", true));
+    k.apply(ingress("grafana", "grafana.localtest.me", false));
+    k.apply(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "ingress-nginx-controller", "namespace": "ingress-nginx"}, "spec": {"type": "LoadBalancer", "ports": [{"port": 443}]}, "status": {"loadBalancer": {"ingress": [{"ip": "172.18.255.240"}]}}}));
+    k.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "waltid-keycloak-admin", "namespace": "waltid"}, "data": {"password": "czNjcjN0LWtj"}}));
+    let kcs = kc.to_str().unwrap();
+    let l = ok(&run(&["--kubeconfig", kcs]));
+    assert_eq!(l["kind"], "UrlList");
+    let urls: Vec<(&str, &str)> = l["urls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["what"].as_str().unwrap(), u["url"].as_str().unwrap()))
+        .collect();
+    assert!(
+        urls.contains(&(
+            "walt.id issuer API (swagger)",
+            "https://issuer.localtest.me/swagger"
+        )),
+        "{urls:?}"
+    );
+    assert!(urls.contains(&("Keycloak admin console", "https://auth.localtest.me/admin")));
+    assert!(urls.contains(&("Grafana", "http://grafana.localtest.me")));
+    assert!(urls.contains(&(
+        "LoadBalancer Service ingress-nginx/ingress-nginx-controller",
+        "https://172.18.255.240:443"
+    )));
+    let kc_login = l["urls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["what"] == "Keycloak admin console")
+        .unwrap()["login"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(kc_login, "admin; password: kubectl -n waltid get secret waltid-keycloak-admin -o jsonpath='{.data.password}' | base64 -d");
+    let out = String::from_utf8_lossy(&run(&["--kubeconfig", kcs]).stdout).to_string();
+    assert!(
+        !out.contains("s3cr3t-kc"),
+        "no password without --show-secrets"
+    );
+    // --show-secrets reads the Secret
+    let l = ok(&run(&["--kubeconfig", kcs, "--show-secrets"]));
+    let kc_login = l["urls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["what"] == "Keycloak admin console")
+        .unwrap()["login"]
+        .clone();
+    assert_eq!(kc_login, "admin / s3cr3t-kc");
+    drop(k);
+    assert_eq!(run(&["--kubeconfig", kcs]).status.code(), Some(3));
+}
+
+#[test]
+fn urls_offline_from_a_render_plan() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap();
+    let bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_wd-urls"));
+    let dir = tempfile::tempdir().unwrap();
+    let inv = Command::new(bin.with_file_name("wd-inventory"))
+        .current_dir(&root)
+        .args(["--scenario", "waltid", "-q"])
+        .output()
+        .unwrap();
+    let mut r = Command::new(bin.with_file_name("wd-render"))
+        .current_dir(&root)
+        .args(["--out", dir.path().to_str().unwrap(), "-q"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    r.stdin.take().unwrap().write_all(&inv.stdout).unwrap();
+    assert!(r.wait().unwrap().success());
+    let l = ok(&run(&[
+        "--render-plan",
+        dir.path().join("render-plan.json").to_str().unwrap(),
+    ]));
+    assert_eq!(l["source"], "render-plan");
+    let urls: Vec<&str> = l["urls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["url"].as_str().unwrap())
+        .collect();
+    assert!(
+        urls.contains(&"https://app.localtest.me")
+            && urls.contains(&"https://wallet.localtest.me/swagger")
+            && urls.contains(&"https://auth.localtest.me/admin"),
+        "{urls:?}"
+    );
+}
