@@ -280,7 +280,7 @@ async fn from_cluster(cli: &Cli) -> WdResult<UrlList> {
     Ok(out)
 }
 
-async fn from_plan(cli: &Cli, path: &PathBuf) -> WdResult<UrlList> {
+async fn from_plan(cli: &Cli, path: &std::path::Path) -> WdResult<UrlList> {
     let plan: RenderPlan = wd_core::docs::parse(
         &wd_core::fsio::read_text(path)?,
         &path.display().to_string(),
