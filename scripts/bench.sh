@@ -66,6 +66,8 @@ hyperfine --shell=bash --warmup 5 --runs 50 \
   echo "brought wd-render from ~20 ms to ~10 ms: no fsync per staged file (the atomic rename still"
   echo "guarantees nothing is half-written on a failed run), and one handlebars Context for all"
   echo "templates instead of a deep copy of the render context per file."
+  echo
+  cargo bench -q -p wd-wait --bench reaction 2>/dev/null | sed -n '/^## /,$p'
 } > docs/benchmarks.md.tmp
 mv docs/benchmarks.md.tmp docs/benchmarks.md
 echo "bench: wrote docs/benchmarks.md" >&2

@@ -103,6 +103,7 @@ pub async fn wait(
     progress: bool,
 ) -> WdResult<WaitReport> {
     let start = Instant::now();
+    let started_at_unix_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
     let deadline = tokio::time::Instant::now() + timeout;
     let mut groups: BTreeMap<GroupKey, Group> = BTreeMap::new();
     let mut streams = Vec::new();
@@ -220,6 +221,7 @@ pub async fn wait(
         let _ = b.clear();
     }
     let mut report = WaitReport {
+        started_at_unix_ms,
         timed_out,
         elapsed_ms: start.elapsed().as_millis() as u64,
         ..Default::default()

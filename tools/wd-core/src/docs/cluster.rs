@@ -15,6 +15,8 @@ pub struct WaitReport {
     /// Every object became ready.
     pub ready: bool,
     pub timed_out: bool,
+    /// When the wait started (Unix epoch, ms), so `readyAfterMs` can be set against other clocks.
+    pub started_at_unix_ms: u64,
     pub elapsed_ms: u64,
     pub objects: Vec<WaitObject>,
 }
