@@ -103,7 +103,10 @@ pub async fn wait(
     progress: bool,
 ) -> WdResult<WaitReport> {
     let start = Instant::now();
-    let started_at_unix_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let started_at_unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
     let deadline = tokio::time::Instant::now() + timeout;
     let mut groups: BTreeMap<GroupKey, Group> = BTreeMap::new();
     let mut streams = Vec::new();
