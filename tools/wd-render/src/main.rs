@@ -10,7 +10,6 @@ mod values;
 use clap::{Parser, ValueEnum};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use wd_core::cli::CommonArgs;
 use wd_core::docs::inventory::Inventory;
@@ -124,16 +123,9 @@ fn run() -> WdResult<Exit> {
     }
 
     // 1. The Inventory.
-    let (inv_text, inv_name) = match &cli.inventory {
-        Some(p) => (wd_core::fsio::read_text(p)?, p.display().to_string()),
-        None => {
-            if std::io::stdin().is_terminal() {
-                return Err(WdError::input("no Inventory on stdin; pipe one (wd-inventory --scenario waltid | wd-render) or pass --inventory FILE"));
-            }
-            (wd_core::fsio::read_stdin()?, "<stdin>".to_string())
-        }
-    };
-    let inventory: Inventory = wd_core::docs::parse(&inv_text, &inv_name)?;
+    let hint = "pipe one (wd-inventory --scenario waltid | wd-render) or pass --inventory FILE";
+    let (inventory, inv_text, inv_name): (Inventory, _, _) =
+        wd_core::docs::read_input(cli.inventory.as_deref(), hint)?;
     let mut inputs = vec![Input {
         path: inv_name.clone(),
         sha: sha256_hex(inv_text.as_bytes()),

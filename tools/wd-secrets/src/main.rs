@@ -9,11 +9,10 @@ mod policies;
 mod seed;
 
 use clap::{Parser, Subcommand};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use wd_core::cli::CommonArgs;
 use wd_core::docs::secret_plan::SecretPlan;
-use wd_core::{output, Exit, WdError, WdResult};
+use wd_core::{output, Exit, WdResult};
 use wd_vault::VaultArgs;
 
 /// Plan, seed, check and rotate the scenario's secrets in Vault/OpenBao; initialise and unseal
@@ -82,16 +81,8 @@ enum Cmd {
 }
 
 fn read_plan(arg: &PlanArg) -> WdResult<SecretPlan> {
-    let (text, name) = match &arg.plan {
-        Some(p) => (wd_core::fsio::read_text(p)?, p.display().to_string()),
-        None => {
-            if std::io::stdin().is_terminal() {
-                return Err(WdError::input("no SecretPlan on stdin; pass --plan out/secrets/secret-plan.json (written by wd-render)"));
-            }
-            (wd_core::fsio::read_stdin()?, "<stdin>".into())
-        }
-    };
-    wd_core::docs::parse(&text, &name)
+    let hint = "pass --plan out/secrets/secret-plan.json (written by wd-render)";
+    Ok(wd_core::docs::read_input(arg.plan.as_deref(), hint)?.0)
 }
 
 fn run() -> WdResult<Exit> {

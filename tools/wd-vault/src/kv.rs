@@ -40,10 +40,7 @@ impl Vault {
     /// Enables a KV v2 mount when `mount` does not exist; returns whether it did. An existing
     /// mount of another kind or version is an error naming the fix.
     pub fn ensure_kv2(&self, mount: &str) -> WdResult<bool> {
-        let mounts = self
-            .block(vaultrs::sys::mount::list(&self.client))
-            .map_err(|e| map_err(&self.addr, "list secret engines", e))?;
-        if let Some(m) = mounts.get(&format!("{mount}/")) {
+        if let Some(m) = self.mount(mount)? {
             let version = m
                 .options
                 .as_ref()
@@ -79,24 +76,7 @@ impl Vault {
                 version: version.unwrap_or(0),
             })),
             404 => Ok(None),
-            _ => {
-                let errors = v["errors"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|x| x.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                Err(map_err(
-                    &self.addr,
-                    &format!("read {mount}/{path}"),
-                    ClientError::APIError {
-                        code: status,
-                        errors,
-                    },
-                ))
-            }
+            _ => Err(self.status_error(&format!("read {mount}/{path}"), status, &v)),
         }
     }
 

@@ -231,6 +231,37 @@ impl Vault {
         })
     }
 
+    /// The error of a non-2xx answer to a direct call, mapped like vaultrs' errors.
+    pub(crate) fn status_error(&self, what: &str, status: u16, body: &Value) -> WdError {
+        let errors = body["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        map_err(
+            &self.addr,
+            what,
+            ClientError::APIError {
+                code: status,
+                errors,
+            },
+        )
+    }
+
+    /// The secrets engine mounted at `mount/`, if any.
+    pub(crate) fn mount(
+        &self,
+        mount: &str,
+    ) -> WdResult<Option<vaultrs::api::sys::responses::MountResponse>> {
+        let mut mounts = self
+            .block(vaultrs::sys::mount::list(&self.client))
+            .map_err(|e| map_err(&self.addr, "list secret engines", e))?;
+        Ok(mounts.remove(&format!("{mount}/")))
+    }
+
     /// A direct call that must succeed (2xx); other statuses are mapped like vaultrs errors.
     pub fn raw_ok(
         &self,
@@ -243,22 +274,7 @@ impl Vault {
         if (200..300).contains(&status) {
             return Ok(v);
         }
-        let errors = v["errors"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Err(map_err(
-            &self.addr,
-            what,
-            ClientError::APIError {
-                code: status,
-                errors,
-            },
-        ))
+        Err(self.status_error(what, status, &v))
     }
 }
 

@@ -25,10 +25,7 @@ pub struct KeyInfo {
 impl Vault {
     /// Enables a transit mount when absent; returns whether it did.
     pub fn ensure_transit(&self, mount: &str) -> WdResult<bool> {
-        let mounts = self
-            .block(vaultrs::sys::mount::list(&self.client))
-            .map_err(|e| map_err(&self.addr, "list secret engines", e))?;
-        if let Some(m) = mounts.get(&format!("{mount}/")) {
+        if let Some(m) = self.mount(mount)? {
             if m.mount_type != "transit" {
                 return Err(WdError::unreachable(format!(
                     "Vault mount {mount}/ is {}, not transit; pass another --mount",
@@ -53,22 +50,7 @@ impl Vault {
             return Ok(None);
         }
         if status != 200 {
-            let errors = v["errors"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            return Err(map_err(
-                &self.addr,
-                &format!("read transit key {name}"),
-                vaultrs::error::ClientError::APIError {
-                    code: status,
-                    errors,
-                },
-            ));
+            return Err(self.status_error(&format!("read transit key {name}"), status, &v));
         }
         let d = &v["data"];
         let mut versions: Vec<u64> = d["keys"]

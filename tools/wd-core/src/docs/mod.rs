@@ -98,6 +98,26 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
+/// A document from `path`, or from stdin when there is none: (document, its text, its name for
+/// messages). A terminal on stdin is refused with `hint` (what to pipe or pass instead).
+pub fn read_input<T: Document>(
+    path: Option<&std::path::Path>,
+    hint: &str,
+) -> WdResult<(T, String, String)> {
+    use std::io::IsTerminal;
+    let (text, name) = match path {
+        Some(p) => (crate::fsio::read_text(p)?, p.display().to_string()),
+        None => {
+            if std::io::stdin().is_terminal() {
+                return Err(WdError::input(format!("no {} on stdin; {hint}", T::KIND)));
+            }
+            (crate::fsio::read_stdin()?, "<stdin>".to_string())
+        }
+    };
+    let doc = parse(&text, &name)?;
+    Ok((doc, text, name))
+}
+
 /// Pretty JSON with a trailing newline: the stable wire form.
 pub fn to_json<T: Serialize>(doc: &T) -> String {
     let mut s = serde_json::to_string_pretty(doc).expect("documents always serialise");
