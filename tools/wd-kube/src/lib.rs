@@ -31,8 +31,8 @@ pub async fn client(args: &KubeArgs) -> WdResult<kube::Client> {
         .map_err(|e| WdError::unreachable(format!("cannot set up the Kubernetes client ({e})")))
 }
 
-/// One-line error for a failed API call.
-pub fn api_error(what: &str, e: &kube::Error) -> WdError {
+/// One-line error for a failed API call (a client error, or a watcher error wrapping one).
+pub fn api_error(what: &str, e: &dyn std::fmt::Display) -> WdError {
     let text = e.to_string();
     let lower = text.to_lowercase();
     if lower.contains("403") || lower.contains("forbidden") || lower.contains("401") {

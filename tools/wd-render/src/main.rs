@@ -236,20 +236,8 @@ fn run() -> WdResult<Exit> {
         .collect();
     if let Some(i) = rendered.iter().position(|r| r.def.component == "umbrella") {
         let text = String::from_utf8(rendered[i].bytes.clone()).expect("UTF-8");
-        let others: Vec<_> = rendered
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(_, r)| r)
-            .collect();
-        let owned: Vec<render::Rendered> = others
-            .iter()
-            .map(|r| render::Rendered {
-                def: r.def.clone(),
-                bytes: r.bytes.clone(),
-            })
-            .collect();
-        rendered[i].bytes = render::embed_config_files(&text, &owned, &chart_of)?.into_bytes();
+        // The umbrella's own file is skipped: its component has no chart in chart_of.
+        rendered[i].bytes = render::embed_config_files(&text, &rendered, &chart_of)?.into_bytes();
     }
 
     // 6. Files, checksums, plan.

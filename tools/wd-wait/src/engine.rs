@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 use wd_core::docs::cluster::{WaitObject, WaitReport};
-use wd_core::{WdError, WdResult};
+use wd_core::WdResult;
 
 /// One object (or every object of a kind matching a selector) to wait for.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -83,16 +83,6 @@ fn state_of(
                 })
                 .collect()
         }
-    }
-}
-
-fn unreachable(e: &watcher::Error) -> WdError {
-    let text = e.to_string();
-    let lower = text.to_lowercase();
-    if lower.contains("403") || lower.contains("forbidden") || lower.contains("401") {
-        WdError::unreachable(format!("the Kubernetes API refused the request ({text}); check your kubeconfig's user and RBAC"))
-    } else {
-        WdError::unreachable(format!("cannot reach the Kubernetes API ({text}); check the kubeconfig and that the cluster runs"))
     }
 }
 
@@ -214,7 +204,7 @@ pub async fn wait(
             }
             Err(e) => {
                 if !g.healthy_once {
-                    return Err(unreachable(&e));
+                    return Err(wd_kube::api_error(&format!("watch {}", key.1), &e));
                 }
                 wd_core::term::debug(&format!("wd-wait: watch restarts after: {e}"));
             }
