@@ -33,6 +33,26 @@ fn rendered_plan(dir: &Path) -> PathBuf {
     dir.join("secrets/secret-plan.json")
 }
 
+/// A dev OpenBao with every secret of the rendered plan seeded: (server, work dir, plan, transcript).
+fn seeded() -> (openbao::Server, tempfile::TempDir, PathBuf, Transcript) {
+    let bao = dev();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = rendered_plan(dir.path());
+    let mut t = Transcript::default();
+    let o = t.run(
+        &bao.addr,
+        "root",
+        &["seed", "--plan", plan.to_str().unwrap()],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (bao, dir, plan, t)
+}
+
 /// Every output a test captured, to prove no secret value leaks.
 #[derive(Default)]
 struct Transcript(String);
@@ -357,15 +377,8 @@ fn two_concurrent_seeds_write_each_key_once() {
 
 #[test]
 fn policies_limit_each_consumer() {
-    let bao = dev();
-    let dir = tempfile::tempdir().unwrap();
-    let plan_path = rendered_plan(dir.path());
+    let (bao, dir, plan_path, mut t) = seeded();
     let plan_file = plan_path.to_str().unwrap();
-    let mut t = Transcript::default();
-    assert!(t
-        .run(&bao.addr, "root", &["seed", "--plan", plan_file])
-        .status
-        .success());
     http(
         "POST",
         &bao.addr,
@@ -599,15 +612,8 @@ fn init_unseals_and_joins_a_three_node_raft_cluster() {
 
 #[test]
 fn check_reads_the_cluster_through_kubectl() {
-    let bao = dev();
-    let dir = tempfile::tempdir().unwrap();
-    let plan_path = rendered_plan(dir.path());
+    let (bao, dir, plan_path, mut t) = seeded();
     let plan_file = plan_path.to_str().unwrap();
-    let mut t = Transcript::default();
-    assert!(t
-        .run(&bao.addr, "root", &["seed", "--plan", plan_file])
-        .status
-        .success());
     // a kubectl stand-in: the namespace exists; every ExternalSecret is Ready except
     // waltid-wallet-auth; every Secret has its keys except waltid-app-demo.
     let bin = dir.path().join("bin");
