@@ -40,7 +40,8 @@ Usage: k8s-deploy.sh <command> [options]
   help
 
 Environment: VERIFIABLY_ENV_FILE (else ./.env, else ./.env.example), VERIFIABLY_SRC, REGISTRY,
-WD_OUT (default out/), WD_NAMESPACE (waltid), WD_RELEASE (waltid).
+WD_OUT (default out/), WD_NAMESPACE (waltid), WD_RELEASE (waltid). For onprem/aws: TF_VAR_domain and
+TF_VAR_cluster_issuer_email (ACME), and --values FILE with the same `domain:` for the rendered hosts.
 Exit codes: 0 ok, 1 failure, 2 usage error.
 USAGE
 }

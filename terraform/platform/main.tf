@@ -148,6 +148,13 @@ resource "kubectl_manifest" "acme" {
   })
   # HTTP-01 answers through ingress-nginx; the CRD comes with cert-manager.
   depends_on = [helm_release.cert_manager, helm_release.ingress_nginx]
+
+  lifecycle {
+    precondition {
+      condition     = var.cluster_issuer_email != "" && var.domain != "localtest.me"
+      error_message = "issuer = acme needs your own domain and cluster_issuer_email (localtest.me cannot get public certificates): set TF_VAR_domain and TF_VAR_cluster_issuer_email."
+    }
+  }
 }
 
 # 5. Operators.

@@ -281,3 +281,12 @@ def test_memory_budget_is_reported():
     ]
     (ROOT / "docs/platform.md").write_text("\n".join(lines))
     assert total <= 6.0, f"local profile requests {total:.2f} GiB > 6 GiB"
+
+
+def test_acme_needs_a_real_domain_and_no_environment_ships_made_up_values():
+    acme = next(body for t, n, body in resources(load_module(TF / "platform")) if t == "kubectl_manifest" and n == "acme")
+    pre = unq(unq(acme["lifecycle"])["precondition"])
+    assert "var.cluster_issuer_email" in unq(pre["condition"]) and "localtest.me" in unq(pre["condition"])
+    for f in (TF / "environments").glob("*.tfvars"):
+        text = f.read_text()
+        assert not re.search(r"example\.(org|com|net)", text), f"{f.name} carries a made-up value"
