@@ -53,8 +53,9 @@ chart-files: venv build
 chart-schemas: venv
 	$(PY) tests/charts/schemagen.py
 
-## test-deploy: k8s-deploy.sh under bats with stub cluster tools (real wd-inventory/wd-render)
-test-deploy: build
+## test-deploy: k8s-deploy.sh from a fresh clone under bats, on fakes that refuse what the real
+## tools refuse (real terraform evaluates the modules, the Helm engine renders; tests/deploy/stubs)
+test-deploy: venv build
 	bats tests/deploy
 
 lint:

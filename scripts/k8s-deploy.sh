@@ -6,11 +6,17 @@ set -euo pipefail
 
 # The checkout this script belongs to (also when called through the top-level symlink).
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
-TARGET="local"
-VALUES=""
-DRY_RUN=0
-YES=0
-FOLLOW=0
+# Options live in lower-case names: the env file is sourced with allexport and must not be able
+# to override a command-line option (a TARGET= or VALUES= line in .env is the user's, not ours).
+opt_target=""
+opt_values=""
+opt_domain=""
+opt_app_image=""
+dry_run=0
+assume_yes=0
+follow=0
+force=0
+target=""
 
 # deploy.sh's colour helpers (waltid-facts §5); no colour when NO_COLOR is set or not a terminal.
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then C=1; else C=0; fi
@@ -27,21 +33,29 @@ usage() {
   cat <<'USAGE'
 Usage: k8s-deploy.sh <command> [options]
 
-  up <scenario> [--target=local|onprem|aws] [--values FILE] [--dry-run]
-                    audit + render, then terraform bootstrap -> platform -> secrets -> workloads,
-                    wait until ready, print the URLs (--dry-run: render + helm template only)
+  up <scenario> [--target=local|onprem|aws] [--values FILE] [--domain D] [--app-image REF]
+                [--dry-run] [--force]
+                    audit + render, verify (wd-verify), then terraform bootstrap -> platform ->
+                    secrets -> workloads, wait until ready, print the URLs.
+                    --dry-run: render + helm template + wd-verify only, no cluster command.
+                    --force: go on although wd-verify found errors.
   config <scenario> render only and say where the files went
-  run <scenario>    build the verifiably-go image from $VERIFIABLY_SRC, load it (kind) or push it
+  run <scenario>    rebuild the verifiably-go image from $VERIFIABLY_SRC, load it (kind) or push it
                     ($REGISTRY), roll the deployment and wait for it
-  down [scenario]   remove the workloads (keep the platform and the cluster)
-  reset [--yes]     destroy everything (asks first unless --yes)
+  down [scenario]   remove the workloads (keep the platform and the cluster); --dry-run: plan only
+  reset [--yes]     destroy everything (asks first unless --yes); archives the Vault keys
   status            pods, ingresses, certificates, ExternalSecrets and Vault seal state
   logs <service> [-f]
   help
 
+Every command but `up` acts on the cluster the last `up` of its target created (--target, else
+the last target used); the kubeconfig is remembered in ~/.config/wd/clusters/<target>.env.
+The app image: VERIFIABLY_SRC (the verifiably-go checkout: built, then loaded into kind or pushed
+to $REGISTRY), or --app-image REF / WD_APP_IMAGE (an image the cluster can pull).
 Environment: VERIFIABLY_ENV_FILE (else ./.env, else ./.env.example), VERIFIABLY_SRC, REGISTRY,
-WD_OUT (default out/), WD_NAMESPACE (waltid), WD_RELEASE (waltid). For onprem/aws: TF_VAR_domain and
-TF_VAR_cluster_issuer_email (ACME), and --values FILE with the same `domain:` for the rendered hosts.
+WD_APP_IMAGE, WD_OUT (default out/), WD_NAMESPACE (waltid), WD_RELEASE (waltid), WD_KUBECONFIG.
+For onprem/aws: --domain (your DNS domain), TF_VAR_cluster_issuer_email (ACME contact); onprem also
+TF_VAR_server_ip, TF_VAR_ssh_user, TF_VAR_metallb_address_pool (bootstrap/onprem-k3s).
 Exit codes: 0 ok, 1 failure, 2 usage error.
 USAGE
 }
@@ -100,25 +114,154 @@ wd() {
 }
 
 bootstrap_module() {
-  case "$TARGET" in
+  case "$target" in
     local) echo local-kind ;;
     onprem) echo onprem-k3s ;;
     aws) echo aws-eks ;;
   esac
 }
 
-env_file() { if [ "$TARGET" = local ]; then echo dev; else echo prod; fi; }
-profile_values() { if [ "$TARGET" = local ]; then echo "$ROOT/charts/umbrella/waltid/values-local.yaml"; else echo "$ROOT/charts/umbrella/waltid/values-prod.yaml"; fi; }
+env_file() { if [ "$target" = local ]; then echo dev; else echo prod; fi; }
+profile_values() { if [ "$target" = local ]; then echo "$ROOT/charts/umbrella/waltid/values-local.yaml"; else echo "$ROOT/charts/umbrella/waltid/values-prod.yaml"; fi; }
+umbrella_dir() { echo "$ROOT/charts/umbrella/waltid"; }
 
 tf() { terraform -chdir="$ROOT/terraform/$1" "${@:2}"; }
 
+# One Terraform state per target for the shared modules (bootstrap modules are one per target
+# already): kind and onprem must never share the platform/workloads state.
+tf_workspace() { tf "$1" workspace select -or-create=true "$target" >/dev/null; }
+
+# What `up` remembers per target, so that every later subcommand talks to the same cluster:
+# ${XDG_CONFIG_HOME:-~/.config}/wd/clusters/<target>.env (KUBECONFIG=…, CLUSTER=…) and last-target.
+state_dir() { echo "${XDG_CONFIG_HOME:-$HOME/.config}/wd"; }
+cluster_file() { echo "$(state_dir)/clusters/$target.env"; }
+keys_file() { echo "$(state_dir)/vault-init-$target.json"; }
+
+remember_cluster() {
+  mkdir -p "$(state_dir)/clusters"
+  printf 'KUBECONFIG_PATH=%q\nCLUSTER=%q\n' "$1" "$2" > "$(cluster_file)"
+  printf '%s\n' "$target" > "$(state_dir)/last-target"
+}
+
+# The kubeconfig of the target's cluster as `up` recorded it (WD_KUBECONFIG overrides).
+cluster_kubeconfig() {
+  if [ -n "${WD_KUBECONFIG:-}" ]; then echo "$WD_KUBECONFIG"; return; fi
+  local f; f="$(cluster_file)"
+  [ -f "$f" ] || die "no cluster recorded for target=$target: run ./k8s-deploy.sh up <scenario> --target=$target first (or set WD_KUBECONFIG)"
+  local KUBECONFIG_PATH="" CLUSTER=""
+  # shellcheck disable=SC1090
+  . "$f"
+  [ -f "$KUBECONFIG_PATH" ] || die "the kubeconfig of target=$target ($KUBECONFIG_PATH) is gone: run up --target=$target again"
+  echo "$KUBECONFIG_PATH"
+}
+
+require_scenario() {
+  [ -f "$ROOT/config/scenarios/$1.yaml" ] && return 0
+  local known=() f
+  for f in "$ROOT"/config/scenarios/*.yaml; do f="${f##*/}"; known+=("${f%.yaml}"); done
+  usage_error "unknown scenario $1 (known: ${known[*]})"
+}
+
+# Runs one step of `up`; on failure says which step, why (the tool's own error is above) and
+# that re-running resumes (every step is idempotent). Exit 1, as the usage promises.
+run_step() {
+  local name="$1" rc=0; shift
+  "$@" || rc=$?
+  if [ "$rc" != 0 ]; then
+    red "k8s-deploy: step \"$name\" failed (exit $rc): see the error above; fix it and re-run \`./k8s-deploy.sh up $SCENARIO --target=$target\` (it resumes)."
+    red "  state of the cluster: ./k8s-deploy.sh status --target=$target"
+    exit 1
+  fi
+}
+
 render() {
   local scenario="$1"
-  step "Preparing config for scenario=$scenario target=$TARGET"
-  local args=(--target "$TARGET" --out "$OUT" -q)
-  [ -n "$VALUES" ] && args+=(--values "$VALUES")
+  step "Preparing config for scenario=$scenario target=$target"
+  local args=(--target "$target" --out "$OUT" -q)
+  [ -n "$opt_values" ] && args+=(--values "$opt_values")
+  [ -n "$opt_domain" ] && args+=(--set "domain=$opt_domain")
+  if [ -n "$APP_IMAGE" ]; then
+    args+=(--set-string "images.app.repository=$(image_repo "$APP_IMAGE")" --set-string "images.app.tag=$(image_tag "$APP_IMAGE")")
+  fi
   wd wd-inventory --scenario "$scenario" --check -q | wd wd-render "${args[@]}" >/dev/null
   green "  wrote $OUT/ (render plan: $OUT/render-plan.json, secret plan: $OUT/secrets/secret-plan.json)"
+}
+
+# repo[:tag] split at the last ':' after the last '/' (a registry port is not a tag).
+image_repo() { local r="$1" last="${1##*/}"; case "$last" in *:*) echo "${r%:*}" ;; *) echo "$r" ;; esac; }
+image_tag() { local last="${1##*/}"; case "$last" in *:*) echo "${last##*:}" ;; *) echo "" ;; esac; }
+
+# The domain of the rendered public hosts (global.domain in the umbrella values wd-render wrote):
+# the platform's CoreDNS rewrite and ACME issuer take it from here, so they cannot disagree.
+rendered_domain() { sed -n 's/^  domain: "\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$OUT/helm/values-waltid.yaml" | head -n1; }
+
+# The app image must exist before the workloads step (the release waits for its pods; deploy.sh
+# builds it in `up` too). Decided before anything is applied:
+#   --app-image / WD_APP_IMAGE  an image the cluster can pull (onprem/aws) or already loaded (kind)
+#   VERIFIABLY_SRC              built here; kind: loaded into the nodes; onprem/aws: pushed to $REGISTRY
+resolve_app_image() {
+  APP_IMAGE="${opt_app_image:-${WD_APP_IMAGE:-}}"
+  APP_BUILD=0
+  if [ -n "$APP_IMAGE" ]; then
+    [ -n "$(image_tag "$APP_IMAGE")" ] || usage_error "--app-image $APP_IMAGE has no tag; give repo:tag"
+    return
+  fi
+  if [ -n "${VERIFIABLY_SRC:-}" ]; then
+    [ -f "$VERIFIABLY_SRC/Dockerfile" ] || usage_error "VERIFIABLY_SRC=$VERIFIABLY_SRC has no Dockerfile (the verifiably-go checkout)"
+    APP_BUILD=1
+    if [ "$target" = local ]; then
+      APP_IMAGE="verifiably-go:local"
+    else
+      [ -n "${REGISTRY:-}" ] || usage_error "target=$target: set REGISTRY (e.g. registry.example.org/team) to push the app image to, or pass --app-image REF"
+      local rev
+      rev=$(git -C "$VERIFIABLY_SRC" rev-parse --short HEAD 2>/dev/null) || rev=$(date +%Y%m%d%H%M%S)
+      APP_IMAGE="$REGISTRY/verifiably-go:$rev"
+    fi
+    return
+  fi
+  usage_error "the app image: set VERIFIABLY_SRC to the verifiably-go checkout (built and $( [ "$target" = local ] && echo "loaded into kind" || echo "pushed to \$REGISTRY")), or pass --app-image REF of an image the cluster can pull"
+}
+
+build_app_image() {
+  [ "$APP_BUILD" = 1 ] || return 0
+  step "Building $APP_IMAGE from $VERIFIABLY_SRC"
+  docker build -t "$APP_IMAGE" "$VERIFIABLY_SRC"
+  if [ "$target" != local ]; then docker push "$APP_IMAGE"; fi
+}
+
+load_app_image() {
+  [ "$target" = local ] || return 0
+  local cluster="$1"
+  step "Loading $APP_IMAGE into kind cluster $cluster"
+  kind load docker-image "$APP_IMAGE" --name "$cluster"
+}
+
+# The subcharts are file:// dependencies: package them from the working tree every time (a fresh
+# clone has none; a stale .tgz would install an old subchart).
+build_chart_deps() {
+  local u; u="$(umbrella_dir)"
+  rm -f "$u"/charts/*.tgz
+  helm dependency build "$u" >/dev/null
+}
+
+# helm template of the umbrella with exactly the values the workloads step passes.
+template_umbrella() {
+  helm template "$RELEASE" "$(umbrella_dir)" -n "$NAMESPACE" -f "$OUT/helm/values-waltid.yaml" -f "$(profile_values)" > "$OUT/manifests.yaml"
+}
+
+# wd-verify: the deployment as a whole (call paths, references, images, pod security, capacity,
+# rollout safety) before anything is applied; --force proceeds despite its errors.
+verify_manifests() {
+  local args=(--manifests "$OUT/manifests.yaml" --render-plan "$OUT/render-plan.json" --secret-plan "$OUT/secrets/secret-plan.json" --resolve-public "$(rendered_domain)" -q --format table)
+  if [ "$APP_BUILD" = 1 ] || [ -n "$APP_IMAGE" ]; then args+=(--built-image "$APP_IMAGE"); fi
+  local rc=0
+  wd wd-verify "${args[@]}" >&2 || rc=$?
+  if [ "$rc" = 1 ]; then
+    if [ "$force" = 1 ]; then yellow "  wd-verify found errors; going on because of --force"; return 0; fi
+    red "k8s-deploy: wd-verify found errors in the rendered deployment (above); fix them, or run again with --force"
+    return 1
+  fi
+  return "$rc"
 }
 
 # A release left failed/pending-* by an interrupted run is rolled back (or uninstalled when it
@@ -141,157 +284,256 @@ recover_release() {
 }
 
 confirm() {
-  [ "$YES" = 1 ] && return 0
+  [ "$assume_yes" = 1 ] && return 0
   [ -t 0 ] || return 1
   local a
   read -r -p "$1 [y/N] " a
   [ "$a" = y ] || [ "$a" = Y ]
 }
 
+# Absolute paths for the workloads module (its var file's relative paths are for manual runs).
+workloads_vars() {
+  WL_VARS=(-var-file="../environments/$(env_file).tfvars" -var "kubeconfig_path=$1"
+    -var "values_file=$OUT/helm/values-waltid.yaml" -var "secret_plan_path=$OUT/secrets/secret-plan.json"
+    -var "extra_values_files=[\"$(profile_values)\"]" -var "chart_path=$(umbrella_dir)")
+}
+
 cmd_up() {
   local scenario="$1"
-  if [ "$DRY_RUN" = 1 ]; then
+  SCENARIO="$scenario"
+  require_scenario "$scenario"
+  if [ "$dry_run" = 1 ]; then
     require helm
-    render "$scenario"
+    APP_IMAGE="${opt_app_image:-${WD_APP_IMAGE:-}}"; APP_BUILD=0
+    run_step render render "$scenario"
     step "Rendering the umbrella chart (helm template) into $OUT/manifests.yaml"
-    helm dependency build "$ROOT/charts/umbrella/waltid" >/dev/null
-    helm template "$RELEASE" "$ROOT/charts/umbrella/waltid" -n "$NAMESPACE" -f "$OUT/helm/values-waltid.yaml" -f "$(profile_values)" > "$OUT/manifests.yaml"
+    run_step "chart dependencies" build_chart_deps
+    run_step "helm template" template_umbrella
+    step "Verifying the deployment as a whole (wd-verify)"
+    run_step verify verify_manifests
     green "  wrote $OUT/manifests.yaml (dry run: no cluster command ran)"
     return
   fi
   local tools=(terraform helm kubectl)
-  case "$TARGET" in
+  case "$target" in
     local) tools+=(kind docker) ;;
     onprem) tools+=(k3sup) ;;
     aws) tools+=(aws) ;;
   esac
   require "${tools[@]}"
-  render "$scenario"
-  local mod kc lb pool envf
+  resolve_app_image
+  [ "$APP_BUILD" = 0 ] || require docker
+  run_step render render "$scenario"
+  if [ "$target" != local ]; then
+    # ACME certificates for real hosts: refuse before anything is created (the platform would
+    # refuse later, after the cluster exists).
+    case "$(rendered_domain)" in ""|localtest.me) usage_error "target=$target serves your own DNS domain: pass --domain example.org (or domain: in --values)" ;; esac
+    [ -n "${TF_VAR_cluster_issuer_email:-}" ] || usage_error "target=$target: set TF_VAR_cluster_issuer_email (the ACME account's contact)"
+  fi
+  step "Verifying the deployment as a whole (wd-verify)"
+  run_step "chart dependencies" build_chart_deps
+  run_step "helm template" template_umbrella
+  run_step verify verify_manifests
+  run_step "app image" build_app_image
+  local mod kc lb pool envf cluster nodes ctype ebs domain
   mod=$(bootstrap_module); envf="../environments/$(env_file).tfvars"
   step "Cluster: terraform/bootstrap/$mod"
-  tf "bootstrap/$mod" init -input=false >/dev/null
-  tf "bootstrap/$mod" apply -input=false -auto-approve
+  run_step "bootstrap init" tf "bootstrap/$mod" init -input=false >/dev/null
+  run_step "bootstrap apply" tf "bootstrap/$mod" apply -input=false -auto-approve
   kc=$(tf "bootstrap/$mod" output -raw kubeconfig_path)
   lb=$(tf "bootstrap/$mod" output -raw lb_mode)
   pool=$(tf "bootstrap/$mod" output -raw metallb_address_pool)
-  step "Platform: terraform/platform"
-  tf platform init -input=false >/dev/null
-  tf platform apply -input=false -auto-approve -var-file="$envf" -var "kubeconfig_path=$kc" -var "lb_mode=$lb" -var "metallb_address_pool=$pool"
+  cluster=$(tf "bootstrap/$mod" output -raw cluster_name)
+  nodes=$(tf "bootstrap/$mod" output -raw node_count)
+  ctype=$(tf "bootstrap/$mod" output -raw cluster_type)
+  ebs=$(tf "bootstrap/$mod" output -raw ebs_csi_role_arn)
+  remember_cluster "$kc" "$cluster"
+  green "  cluster $cluster ($ctype, $nodes node(s)); kubeconfig $kc"
+  run_step "app image" load_app_image "$cluster"
+  domain=$(rendered_domain)
+  step "Platform: terraform/platform (workspace $target)"
+  run_step "platform init" tf platform init -input=false >/dev/null
+  run_step "platform workspace" tf_workspace platform
+  run_step "platform apply" tf platform apply -input=false -auto-approve -var-file="$envf" -var "kubeconfig_path=$kc" \
+    -var "lb_mode=$lb" -var "metallb_address_pool=$pool" -var "cluster_type=$ctype" -var "node_count=$nodes" \
+    -var "ebs_csi_role_arn=$ebs" -var "domain=$domain"
   step "Secrets: Vault init/unseal, policies, seed, transit keys"
-  secrets "$kc"
-  step "Workloads: terraform/workloads"
-  recover_release "$kc"
-  tf workloads init -input=false >/dev/null
-  tf workloads apply -input=false -auto-approve -var-file="$envf" -var "kubeconfig_path=$kc" \
-    -var "values_file=$OUT/helm/values-waltid.yaml" -var "secret_plan_path=$OUT/secrets/secret-plan.json" \
-    -var "extra_values_files=[\"$(profile_values)\"]" -var "chart_path=$ROOT/charts/umbrella/waltid"
+  run_step secrets secrets "$kc"
+  step "Workloads: terraform/workloads (workspace $target)"
+  run_step "release recovery" recover_release "$kc"
+  run_step "workloads init" tf workloads init -input=false >/dev/null
+  run_step "workloads workspace" tf_workspace workloads
+  workloads_vars "$kc"
+  run_step "workloads apply" tf workloads apply -input=false -auto-approve "${WL_VARS[@]}"
   step "Waiting until everything is ready"
-  wd wd-wait --kubeconfig "$kc" -n "$NAMESPACE" --release "$RELEASE" --timeout 15m -q < "$OUT/render-plan.json" >/dev/null
+  run_step wait wd wd-wait --kubeconfig "$kc" -n "$NAMESPACE" --release "$RELEASE" --timeout 15m -q < "$OUT/render-plan.json" >/dev/null
   step "URLs"
-  wd wd-urls --kubeconfig "$kc" -n "$NAMESPACE" --format table
+  run_step urls wd wd-urls --kubeconfig "$kc" -n "$NAMESPACE" --format table
 }
 
-# Vault runs in the cluster: reach each pod through kubectl port-forward for the duration.
-secrets() {
-  local kc="$1" pids=() nodes=() i port
-  local replicas
-  replicas=$(kubectl --kubeconfig "$kc" -n vault get statefulset vault -o jsonpath='{.spec.replicas}')
-  for ((i = 0; i < replicas; i++)); do
-    port=$((18200 + i))
-    kubectl --kubeconfig "$kc" -n vault port-forward "pod/vault-$i" "$port:8200" >/dev/null 2>&1 &
-    pids+=($!)
-    nodes+=(--node "http://127.0.0.1:$port")
+# Port-forwards to the Vault pods, killed on every exit (an EXIT trap: a RETURN trap does not
+# fire when `set -e` ends the script).
+PF_PIDS=()
+stop_forwards() {
+  local p
+  for p in "${PF_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  PF_PIDS=()
+}
+trap stop_forwards EXIT
+
+# kubectl port-forward to pod/$1 on a port the kernel picks (never a busy one); sets FWD_PORT
+# once kubectl says it is forwarding, or fails with kubectl's own words.
+start_forward() {
+  local kc="$1" pod="$2" log pid i
+  log="$(mktemp "${TMPDIR:-/tmp}/wd-pf-$pod.XXXXXX")"
+  kubectl --kubeconfig "$kc" -n vault port-forward "pod/$pod" :8200 >"$log" 2>&1 &
+  pid=$!
+  PF_PIDS+=("$pid")
+  FWD_PORT=""
+  for ((i = 0; i < 150; i++)); do
+    FWD_PORT=$(sed -n 's/^Forwarding from 127\.0\.0\.1:\([0-9][0-9]*\) .*/\1/p' "$log" | head -n1)
+    [ -n "$FWD_PORT" ] && { rm -f "$log"; return 0; }
+    if ! kill -0 "$pid" 2>/dev/null; then
+      red "k8s-deploy: port-forward to vault/$pod failed: $(tail -n 3 "$log" | tr '\n' ' ')"
+      rm -f "$log"; return 1
+    fi
+    sleep 0.2
   done
-  # shellcheck disable=SC2064
-  trap "kill ${pids[*]} 2>/dev/null || true" RETURN
-  sleep 2
-  wd wd-secrets init "${nodes[@]}" --leader-api-addr http://vault-0.vault-internal:8200 -q >/dev/null
+  red "k8s-deploy: port-forward to vault/$pod did not start within 30 s: $(tail -n 3 "$log" | tr '\n' ' ')"
+  rm -f "$log"; return 1
+}
+
+# Vault runs in the cluster: wait for its pods to run, reach each through a port-forward.
+secrets() {
+  local kc="$1" nodes=() i replicas phase kf
+  replicas=$(kubectl --kubeconfig "$kc" -n vault get statefulset vault -o jsonpath='{.spec.replicas}') || return 1
+  for ((i = 0; i < replicas; i++)); do
+    if ! kubectl --kubeconfig "$kc" -n vault wait --for=jsonpath='{.status.phase}'=Running "pod/vault-$i" --timeout=300s >/dev/null; then
+      phase=$(kubectl --kubeconfig "$kc" -n vault get pod "vault-$i" -o jsonpath='{.status.phase}: {.status.conditions[?(@.type=="PodScheduled")].message}' 2>/dev/null || echo "not found")
+      red "k8s-deploy: Vault pod vault-$i is not Running ($phase): a Pending pod usually means no StorageClass/PVC or too few nodes for the anti-affinity"
+      return 1
+    fi
+    start_forward "$kc" "vault-$i" || return 1
+    nodes+=(--node "http://127.0.0.1:$FWD_PORT")
+  done
+  kf="$(keys_file)"
+  wd wd-secrets init "${nodes[@]}" --keys-file "$kf" --leader-api-addr http://vault-0.vault-internal:8200 -q >/dev/null || return 1
   (
     # The root token reaches the tools through their environment only (never argv, never output).
-    VAULT_ADDR=http://127.0.0.1:18200
-    VAULT_TOKEN="$(sed -n 's/.*"root_token": *"\([^"]*\)".*/\1/p' "${XDG_CONFIG_HOME:-$HOME/.config}/wd/vault-init.json")"
+    VAULT_ADDR="${nodes[1]}"
+    VAULT_TOKEN="$(sed -n 's/.*"root_token": *"\([^"]*\)".*/\1/p' "$kf")"
     export VAULT_ADDR VAULT_TOKEN
     wd wd-secrets policies --plan "$OUT/secrets/secret-plan.json" --apply --enable-k8s-auth -q >/dev/null
     wd wd-secrets seed --plan "$OUT/secrets/secret-plan.json" -q >/dev/null
     wd wd-transit init -q >/dev/null
-  )
-  green "  Vault unsealed, policies applied, secrets seeded, transit keys ready"
+  ) || return 1
+  stop_forwards
+  green "  Vault unsealed, policies applied, secrets seeded, transit keys ready (keys: $kf)"
 }
 
 cmd_config() {
+  require_scenario "$1"
+  APP_IMAGE="${opt_app_image:-${WD_APP_IMAGE:-}}"
   render "$1"
   green "  config files: $OUT/waltid/*/config, app: $OUT/app/, umbrella values: $OUT/helm/values-waltid.yaml"
 }
 
 cmd_run() {
-  local scenario="$1" image
+  local scenario="$1" kc
+  require_scenario "$scenario"
   [ -n "${VERIFIABLY_SRC:-}" ] || usage_error "run: set VERIFIABLY_SRC to the verifiably-go checkout"
   [ -d "$VERIFIABLY_SRC" ] || die "VERIFIABLY_SRC=$VERIFIABLY_SRC is not a directory"
   require docker kubectl
-  if [ "$TARGET" = local ]; then
-    require kind
-    image="verifiably-go:local"
+  [ "$target" = local ] && require kind
+  kc=$(cluster_kubeconfig)
+  opt_app_image="" WD_APP_IMAGE="" resolve_app_image
+  build_app_image
+  if [ "$target" = local ]; then
+    local CLUSTER="" KUBECONFIG_PATH=""
+    # shellcheck disable=SC1090
+    . "$(cluster_file)"
+    load_app_image "${CLUSTER:-waltid}"
   else
-    [ -n "${REGISTRY:-}" ] || usage_error "run: set REGISTRY (e.g. registry.example.org/team) to push the image to"
-    image="$REGISTRY/verifiably-go:$(date +%Y%m%d%H%M%S)"
+    kubectl --kubeconfig "$kc" -n "$NAMESPACE" set image "deployment/$RELEASE-verifiably-go" "verifiably-go=$APP_IMAGE"
   fi
-  step "Building $image from $VERIFIABLY_SRC (scenario=$scenario)"
-  docker build -t "$image" "$VERIFIABLY_SRC"
-  if [ "$TARGET" = local ]; then
-    kind load docker-image "$image" --name "${WD_CLUSTER:-waltid}"
-  else
-    docker push "$image"
-    kubectl -n "$NAMESPACE" set image "deployment/$RELEASE-verifiably-go" "verifiably-go=$image"
-  fi
-  kubectl -n "$NAMESPACE" rollout restart "deployment/$RELEASE-verifiably-go"
-  printf '[{"kind":"Deployment","name":"%s-verifiably-go"}]' "$RELEASE" | wd wd-wait -n "$NAMESPACE" --timeout 5m -q >/dev/null
-  green "  $RELEASE-verifiably-go rolled out with $image"
+  kubectl --kubeconfig "$kc" -n "$NAMESPACE" rollout restart "deployment/$RELEASE-verifiably-go"
+  printf '[{"kind":"Deployment","name":"%s-verifiably-go"}]' "$RELEASE" | wd wd-wait --kubeconfig "$kc" -n "$NAMESPACE" --timeout 5m -q >/dev/null
+  green "  $RELEASE-verifiably-go rolled out with $APP_IMAGE"
 }
 
 cmd_down() {
   require terraform
-  step "Removing the workloads (platform and cluster stay)"
+  local kc; kc=$(cluster_kubeconfig)
+  workloads_vars "$kc"
+  if [ "$dry_run" = 1 ]; then
+    step "Would remove the workloads of target=$target (dry run: terraform plan -destroy, nothing changes)"
+    tf workloads init -input=false >/dev/null
+    tf_workspace workloads
+    tf workloads plan -destroy -input=false "${WL_VARS[@]}"
+    return
+  fi
+  step "Removing the workloads of target=$target (platform and cluster stay)"
   tf workloads init -input=false >/dev/null
-  tf workloads destroy -input=false -auto-approve -var-file="../environments/$(env_file).tfvars" \
-    -var "values_file=$OUT/helm/values-waltid.yaml" -var "secret_plan_path=$OUT/secrets/secret-plan.json"
+  tf_workspace workloads
+  tf workloads destroy -input=false -auto-approve "${WL_VARS[@]}"
   green "  workloads removed"
 }
 
 cmd_reset() {
   require terraform
-  confirm "Destroy the workloads, the platform and the $TARGET cluster?" || die "not confirmed (run with --yes to skip the question)"
-  local mod
-  mod=$(bootstrap_module)
-  step "Destroying everything (target=$TARGET)"
-  tf workloads destroy -input=false -auto-approve -var-file="../environments/$(env_file).tfvars" \
-    -var "values_file=$OUT/helm/values-waltid.yaml" -var "secret_plan_path=$OUT/secrets/secret-plan.json"
-  tf platform destroy -input=false -auto-approve -var-file="../environments/$(env_file).tfvars"
+  local mod kc envf
+  mod=$(bootstrap_module); envf="../environments/$(env_file).tfvars"
+  kc=$(cluster_kubeconfig)
+  if [ "$dry_run" = 1 ]; then
+    step "Would destroy the workloads, the platform and the $target cluster (dry run: nothing changes)"
+    return
+  fi
+  confirm "Destroy the workloads, the platform and the $target cluster?" || die "not confirmed (run with --yes to skip the question)"
+  step "Destroying everything (target=$target)"
+  workloads_vars "$kc"
+  tf workloads init -input=false >/dev/null
+  tf_workspace workloads
+  tf workloads destroy -input=false -auto-approve "${WL_VARS[@]}"
+  tf platform init -input=false >/dev/null
+  tf_workspace platform
+  tf platform destroy -input=false -auto-approve -var-file="$envf" -var "kubeconfig_path=$kc"
+  tf "bootstrap/$mod" init -input=false >/dev/null
   tf "bootstrap/$mod" destroy -input=false -auto-approve
+  # The old cluster's unseal keys are archived, never deleted silently: the next `up` creates a
+  # new Vault that needs new keys.
+  local kf; kf="$(keys_file)"
+  if [ -f "$kf" ]; then
+    mkdir -p "$(state_dir)/archive"
+    mv "$kf" "$(state_dir)/archive/$(basename "$kf" .json)-$(date +%Y%m%dT%H%M%S).json"
+    yellow "  Vault keys of the destroyed cluster archived in $(state_dir)/archive/"
+  fi
+  rm -f "$(cluster_file)"
   green "  everything destroyed"
 }
 
 cmd_status() {
   require kubectl
-  step "Pods, ingresses, certificates, ExternalSecrets ($NAMESPACE)"
-  kubectl -n "$NAMESPACE" get pods,ingresses,certificates,externalsecrets -o wide
+  local kc; kc=$(cluster_kubeconfig)
+  step "Pods, ingresses, certificates, ExternalSecrets ($NAMESPACE, target=$target)"
+  kubectl --kubeconfig "$kc" -n "$NAMESPACE" get pods,ingresses,certificates,externalsecrets -o wide
   step "Vault seal state"
-  kubectl -n vault get pods -l app.kubernetes.io/name=vault -L vault-initialized,vault-sealed
+  kubectl --kubeconfig "$kc" -n vault get pods -l app.kubernetes.io/name=vault -L vault-initialized,vault-sealed
 }
 
 cmd_logs() {
-  local svc="$1" args=()
+  local svc="$1" args=() kc
   require kubectl
-  [ "$FOLLOW" = 1 ] && args+=(-f)
+  [ "$follow" = 1 ] && args+=(-f)
   case "$svc" in
     issuer|walt-issuer|issuer-api) svc=walt-issuer ;;
     verifier|walt-verifier|verifier-api) svc=walt-verifier ;;
     wallet|walt-wallet|wallet-api) svc=walt-wallet ;;
     app|verifiably-go) svc=verifiably-go ;;
-    keycloak|wso2is|libretranslate) ;;
-    *) usage_error "logs: unknown service $svc; use issuer, verifier, wallet, app, keycloak, wso2is or libretranslate" ;;
+    keycloak|wso2is|libretranslate|redis) ;;
+    *) usage_error "logs: unknown service $svc; use issuer, verifier, wallet, app, keycloak, wso2is, libretranslate or redis" ;;
   esac
-  kubectl -n "$NAMESPACE" logs "deployment/$RELEASE-$svc" --all-containers "${args[@]}"
+  kc=$(cluster_kubeconfig)
+  kubectl --kubeconfig "$kc" -n "$NAMESPACE" logs "deployment/$RELEASE-$svc" --all-containers "${args[@]}"
 }
 
 main() {
@@ -300,29 +542,40 @@ main() {
   local pos=()
   while [ $# -gt 0 ]; do
     case "$1" in
-      --target=*) TARGET="${1#--target=}" ;;
-      --target) [ $# -ge 2 ] || usage_error "--target needs a value"; TARGET="$2"; shift ;;
-      --values=*) VALUES="${1#--values=}" ;;
-      --values) [ $# -ge 2 ] || usage_error "--values needs a file"; VALUES="$2"; shift ;;
-      --dry-run) DRY_RUN=1 ;;
-      --yes|-y) YES=1 ;;
-      -f|--follow) FOLLOW=1 ;;
+      --target=*) opt_target="${1#--target=}" ;;
+      --target) [ $# -ge 2 ] || usage_error "--target needs a value"; opt_target="$2"; shift ;;
+      --values=*) opt_values="${1#--values=}" ;;
+      --values) [ $# -ge 2 ] || usage_error "--values needs a file"; opt_values="$2"; shift ;;
+      --domain=*) opt_domain="${1#--domain=}" ;;
+      --domain) [ $# -ge 2 ] || usage_error "--domain needs a value"; opt_domain="$2"; shift ;;
+      --app-image=*) opt_app_image="${1#--app-image=}" ;;
+      --app-image) [ $# -ge 2 ] || usage_error "--app-image needs an image reference"; opt_app_image="$2"; shift ;;
+      --dry-run) dry_run=1 ;;
+      --force) force=1 ;;
+      --yes|-y) assume_yes=1 ;;
+      -f|--follow) follow=1 ;;
       -*) usage_error "unknown option $1" ;;
       *) pos+=("$1") ;;
     esac
     shift
   done
-  case "$TARGET" in local|onprem|aws) ;; *) usage_error "unknown target $TARGET; use local, onprem or aws" ;; esac
-  if [ -n "$VALUES" ] && [ ! -f "$VALUES" ]; then usage_error "--values $VALUES does not exist"; fi
+  case "$opt_target" in ""|local|onprem|aws) ;; *) usage_error "unknown target $opt_target; use local, onprem or aws" ;; esac
+  if [ -n "$opt_values" ] && [ ! -f "$opt_values" ]; then usage_error "--values $opt_values does not exist"; fi
   load_env
+  # The target: the option; else, for commands that act on an existing cluster, the one the last
+  # `up` used; else local.
+  target="$opt_target"
+  if [ -z "$target" ] && [ "$cmd" != up ] && [ -f "$(state_dir)/last-target" ]; then target="$(cat "$(state_dir)/last-target")"; fi
+  target="${target:-local}"
   # after the env file, which may set them
   OUT="${WD_OUT:-$ROOT/out}"
   NAMESPACE="${WD_NAMESPACE:-waltid}"
   RELEASE="${WD_RELEASE:-waltid}"
+  SCENARIO="waltid"
   case "$cmd" in
     help|-h|--help) usage ;;
     up|config|run) [ ${#pos[@]} -ge 1 ] || usage_error "$cmd needs a scenario (e.g. waltid)"; "cmd_$cmd" "${pos[0]}" ;;
-    down) cmd_down ;;
+    down) [ ${#pos[@]} -eq 0 ] || require_scenario "${pos[0]}"; cmd_down ;;
     reset) cmd_reset ;;
     status) cmd_status ;;
     logs) [ ${#pos[@]} -ge 1 ] || usage_error "logs needs a service"; cmd_logs "${pos[0]}" ;;

@@ -4,11 +4,24 @@
 # Every dependency is explicit; each comment names the failure it prevents.
 
 locals {
-  metallb   = var.lb_mode == "metallb"
-  local     = var.profile == "local"
-  values    = "${path.module}/values"
-  vault_ha  = local.local ? 1 : 3
+  metallb = var.lb_mode == "metallb"
+  local   = var.profile == "local"
+  values  = "${path.module}/values"
+  # Raft needs 3 voters for HA, and the chart's required hostname anti-affinity puts each on its
+  # own node: with fewer than 3 nodes, vault-1/2 would stay Pending forever. One voter then.
+  vault_ha  = !local.local && var.node_count >= 3 ? 3 : 1
   vault_ids = [for i in range(local.vault_ha) : "vault-${i}"]
+  # kind maps the host's 80/443 to the node labelled ingress-ready (bootstrap/local-kind):
+  # ingress-nginx must listen there with hostPorts to be reached from the host.
+  host_ports = var.cluster_type == "kind"
+  # Self-managed EKS nodes have no storage driver: the EBS CSI chart + a default gp3 class.
+  ebs_csi = var.cluster_type == "eks"
+  # Public hosts (<label>.<domain>) resolve INSIDE the cluster to the ingress controller, so the
+  # wallet's and the app's server-side calls to public URLs work (waltid-facts §2 "Subdomain mode";
+  # *.localtest.me would be 127.0.0.1 in a pod).
+  domain_regex   = replace(var.domain, ".", "\\.")
+  ingress_fqdn   = "ingress-nginx-controller.ingress-nginx.svc.cluster.local"
+  public_rewrite = "rewrite stop name regex (^|.*\\.)${local.domain_regex}\\.?$ ${local.ingress_fqdn} answer auto"
 }
 
 resource "kubernetes_namespace_v1" "ns" {
@@ -76,7 +89,7 @@ resource "helm_release" "ingress_nginx" {
   chart      = "ingress-nginx"
   version    = "4.11.3"
   namespace  = kubernetes_namespace_v1.ns["ingress-nginx"].metadata[0].name
-  values     = [templatefile("${local.values}/ingress-nginx.yaml", { profile = var.profile })]
+  values     = [templatefile("${local.values}/ingress-nginx.yaml", { profile = var.profile, host_ports = local.host_ports })]
   # ServiceMonitor needs the CRDs; without the pool the Service stays <pending> and --wait times out.
   depends_on = [helm_release.kube_prometheus_stack, kubectl_manifest.metallb_l2]
 }
@@ -189,8 +202,8 @@ resource "helm_release" "vault" {
   # Pods stay unready (sealed) until initialised: waiting here would time out by design.
   wait   = false
   values = [templatefile("${local.values}/vault.yaml", { profile = var.profile, replicas = local.vault_ha, peers = local.vault_ids })]
-  # ServiceMonitor (serverTelemetry) needs the CRDs.
-  depends_on = [helm_release.kube_prometheus_stack]
+  # ServiceMonitor (serverTelemetry) needs the CRDs; its PVCs need a StorageClass (EBS on eks).
+  depends_on = [helm_release.kube_prometheus_stack, helm_release.aws_ebs_csi_driver]
 }
 
 resource "helm_release" "external_secrets" {
@@ -213,8 +226,8 @@ resource "helm_release" "loki" {
   namespace  = kubernetes_namespace_v1.ns["monitoring"].metadata[0].name
   # SingleBinary refuses to render unless read/write/backend replicas are 0 (waltid-facts §4).
   values = [templatefile("${local.values}/loki.yaml", { profile = var.profile })]
-  # ServiceMonitor needs the CRDs.
-  depends_on = [helm_release.kube_prometheus_stack]
+  # ServiceMonitor needs the CRDs; its PVC needs a StorageClass (EBS on eks).
+  depends_on = [helm_release.kube_prometheus_stack, helm_release.aws_ebs_csi_driver]
 }
 
 resource "helm_release" "promtail" {
@@ -250,4 +263,59 @@ resource "helm_release" "kyverno" {
   # ServiceMonitors need the CRDs. Installed last: its admission webhooks would otherwise
   # judge (and can block) the other releases' pods while they install.
   depends_on = [helm_release.kube_prometheus_stack, helm_release.ingress_nginx, helm_release.cert_manager, helm_release.cloudnative_pg, helm_release.external_secrets, helm_release.loki, helm_release.promtail, helm_release.argo_cd, helm_release.minio_operator]
+}
+
+# 9. In-cluster resolution of the public hosts (issue: the "hairpin" of the users' deploy.sh).
+#    kind and EKS run kubeadm's CoreDNS whose Corefile has no import: this module owns the
+#    Corefile (kubeadm's default, coredns/Corefile.tftpl, plus the rewrite). k3s's Corefile
+#    imports /etc/coredns/custom/*.override from the optional ConfigMap coredns-custom.
+resource "kubernetes_config_map_v1_data" "coredns" {
+  count = var.cluster_type == "k3s" ? 0 : 1
+  metadata {
+    name      = "coredns"
+    namespace = "kube-system"
+  }
+  data  = { Corefile = templatefile("${path.module}/coredns/Corefile.tftpl", { rewrite = local.public_rewrite }) }
+  force = true
+}
+
+resource "kubernetes_config_map_v1" "coredns_custom" {
+  count = var.cluster_type == "k3s" ? 1 : 0
+  metadata {
+    name      = "coredns-custom"
+    namespace = "kube-system"
+  }
+  data = { "wd-public-hosts.override" = local.public_rewrite }
+}
+
+# CoreDNS's reload plugin notices the change only after the kubelet refreshed the mounted
+# ConfigMap (up to a minute): restart it so the workloads' first calls already resolve.
+resource "terraform_data" "coredns_restart" {
+  triggers_replace = [local.public_rewrite]
+  input            = { kubeconfig = pathexpand(var.kubeconfig_path) }
+
+  provisioner "local-exec" {
+    interpreter = ["bash", "-c"]
+    command     = "set -euo pipefail; kubectl --kubeconfig '${self.input.kubeconfig}' -n kube-system rollout restart deployment/coredns && kubectl --kubeconfig '${self.input.kubeconfig}' -n kube-system rollout status deployment/coredns --timeout=180s"
+  }
+  depends_on = [kubernetes_config_map_v1_data.coredns, kubernetes_config_map_v1.coredns_custom, helm_release.ingress_nginx]
+}
+
+# 10. Storage on self-managed EKS: the in-cluster EBS CSI driver (not the managed add-on) and a
+#     default gp3 StorageClass; Vault's and Loki's PVCs wait for it.
+resource "helm_release" "aws_ebs_csi_driver" {
+  count      = local.ebs_csi ? 1 : 0
+  name       = "aws-ebs-csi-driver"
+  repository = "https://kubernetes-sigs.github.io/aws-ebs-csi-driver"
+  chart      = "aws-ebs-csi-driver"
+  version    = "2.36.0"
+  namespace  = "kube-system"
+  values     = [templatefile("${local.values}/aws-ebs-csi-driver.yaml", { profile = var.profile, role_arn = var.ebs_csi_role_arn })]
+
+  lifecycle {
+    precondition {
+      condition     = var.ebs_csi_role_arn != ""
+      error_message = "cluster_type = eks needs ebs_csi_role_arn (output of bootstrap/aws-eks)."
+    }
+  }
 }

@@ -55,3 +55,29 @@ variable "profile" {
     error_message = "profile is local or prod."
   }
 }
+
+variable "cluster_type" {
+  description = "kind, k3s or eks (bootstrap output cluster_type): ingress host ports on kind, CoreDNS wiring, EBS CSI on eks."
+  type        = string
+  default     = "kind"
+  validation {
+    condition     = contains(["kind", "k3s", "eks"], var.cluster_type)
+    error_message = "cluster_type is kind, k3s or eks."
+  }
+}
+
+variable "node_count" {
+  description = "Nodes that run workloads (bootstrap output node_count): Vault runs 3 raft voters only with 3 or more."
+  type        = number
+  default     = 1
+  validation {
+    condition     = var.node_count >= 1
+    error_message = "node_count is at least 1."
+  }
+}
+
+variable "ebs_csi_role_arn" {
+  description = "IAM role (IRSA) of the EBS CSI controller (bootstrap/aws-eks output ebs_csi_role_arn); eks only."
+  type        = string
+  default     = ""
+}

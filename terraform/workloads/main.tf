@@ -111,6 +111,9 @@ resource "helm_release" "umbrella" {
   chart     = var.chart_path
   namespace = kubernetes_namespace_v1.workloads.metadata[0].name
   values    = concat([file(var.values_file)], [for f in var.extra_values_files : file(f)])
+  # The subcharts are file:// dependencies: package them from the working tree on every apply
+  # (a fresh clone has no charts/ directory; stale .tgz would install old subcharts).
+  dependency_update = true
 
   # This module owns the ExternalSecrets (created and synced above).
   set {

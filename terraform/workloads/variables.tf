@@ -20,9 +20,9 @@ variable "secret_plan_path" {
 }
 
 variable "chart_path" {
-  description = "Path of the umbrella chart."
+  description = "Path of the umbrella chart (relative paths are relative to terraform/workloads)."
   type        = string
-  default     = "../charts/umbrella/waltid"
+  default     = "../../charts/umbrella/waltid"
 }
 
 variable "namespace" {

@@ -112,7 +112,7 @@ def test_every_release_module_and_provider_is_pinned_exactly():
 
 def test_bootstrap_modules_declare_the_same_outputs():
     names = {b: {k for o in load_module(TF / "bootstrap" / b)["output"] for k in o if not meta(k)} for b in BOOTSTRAPS}
-    assert names["local-kind"] == names["onprem-k3s"] == names["aws-eks"] == {"kubeconfig_path", "lb_mode", "cluster_name", "metallb_address_pool"}, names
+    assert names["local-kind"] == names["onprem-k3s"] == names["aws-eks"] == {"kubeconfig_path", "lb_mode", "cluster_name", "metallb_address_pool", "node_count", "cluster_type", "ebs_csi_role_arn"}, names
 
 
 def test_platform_and_workloads_are_cloud_agnostic():

@@ -73,3 +73,23 @@ resource "terraform_data" "kubeconfig" {
     command     = "set -euo pipefail; aws eks update-kubeconfig --name '${self.input.name}' --region '${self.input.region}' --kubeconfig '${self.input.path}'"
   }
 }
+
+# The EBS CSI controller (installed in-cluster by the platform module, not as an EKS managed
+# add-on) needs ec2:CreateVolume & co. IRSA gives that role to its ServiceAccount only; the
+# nodes keep IMDS hop limit 1, so pods cannot borrow the node role. Without a CSI driver and a
+# default StorageClass every PVC (Vault, Loki, Postgres) stays Pending on EKS.
+module "ebs_csi_irsa" {
+  #checkov:skip=CKV_TF_1:a Terraform registry module, pinned to an exact version (the registry serves versions, not commits)
+  source  = "terraform-aws-modules/iam/aws//modules/iam-role-for-service-accounts-eks"
+  version = "5.48.0"
+
+  role_name             = "${var.cluster_name}-ebs-csi"
+  attach_ebs_csi_policy = true
+  oidc_providers = {
+    main = {
+      provider_arn = module.eks.oidc_provider_arn
+      # The chart's controller ServiceAccount (aws-ebs-csi-driver values: controller.serviceAccount.name).
+      namespace_service_accounts = ["kube-system:ebs-csi-controller-sa"]
+    }
+  }
+}

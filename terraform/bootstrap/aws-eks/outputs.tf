@@ -18,3 +18,18 @@ output "metallb_address_pool" {
   description = "Address range MetalLB hands out (empty when lb_mode is cloud)."
   value       = local.metallb_address_pool
 }
+
+output "node_count" {
+  description = "Number of nodes that run workloads (the platform sizes Vault's raft cluster from it)."
+  value       = var.node_count
+}
+
+output "cluster_type" {
+  description = "kind, k3s or eks: what the platform adapts to (ingress host ports, CoreDNS, storage)."
+  value       = "eks"
+}
+
+output "ebs_csi_role_arn" {
+  description = "IAM role of the EBS CSI controller (IRSA; eks only, empty elsewhere)."
+  value       = module.ebs_csi_irsa.iam_role_arn
+}

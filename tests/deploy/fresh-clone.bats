@@ -1,0 +1,277 @@
+#!/usr/bin/env bats
+# The whole path a user runs, from a fresh clone, in the order they run it: up, status, logs,
+# run, down, reset, up again; local, onprem and aws. Cluster tools are fakes that refuse what
+# the real ones refuse and answer from recorded state (tests/deploy/stubs/): terraform evaluates
+# every module's var files, paths and templatefiles with the REAL terraform, helm renders with the
+# REAL Helm engine and refuses missing chart dependencies, kubectl reaches only the cluster a
+# bootstrap created. wd-inventory, wd-render and wd-verify are the real binaries.
+# shellcheck disable=SC2030,SC2031  # each @test runs in its own subshell: exports stay local on purpose
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+  SRC="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+  ROOT="$BATS_TEST_TMPDIR/clone"
+  # A fresh clone of the working tree: tracked and new files, nothing git ignores (no charts/*.tgz,
+  # no out/, no target/, no .terraform/).
+  mkdir -p "$ROOT"
+  (cd "$SRC" && git ls-files -co --exclude-standard -z | xargs -0 tar -cf - 2>/dev/null) | tar -xf - -C "$ROOT"
+  BIN="$BATS_TEST_TMPDIR/bin"
+  STUBS="$SRC/tests/deploy/stubs"
+  PY="$SRC/.venv/bin/python"
+  mkdir -p "$BIN"
+  for t in terraform helm kubectl; do
+    printf '#!/usr/bin/env bash\nexec %q %q "$@"\n' "$PY" "$STUBS/$t.py" > "$BIN/$t"
+  done
+  for t in kind docker; do
+    printf '#!/usr/bin/env bash\nexec %q %q %q "$@"\n' "$PY" "$STUBS/kind_docker.py" "$t" > "$BIN/$t"
+  done
+  for t in wd-secrets wd-transit wd-wait wd-urls; do
+    printf '#!/usr/bin/env bash\nexec %q %q %q "$@"\n' "$PY" "$STUBS/wdtools.py" "$t" > "$BIN/$t"
+  done
+  for t in k3sup aws; do
+    printf '#!/usr/bin/env bash\necho "%s is run by terraform local-exec, never by k8s-deploy.sh" >&2; exit 1\n' "$t" > "$BIN/$t"
+  done
+  chmod +x "$BIN"/*
+  for t in wd-inventory wd-render wd-verify; do ln -s "$SRC/target/debug/$t" "$BIN/$t"; done
+  export WD_REAL_BIN="$SRC/target/debug" WD_REAL_TERRAFORM
+  WD_REAL_TERRAFORM="$(command -v terraform)"
+  export HOME="$BATS_TEST_TMPDIR/home" NO_COLOR=1
+  unset XDG_CONFIG_HOME KUBECONFIG WD_OUT VERIFIABLY_ENV_FILE
+  export WD_STUB_STATE="$BATS_TEST_TMPDIR/state/state.json"
+  # What data sources would return (the only answers not computed by real terraform).
+  export WD_STUB_OUTPUTS='{"local-kind":{"metallb_address_pool":"172.18.255.240-172.18.255.254"},"aws-eks":{"ebs_csi_role_arn":"arn:aws:iam::123456789012:role/waltid-ebs-csi"}}'
+  mkdir -p "$HOME" "$BATS_TEST_TMPDIR/verifiably-go"
+  echo 'FROM scratch' > "$BATS_TEST_TMPDIR/verifiably-go/Dockerfile"
+  export VERIFIABLY_SRC="$BATS_TEST_TMPDIR/verifiably-go"
+  export PATH="$BIN:/usr/bin:/bin"
+  cd "$ROOT" || exit 1
+}
+
+calls() { "$PY" -c 'import json,sys; [print(" ".join(c)) for c in json.load(open(sys.argv[1]))["calls"]]' "$WD_STUB_STATE"; }
+
+up_local() {
+  run "$ROOT/k8s-deploy.sh" up waltid --target=local
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+}
+
+@test "fresh clone: up --target=local goes through every step and leaves a ready deployment" {
+  up_local
+  # the subcharts were packaged from the working tree (none existed in the clone)
+  for c in walt-issuer walt-verifier walt-wallet verifiably-go keycloak wso2is libretranslate; do
+    ls "$ROOT"/charts/umbrella/waltid/charts/"$c"-*.tgz
+  done
+  # the app image was built and loaded into the kind cluster before the workloads
+  calls | grep -n "^docker build -t verifiably-go:local\|^kind load docker-image verifiably-go:local --name waltid\|^terraform .*/workloads apply" > "$BATS_TEST_TMPDIR/order"
+  [ "$(cut -d: -f2- "$BATS_TEST_TMPDIR/order" | cut -c1-20 | tr '\n' '|')" = "docker build -t veri|kind load docker-im|terraform -chdir=$(echo "$ROOT" | cut -c1-3)" ] || [ "$(wc -l < "$BATS_TEST_TMPDIR/order")" -eq 3 ]
+  # one port-forward per Vault replica on kernel-chosen ports, keys per target
+  calls | grep -q "^kubectl --kubeconfig $HOME/.kube/wd-kind.yaml -n vault port-forward pod/vault-0 :8200"
+  [ -f "$HOME/.config/wd/vault-init-local.json" ]
+  # the cluster is remembered for the other subcommands
+  grep -q "wd-kind.yaml" "$HOME/.config/wd/clusters/local.env"
+  [ "$(cat "$HOME/.config/wd/last-target")" = local ]
+  # platform and workloads state per target
+  calls | grep -q "^terraform -chdir=$ROOT/terraform/platform workspace select -or-create=true local"
+  calls | grep -q "^terraform -chdir=$ROOT/terraform/workloads workspace select -or-create=true local"
+  # wd-verify ran on the rendered manifests before anything was applied
+  [ -s "$ROOT/out/manifests.yaml" ]
+  # no port-forward outlives the run
+  run ! pgrep -f "kubectl.py.*port-forward"
+}
+
+@test "fresh clone: status, logs, run and down use the cluster up created, not ~/.kube/config" {
+  up_local
+  run "$ROOT/k8s-deploy.sh" status
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  run "$ROOT/k8s-deploy.sh" logs wallet
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [[ "$output" == *"deployment/waltid-walt-wallet"* ]]
+  run "$ROOT/k8s-deploy.sh" run waltid
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  calls | grep -q "^kubectl --kubeconfig $HOME/.kube/wd-kind.yaml -n waltid rollout restart deployment/waltid-verifiably-go"
+  # down --dry-run destroys nothing
+  run "$ROOT/k8s-deploy.sh" down --dry-run
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  run ! grep -q '"destroy"' "$WD_STUB_STATE"
+  # down evaluates the same var files and paths as up (Terraform reads file() on destroy too)
+  run "$ROOT/k8s-deploy.sh" down waltid
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  calls | grep -q "^terraform -chdir=$ROOT/terraform/workloads destroy"
+}
+
+@test "fresh clone: reset archives the Vault keys and a second up works on the new cluster" {
+  up_local
+  run "$ROOT/k8s-deploy.sh" reset --yes
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [ ! -f "$HOME/.config/wd/vault-init-local.json" ]
+  ls "$HOME"/.config/wd/archive/vault-init-local-*.json
+  [ ! -f "$HOME/.kube/wd-kind.yaml" ]
+  up_local
+  [ -f "$HOME/.config/wd/vault-init-local.json" ]
+}
+
+@test "fresh clone: up --target=onprem renders and applies the prod path with a pushed image" {
+  export TF_VAR_server_ip=192.0.2.10 TF_VAR_ssh_user=ops TF_VAR_metallb_address_pool=192.0.2.240-192.0.2.250
+  export TF_VAR_cluster_issuer_email=ops@example.org
+  run "$ROOT/k8s-deploy.sh" up waltid --target=onprem --domain example.org --app-image registry.example.org/team/verifiably-go:1.0.0
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  grep -q '"example.org"' "$ROOT/out/helm/values-waltid.yaml"
+  # one node: one Vault voter (3 would leave vault-1/2 Pending under the chart's anti-affinity)
+  [ "$(calls | grep -c 'port-forward pod/vault-')" -eq 1 ]
+  grep -q "wd-k3s.yaml" "$HOME/.config/wd/clusters/onprem.env"
+  # three nodes: three voters
+  export TF_VAR_agent_ips='["192.0.2.11","192.0.2.12"]'
+  run "$ROOT/k8s-deploy.sh" reset --yes --target=onprem
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  run "$ROOT/k8s-deploy.sh" up waltid --target=onprem --domain example.org --app-image registry.example.org/team/verifiably-go:1.0.0
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [ "$(calls | grep -c 'port-forward pod/vault-')" -eq 4 ]
+}
+
+@test "fresh clone: up --target=aws builds and pushes the app image, EBS CSI gets its role" {
+  export TF_VAR_cluster_issuer_email=ops@example.org REGISTRY=registry.example.org/team
+  run "$ROOT/k8s-deploy.sh" up waltid --target aws --domain example.org
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  calls | grep -q "^docker push registry.example.org/team/verifiably-go:"
+  calls | grep -q "ebs_csi_role_arn=arn:aws:iam::123456789012:role/waltid-ebs-csi"
+  grep -q "wd-eks.yaml" "$HOME/.config/wd/clusters/aws.env"
+  # the local cluster's state was not touched: one platform workspace per target
+  calls | grep -q "workspace select -or-create=true aws"
+}
+
+@test "up without an app image stops before anything is applied (exit 2)" {
+  unset VERIFIABLY_SRC
+  run "$ROOT/k8s-deploy.sh" up waltid --target=local
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"VERIFIABLY_SRC"* ]]
+  run ! grep -q terraform "$WD_STUB_STATE"
+}
+
+@test "prod targets without a domain or ACME contact stop before anything is applied" {
+  run "$ROOT/k8s-deploy.sh" up waltid --target=onprem --app-image r.example.org/app:1
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"--domain"* ]]
+  run ! grep -q '"apply"' "$WD_STUB_STATE"
+}
+
+@test "a failing step names the step and how to resume; exit 1" {
+  export TF_VAR_worker_nodes=9
+  run "$ROOT/k8s-deploy.sh" up waltid --target=local
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'step "bootstrap apply" failed'* ]]
+  [[ "$output" == *"Between 0 and 5 workers"* ]]
+  [[ "$output" == *"(it resumes)"* ]]
+}
+
+@test "TARGET= and VALUES= in .env do not override the command line; unknown scenarios are refused" {
+  printf 'TARGET=aws\nVALUES=/nonexistent.yaml\n' > "$ROOT/.env"
+  run "$ROOT/k8s-deploy.sh" config waltid --target=local
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [[ "$output" == *"target=local"* ]]
+  run "$ROOT/k8s-deploy.sh" down foo
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"unknown scenario foo"* ]]
+  run "$ROOT/k8s-deploy.sh" run foo
+  [ "$status" -eq 2 ]
+}
+
+@test "status without a recorded cluster says which up to run" {
+  run "$ROOT/k8s-deploy.sh" status --target=onprem
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"no cluster recorded for target=onprem"* ]]
+}
+
+# Sets the recorded release of the local cluster (what an interrupted helm upgrade leaves).
+set_release() {
+  "$PY" - "$WD_STUB_STATE" "$1" "$2" <<'PYEOF'
+import json, sys
+p, status, hist = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+s = json.load(open(p))
+for c in s["clusters"].values():
+    c["releases"]["waltid"] = {"status": status, "revision": len(hist), "history": hist}
+json.dump(s, open(p, "w"))
+PYEOF
+}
+
+@test "up twice: the second run changes nothing destructive" {
+  up_local
+  up_local
+  run ! grep -q '"destroy"\|"uninstall"\|"rollback"' "$WD_STUB_STATE"
+}
+
+@test "a failed release is rolled back before the workloads apply" {
+  up_local
+  set_release failed superseded,failed
+  up_local
+  rb=$(calls | grep -n " rollback waltid" | cut -d: -f1)
+  wl=$(calls | grep -n "terraform/workloads apply" | tail -n1 | cut -d: -f1)
+  [ -n "$rb" ] && [ "$rb" -lt "$wl" ]
+}
+
+@test "a pending-install release without a good revision: uninstall with --yes, refuse without" {
+  up_local
+  set_release pending-install pending-install
+  run "$ROOT/k8s-deploy.sh" up waltid --target=local < /dev/null
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"release waltid is pending-install; uninstall it or run again with --yes"* ]]
+  run "$ROOT/k8s-deploy.sh" up waltid --target=local --yes
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  calls | grep -q "^helm --kubeconfig $HOME/.kube/wd-kind.yaml -n waltid uninstall waltid --wait"
+}
+
+@test "missing prerequisites are named with how to install them, before anything runs" {
+  rm "$BIN/terraform" "$BIN/kind"
+  run "$ROOT/k8s-deploy.sh" up waltid
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"missing prerequisite: terraform — install: https://developer.hashicorp.com/terraform/install"* ]]
+  [[ "$output" == *"missing prerequisite: kind — install:"* ]]
+  [ ! -e "$WD_STUB_STATE" ]
+}
+
+@test "unknown command, target or option: exit 2" {
+  run "$ROOT/k8s-deploy.sh" deploy waltid
+  [ "$status" -eq 2 ] && [[ "$output" == *"unknown command deploy"* ]]
+  run "$ROOT/k8s-deploy.sh" up waltid --target=gcp
+  [ "$status" -eq 2 ] && [[ "$output" == *"unknown target gcp; use local, onprem or aws"* ]]
+  run "$ROOT/k8s-deploy.sh" up waltid --frobnicate
+  [ "$status" -eq 2 ]
+  run "$ROOT/k8s-deploy.sh" up
+  [ "$status" -eq 2 ] && [[ "$output" == *"up needs a scenario"* ]]
+  run "$ROOT/k8s-deploy.sh" up nosuch
+  [ "$status" -eq 2 ] && [[ "$output" == *"unknown scenario nosuch (known: waltid)"* ]]
+  run "$ROOT/k8s-deploy.sh" logs postgres
+  [ "$status" -eq 2 ]
+  run "$ROOT/k8s-deploy.sh"
+  [ "$status" -eq 2 ]
+  run "$ROOT/k8s-deploy.sh" help
+  [ "$status" -eq 0 ] && [[ "$output" == *"Usage: k8s-deploy.sh"* ]]
+}
+
+@test "--dry-run renders, templates and verifies, and runs no cluster command" {
+  run "$ROOT/k8s-deploy.sh" up waltid --dry-run
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [ -s "$ROOT/out/manifests.yaml" ]
+  run ! calls | grep -q "^terraform \|^kubectl \|^kind \|^docker \|^wd-secrets \|^wd-wait "
+  calls | grep -q "^helm template waltid"
+}
+
+@test "reset asks unless --yes" {
+  up_local
+  run "$ROOT/k8s-deploy.sh" reset < /dev/null
+  [ "$status" -eq 1 ] && [[ "$output" == *"not confirmed"* ]]
+  run ! grep -q '"destroy"' "$WD_STUB_STATE"
+  run "$ROOT/k8s-deploy.sh" reset --yes
+  [ "$status" -eq 0 ]
+  diff <(calls | grep -o "terraform/[a-z/-]* destroy") <(printf 'terraform/workloads destroy\nterraform/platform destroy\nterraform/bootstrap/local-kind destroy\n')
+}
+
+@test "the env file: VERIFIABLY_ENV_FILE, else ./.env, else ./.env.example" {
+  VERIFIABLY_ENV_FILE=/nonexistent run "$ROOT/k8s-deploy.sh" config waltid
+  [ "$status" -eq 2 ] && [[ "$output" == *"VERIFIABLY_ENV_FILE=/nonexistent does not exist"* ]]
+  echo "VERIFIABLY_PUBLIC_HOST=from-example" > .env.example
+  echo "WD_OUT=$BATS_TEST_TMPDIR/out-dotenv" > .env
+  run "$ROOT/k8s-deploy.sh" config waltid
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  # ./.env wins over ./.env.example
+  [ -f "$BATS_TEST_TMPDIR/out-dotenv/render-plan.json" ]
+}

@@ -1,0 +1,103 @@
+"""A kubectl fake answering from the recorded cluster state: it reaches only a cluster that a
+bootstrap module created (the kubeconfig `up` wrote; ~/.kube/config reaches nothing), knows the
+objects the platform and workloads applies left there, and refuses anything else."""
+
+import pathlib
+import re
+import socket
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import stubstate  # noqa: E402
+
+
+def die(msg):
+    print(msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def main(argv):
+    local_port = 0
+    stubstate.record("kubectl", argv)
+    kc, ns, rest, i = None, "default", [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--kubeconfig":
+            kc = argv[i + 1]
+            i += 2
+            continue
+        if a.startswith("--kubeconfig="):
+            kc = a.split("=", 1)[1]
+        elif a in ("-n", "--namespace"):
+            ns = argv[i + 1]
+            i += 2
+            continue
+        else:
+            rest.append(a)
+        i += 1
+    kc = stubstate.kubeconfig_path(kc)
+    with stubstate.state() as s:
+        c = stubstate.cluster_for(s, kc)
+        if c is None:
+            stubstate.unreachable("kubectl", kc)
+        vault = c["objects"].get("vault")
+        deps = c["objects"].get("deployments", {})
+        cmd = rest[0] if rest else ""
+        if cmd == "get" and rest[1:3] == ["statefulset", "vault"] and ns == "vault":
+            if vault is None:
+                die('Error from server (NotFound): statefulsets.apps "vault" not found')
+            print(vault["replicas"], end="")
+            return 0
+        if cmd == "wait" and ns == "vault":
+            pod = next((a for a in rest if a.startswith("pod/")), "")
+            m = re.fullmatch(r"pod/vault-(\d+)", pod)
+            if not m or vault is None or int(m.group(1)) >= len(vault["pods"]):
+                die(f'Error from server (NotFound): pods "{pod[4:]}" not found')
+            if vault["pods"][int(m.group(1))] != "Running":
+                die(f"error: timed out waiting for the condition on pods/{pod[4:]}")
+            return 0
+        if cmd == "get" and rest[1:2] == ["pod"] and ns == "vault":
+            idx = int(rest[2].rsplit("-", 1)[1])
+            print(f"{vault['pods'][idx]}: 0/{c['nodes']} nodes are available: didn't match pod anti-affinity rules", end="")
+            return 0
+        if cmd == "port-forward" and ns == "vault":
+            m = re.fullmatch(r"pod/vault-(\d+)", rest[1])
+            if not m or vault is None or int(m.group(1)) >= len(vault["pods"]) or vault["pods"][int(m.group(1))] != "Running":
+                die(f"error: unable to forward port because pod is not running. Current status={'Pending' if vault else 'NotFound'}")
+            if rest[2] != ":8200" and not re.fullmatch(r"\d+:8200", rest[2]):
+                die(f"error: invalid port {rest[2]}")
+            local_port = int(rest[2].split(":")[0] or 0)
+        elif cmd in ("logs", "rollout", "set"):
+            target = next((a for a in rest if a.startswith("deployment/")), None)
+            if target is None or target[len("deployment/"):] not in deps:
+                die(f'Error from server (NotFound): deployments.apps "{(target or "")[11:]}" not found')
+            if cmd == "set":
+                name = target[len("deployment/"):]
+                container, image = rest[-1].split("=", 1)
+                deps[name]["images"][0] = image
+            if cmd == "logs":
+                print(f"(logs of {target})")
+            return 0
+        elif cmd == "get":
+            print(f"NAME  STATUS (recorded cluster {c['name']}: {len(deps)} deployments)")
+            return 0
+        else:
+            die(f'error: unknown command "{" ".join(rest)}" for this fake kubectl')
+    # port-forward: bind a port the kernel picks, say so like kubectl, stay up until killed
+    # (bounded: 120 s).
+    sock = socket.socket()
+    try:
+        sock.bind(("127.0.0.1", local_port))
+    except OSError:
+        die(f"Unable to listen on port {local_port}: Listeners failed to create with the following errors: [unable to create listener: Error listen tcp4 127.0.0.1:{local_port}: bind: address already in use]")
+    sock.listen(8)
+    with stubstate.state() as s:
+        s.setdefault("forwards", {})[str(sock.getsockname()[1])] = kc
+    print(f"Forwarding from 127.0.0.1:{sock.getsockname()[1]} -> 8200", flush=True)
+    time.sleep(120)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

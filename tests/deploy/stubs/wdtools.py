@@ -1,0 +1,102 @@
+"""Fakes of the cluster-side wd tools (wd-secrets, wd-transit, wd-wait, wd-urls, whose own tests
+run them against real OpenBao and a protocol-faithful API server). Each refuses a flag the real
+binary does not have (read from the real binary's --help), reaches only a recorded cluster, and
+judges from the recorded state: Vault through a live port-forward of that cluster, readiness from
+the Deployments the workloads apply left and the images the cluster can pull."""
+
+import json
+import os
+import pathlib
+import re
+import socket
+import subprocess
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import stubstate  # noqa: E402
+
+REAL = pathlib.Path(os.environ["WD_REAL_BIN"])
+
+
+def die(tool, msg, code=1):
+    print(f"{tool}: {msg}", file=sys.stderr)
+    sys.exit(code)
+
+
+def check_flags(tool, argv):
+    sub = [argv[0]] if argv and not argv[0].startswith("-") and tool in ("wd-secrets", "wd-transit") else []
+    helptext = subprocess.run([str(REAL / tool)] + sub + ["--help"], capture_output=True, text=True).stdout
+    known = set(re.findall(r"(--[a-z][a-z0-9-]*)", helptext)) | set(re.findall(r"(?<![\w-])(-[a-zA-Z])\b", helptext))
+    for a in argv:
+        if a.startswith("-"):
+            flag = a.split("=", 1)[0]
+            if flag not in known:
+                die(tool, f"error: unexpected argument '{flag}' found (not a flag of the real {tool} {' '.join(sub)})", 2)
+
+
+def opt(argv, name):
+    vals = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == name]
+    return vals
+
+
+def port_alive(port):
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", int(port))) == 0
+
+
+def main(tool, argv):
+    check_flags(tool, argv)
+    stubstate.record(tool, argv)
+    with stubstate.state() as s:
+        if tool == "wd-secrets" and argv[0] == "init":
+            nodes = opt(argv, "--node")
+            kf = (opt(argv, "--keys-file") or [os.path.expanduser("~/.config/wd/vault-init.json")])[0]
+            clusters = {s.get("forwards", {}).get(n.rsplit(":", 1)[1]) for n in nodes}
+            if not nodes or None in clusters or len(clusters) != 1 or not all(port_alive(n.rsplit(":", 1)[1]) for n in nodes):
+                die(tool, f"Vault at {nodes} did not answer (is the port-forward up?)", 3)
+            c = s["clusters"][clusters.pop()]
+            vault = c["objects"]["vault"]
+            if len(nodes) != vault["replicas"]:
+                die(tool, f"{len(nodes)} nodes given, the raft cluster has {vault['replicas']}", 2)
+            if not vault.get("initialized"):
+                if os.path.exists(kf):
+                    die(tool, f"{kf} holds the keys of another Vault (this one is not initialised): refusing to overwrite them; move it away or pass --keys-file", 1)
+                os.makedirs(os.path.dirname(kf), exist_ok=True)
+                pathlib.Path(kf).write_text(json.dumps({"keys_base64": ["k"], "root_token": f"root-{c['token'][-2:]}", "threshold": 1}))
+                os.chmod(kf, 0o600)
+                vault["initialized"] = True
+                vault["root_token"] = f"root-{c['token'][-2:]}"
+            elif not os.path.exists(kf):
+                die(tool, f"Vault is initialised and sealed, and {kf} does not exist: no keys to unseal it", 1)
+            return 0
+        if tool in ("wd-secrets", "wd-transit"):
+            addr = os.environ.get("VAULT_ADDR", "")
+            kc = s.get("forwards", {}).get(addr.rsplit(":", 1)[-1])
+            if not kc or not port_alive(addr.rsplit(":", 1)[-1]):
+                die(tool, f"Vault at {addr} did not answer", 3)
+            if os.environ.get("VAULT_TOKEN") != s["clusters"][kc]["objects"]["vault"].get("root_token"):
+                die(tool, "Vault refused the token (permission denied)", 3)
+            return 0
+        kc = stubstate.kubeconfig_path((opt(argv, "--kubeconfig") or [None])[0])
+        c = stubstate.cluster_for(s, kc)
+        if c is None:
+            die(tool, f"the cluster did not answer (kubeconfig {kc})", 3)
+        if tool == "wd-wait":
+            sys.stdin.read()
+            deps = c["objects"].get("deployments") or {}
+            if not deps:
+                die(tool, "timed out: no Deployment of the scenario exists", 1)
+            for name, d in deps.items():
+                for image in d["images"]:
+                    local = image.endswith(":local") or "/" not in image.split(":")[0] and image.split(":")[0] in ("verifiably-go",)
+                    if c.get("type") == "kind" and local and image not in c["images"]:
+                        die(tool, f"Deployment {name}: ErrImageNeverPull/ImagePullBackOff: {image} is not on the kind nodes (nothing built and loaded it)", 1)
+                    if c.get("type") != "kind" and local:
+                        die(tool, f"Deployment {name}: ImagePullBackOff: {image} is a local image the cluster cannot pull", 1)
+            return 0
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(pathlib.Path(sys.argv[1]).name, sys.argv[2:]))
