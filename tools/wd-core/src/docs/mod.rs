@@ -8,6 +8,7 @@
 pub mod cluster;
 pub mod config_audit;
 pub mod inventory;
+pub mod preflight;
 pub mod render_plan;
 pub mod secret_plan;
 pub mod vault;
@@ -147,5 +148,6 @@ pub fn all_schemas() -> Vec<(&'static str, serde_json::Value)> {
         one::<vault::TransitKeyRef>(),
         one::<cluster::WaitReport>(),
         one::<cluster::UrlList>(),
+        one::<preflight::PreflightReport>(),
     ]
 }

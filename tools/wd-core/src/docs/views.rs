@@ -699,3 +699,89 @@ impl View for UrlList {
         vec![t]
     }
 }
+
+impl View for super::preflight::PreflightReport {
+    fn tables(&self) -> Vec<Table> {
+        use super::preflight::Severity;
+        let title = if self.ok {
+            format!(
+                "Preflight: no errors ({} warnings, {} objects)",
+                self.summary.warnings, self.summary.objects
+            )
+        } else {
+            format!(
+                "Preflight: {} errors, {} warnings ({} objects)",
+                self.summary.errors, self.summary.warnings, self.summary.objects
+            )
+        };
+        let mut t = Table::new(&title, &["severity", "check", "objects", "message", "fix"]);
+        for f in &self.findings {
+            t.row(vec![
+                match f.severity {
+                    Severity::Error => "error".into(),
+                    Severity::Warning => "warning".into(),
+                },
+                f.check.clone(),
+                f.objects
+                    .iter()
+                    .map(|o| {
+                        let c = o
+                            .container
+                            .as_deref()
+                            .map(|c| format!(" [{c}]"))
+                            .unwrap_or_default();
+                        if o.namespace.is_empty() {
+                            format!("{}/{}{c}", o.object_kind, o.name)
+                        } else {
+                            format!("{}/{}/{}{c}", o.object_kind, o.namespace, o.name)
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                f.message.clone(),
+                f.fix.clone(),
+            ]);
+        }
+        let mut c = Table::new("Calls", &["from", "to", "source", "resolves to", "ok"]);
+        for p in &self.calls {
+            c.row(vec![
+                p.from.clone(),
+                p.to.clone(),
+                p.source.clone(),
+                p.resolves_to.clone(),
+                if p.ok { "yes".into() } else { "NO".into() },
+            ]);
+        }
+        let gib = |b: u64| format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64);
+        let mut k = Table::new(
+            "Capacity",
+            &[
+                "scope",
+                "cpu requests",
+                "memory requests",
+                "cpu limits",
+                "memory limits",
+                "allocatable",
+            ],
+        );
+        for l in &self.capacity {
+            k.row(vec![
+                l.scope.clone(),
+                format!("{}m", l.cpu_requests_millis),
+                gib(l.memory_requests_bytes),
+                format!("{}m", l.cpu_limits_millis),
+                gib(l.memory_limits_bytes),
+                if l.memory_allocatable_bytes > 0 {
+                    format!(
+                        "{}m, {}",
+                        l.cpu_allocatable_millis,
+                        gib(l.memory_allocatable_bytes)
+                    )
+                } else {
+                    "-".into()
+                },
+            ]);
+        }
+        vec![t, c, k]
+    }
+}
