@@ -244,9 +244,12 @@ build_chart_deps() {
   helm dependency build "$u" >/dev/null
 }
 
-# helm template of the umbrella with exactly the values the workloads step passes.
+# helm template of the umbrella with exactly the values the workloads step passes (terraform/
+# workloads creates the ExternalSecrets itself from the secret plan, so it turns the umbrella's
+# off; wd-verify reads the secret plan for them).
 template_umbrella() {
-  helm template "$RELEASE" "$(umbrella_dir)" -n "$NAMESPACE" -f "$OUT/helm/values-waltid.yaml" -f "$(profile_values)" > "$OUT/manifests.yaml"
+  helm template "$RELEASE" "$(umbrella_dir)" -n "$NAMESPACE" -f "$OUT/helm/values-waltid.yaml" -f "$(profile_values)" \
+    --set externalSecrets.enabled=false > "$OUT/manifests.yaml"
 }
 
 # wd-verify: the deployment as a whole (call paths, references, images, pod security, capacity,

@@ -137,6 +137,22 @@ up_local() {
   grep -q "wd-eks.yaml" "$HOME/.config/wd/clusters/aws.env"
   # the local cluster's state was not touched: one platform workspace per target
   calls | grep -q "workspace select -or-create=true aws"
+  # down acts on the EKS cluster's kubeconfig (not onprem's from a shared var file)
+  run "$ROOT/k8s-deploy.sh" down
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  calls | grep "terraform/workloads destroy" | grep -q "kubeconfig_path=$HOME/.kube/wd-eks.yaml"
+}
+
+@test "a Vault pod that cannot run is named with the reason, and no port-forward is left behind" {
+  export TF_VAR_cluster_issuer_email=ops@example.org
+  # EKS without the EBS CSI release (what the platform did before it installed one): no
+  # StorageClass, Vault's PVC never binds.
+  sed -i 's/count      = local.ebs_csi ? 1 : 0/count      = 0/' "$ROOT/terraform/platform/main.tf"
+  run "$ROOT/k8s-deploy.sh" up waltid --target=aws --domain example.org --app-image r.example.org/app:1
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"Vault pod vault-0 is not Running (Pending: 0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims)"* ]]
+  [[ "$output" == *'step "secrets" failed'* ]]
+  run ! pgrep -f "kubectl.py.*port-forward"
 }
 
 @test "up without an app image stops before anything is applied (exit 2)" {

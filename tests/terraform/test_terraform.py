@@ -107,7 +107,7 @@ def test_every_release_module_and_provider_is_pinned_exactly():
                 for name, spec in rp.items():
                     if not meta(name):
                         assert EXACT.match(unq(unq(spec)["version"])), f"{m.name}: provider {name} {spec}"
-    assert releases == 12, releases
+    assert releases == 13, releases  # 12 platform releases + the EBS CSI driver (eks only)
 
 
 def test_bootstrap_modules_declare_the_same_outputs():
@@ -199,8 +199,8 @@ def render(values_file, **vars_):
 
 
 PROFILE_VARS = {
-    "local": dict(profile="local", domain="localtest.me", replicas=1, peers=["vault-0"]),
-    "prod": dict(profile="prod", domain="example.org", replicas=3, peers=["vault-0", "vault-1", "vault-2"]),
+    "local": dict(profile="local", domain="localtest.me", replicas=1, peers=["vault-0"], host_ports=True, role_arn=""),
+    "prod": dict(profile="prod", domain="example.org", replicas=3, peers=["vault-0", "vault-1", "vault-2"], host_ports=False, role_arn="arn:aws:iam::123456789012:role/waltid-ebs-csi"),
 }
 
 
@@ -290,3 +290,58 @@ def test_acme_needs_a_real_domain_and_no_environment_ships_made_up_values():
     for f in (TF / "environments").glob("*.tfvars"):
         text = f.read_text()
         assert not re.search(r"example\.(org|com|net)", text), f"{f.name} carries a made-up value"
+
+
+def platform_eval(**vars_):
+    """The platform module's pure locals and file-reading attributes, evaluated by the real
+    terraform (tests/deploy/stubs/terraform.py builds the provider-free shadow module)."""
+    sys.path.insert(0, str(ROOT / "tests/deploy/stubs"))
+    import terraform as tfake
+
+    args = []
+    for k, v in dict(kubeconfig_path="~/.kube/x.yaml", lb_mode="metallb", **vars_).items():
+        args += ["-var", f"{k}={v}"]
+    return tfake.evaluate(TF / "platform", args)
+
+
+def test_public_hosts_resolve_to_the_ingress_controller_inside_the_cluster():
+    """The wallet and the app call public URLs server-side: every rendered public host must be
+    rewritten by CoreDNS to ingress-nginx (kind/EKS Corefile, k3s coredns-custom), nothing else."""
+    for domain, hosts in [("localtest.me", None), ("example.org", ["issuer.example.org", "auth.example.org"])]:
+        for ctype in ("kind", "k3s", "eks"):
+            outs = platform_eval(domain=domain, cluster_type=ctype, ebs_csi_role_arn="arn:aws:iam::1:role/x")
+            rule = outs["local__public_rewrite"]
+            parts = rule.split()
+            assert parts[:5] == ["rewrite", "stop", "name", "regex", parts[4]] and parts[5] == "ingress-nginx-controller.ingress-nginx.svc.cluster.local" and parts[-2:] == ["answer", "auto"], rule
+            rx = re.compile(parts[4])
+            if hosts is None:  # the hosts wd-render puts into the local render plan
+                plan = json.loads(subprocess.run([str(ROOT / os.environ.get("WD_BIN", "target/debug") / "wd-inventory"), "--scenario", "waltid", "-q"], capture_output=True, check=True, cwd=ROOT).stdout)
+                with tempfile.TemporaryDirectory() as d:
+                    rp = json.loads(subprocess.run([str(ROOT / os.environ.get("WD_BIN", "target/debug") / "wd-render"), "--out", d, "-q", "--format", "json"], input=json.dumps(plan).encode(), capture_output=True, check=True, cwd=ROOT).stdout)
+                hosts = [u["url"].split("/")[2] for u in rp["urls"]]
+            for h in hosts:
+                assert rx.search(h + "."), f"{h} would not resolve to the ingress controller in-cluster ({rule})"
+            for other in [f"{domain}.evil.com.", f"not{domain}.", "kubernetes.default.svc.cluster.local."]:
+                assert not rx.search(other), f"{other} must not be rewritten ({rule})"
+            corefile = outs.get("res__kubernetes_config_map_v1_data__coredns__data") or []
+            custom = outs.get("res__kubernetes_config_map_v1__coredns_custom__data") or []
+            if ctype == "k3s":
+                assert corefile == [] and custom == [{"wd-public-hosts.override": rule}]
+            else:
+                assert custom == [] and rule in corefile[0]["Corefile"] and "\n    reload\n" in corefile[0]["Corefile"]
+
+
+def test_vault_voters_follow_the_node_count():
+    """3 raft voters need 3 nodes (the chart's required hostname anti-affinity): fewer nodes, one voter."""
+    for profile, nodes, want in [("local", 3, 1), ("prod", 1, 1), ("prod", 2, 1), ("prod", 3, 3), ("prod", 5, 3)]:
+        outs = platform_eval(profile=profile, node_count=nodes)
+        vault = yaml.safe_load(outs["res__helm_release__vault__values"][0])
+        assert vault["server"]["ha"]["replicas"] == want, (profile, nodes)
+        assert vault["server"]["ha"]["raft"]["config"].count("retry_join") == want
+
+
+def test_ingress_host_ports_only_on_kind():
+    for ctype, want in [("kind", True), ("k3s", False), ("eks", False)]:
+        outs = platform_eval(cluster_type=ctype, ebs_csi_role_arn="arn:aws:iam::1:role/x")
+        nginx = yaml.safe_load(outs["res__helm_release__ingress_nginx__values"][0])
+        assert bool((nginx["controller"].get("hostPort") or {}).get("enabled")) == want, ctype

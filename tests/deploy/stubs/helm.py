@@ -29,6 +29,10 @@ def parse(argv):
             files.append(argv[i + 1])
             i += 2
             continue
+        if a == "--set":
+            opts.setdefault("set", []).append(argv[i + 1])
+            i += 2
+            continue
         if a in ("--wait",):
             opts["wait"] = True
         elif a.startswith("-"):
@@ -73,6 +77,13 @@ def main(argv):
             if not os.path.isfile(f):
                 die(f"open {f}: no such file or directory")
             values = deep_merge(values, yaml.safe_load(pathlib.Path(f).read_text()) or {})
+        for kv in opts.get("set", []):
+            k, v = kv.split("=", 1)
+            cur = values
+            *head, last = k.split(".")
+            for h in head:
+                cur = cur.setdefault(h, {})
+            cur[last] = yaml.safe_load(v)
         with helm.Chart.load(str(chart)) as ch:
             try:
                 out = ch.render(values, name=name, namespace=opts.get("n", "default"))

@@ -59,7 +59,8 @@ def main(argv):
             return 0
         if cmd == "get" and rest[1:2] == ["pod"] and ns == "vault":
             idx = int(rest[2].rsplit("-", 1)[1])
-            print(f"{vault['pods'][idx]}: 0/{c['nodes']} nodes are available: didn't match pod anti-affinity rules", end="")
+            why = "pod has unbound immediate PersistentVolumeClaims" if not vault.get("storage") else "didn't match pod anti-affinity rules"
+            print(f"{vault['pods'][idx]}: 0/{c['nodes']} nodes are available: {why}", end="")
             return 0
         if cmd == "port-forward" and ns == "vault":
             m = re.fullmatch(r"pod/vault-(\d+)", rest[1])

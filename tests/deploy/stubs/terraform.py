@@ -150,7 +150,8 @@ def shadow_module(moddir):
             if count is not None and not pure(count, pure_locals):
                 continue
             for name, expr in attributes(body):
-                if re.search(r"\b(file|templatefile|filebase64)\(", expr) and pure(expr, pure_locals):
+                reads = re.search(r"\b(file|templatefile|filebase64)\(", expr) or (labels[0].startswith("kubernetes_config_map") and name == "data")
+                if reads and pure(expr, pure_locals):
                     # A resource with count = 0 is never evaluated: neither here.
                     outputs[f"res__{'__'.join(labels)}__{name}"] = expr if count is None else f"[for _i in range({count}) : {expr}]"
             if labels and labels[0] == "helm_release":
@@ -350,9 +351,14 @@ def on_apply(s, moddir, outs, outputs, rendered):
         c = stubstate.cluster_for(s, kc)
         if c is None:
             die(f"Kubernetes cluster unreachable: invalid configuration: kubeconfig {kc}")
-        c["objects"]["vault"] = {"replicas": replicas,
-                                 # the chart's required hostname anti-affinity: one voter per node
-                                 "pods": ["Running" if i < c["nodes"] else "Pending" for i in range(replicas)]}
+        # Vault's PVCs bind only with a StorageClass: kind and k3s ship local-path; self-managed
+        # EKS nodes have none until the platform installs the EBS CSI driver.
+        ebs = outs.get("res__helm_release__aws_ebs_csi_driver__values") or []
+        storage = c.get("type") in ("kind", "k3s") or bool(ebs)
+        old = c["objects"].get("vault") or {}
+        c["objects"]["vault"] = dict(old, replicas=replicas, storage=storage,
+                                     # the chart's required hostname anti-affinity: one voter per node
+                                     pods=["Running" if i < c["nodes"] and storage else "Pending" for i in range(replicas)])
         return
     if moddir.name == "workloads":
         c = stubstate.cluster_for(s, kc)
