@@ -481,7 +481,7 @@ impl Checker<'_, '_> {
     }
 
     /// Service port + selector + targetPort + both NetworkPolicy sides, for a call to a Service.
-    fn to_service(&mut self, call: &Call, ns: &str, name: &str, port: &IntOrStr) {
+    fn call_service(&mut self, call: &Call, ns: &str, name: &str, port: &IntOrStr) {
         let ix = self.ctx.ix;
         let svc = ix.services[&(ns.to_string(), name.to_string())].clone();
         let caller = self.caller_ref(call);
@@ -674,7 +674,7 @@ impl Checker<'_, '_> {
                     );
                     return format!("Service {ns}/{name}");
                 };
-                self.to_service(call, &ns, &name, &IntOrStr::Int(p as i64));
+                self.call_service(call, &ns, &name, &IntOrStr::Int(p as i64));
                 format!("Service {ns}/{name}")
             }
             Resolved::Missing(ns, name) => {
@@ -883,7 +883,7 @@ pub fn check(ctx: &Ctx, out: &mut Out) {
                     .services
                     .contains_key(&(namespace.clone(), service.clone()))
                 {
-                    ck.to_service(call, namespace, service, port);
+                    ck.call_service(call, namespace, service, port);
                     format!("Service {namespace}/{service}")
                 } else {
                     ck.err(

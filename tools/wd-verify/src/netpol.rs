@@ -88,24 +88,34 @@ fn rules(v: Option<&Value>, peer_key: &str) -> Vec<Rule> {
     arr(v)
         .iter()
         .map(|r| Rule {
-            peers: arr(r.get(peer_key))
-                .iter()
-                .filter_map(|p| {
+            peers: {
+                let mut peers = vec![];
+                for p in arr(r.get(peer_key)) {
                     if let Some(b) = p.get("ipBlock") {
-                        return Some(Peer::Ip {
-                            cidr: cidr(str_of(b.get("cidr")))?,
-                            except: arr(b.get("except"))
-                                .iter()
-                                .filter_map(|e| cidr(e.as_str()?))
-                                .collect(),
+                        // An unparsable CIDR matches nothing (the API server would reject it).
+                        let any: (IpAddr, u8) = (IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);
+                        peers.push(match cidr(str_of(b.get("cidr"))) {
+                            Some(c) => Peer::Ip {
+                                cidr: c,
+                                except: arr(b.get("except"))
+                                    .iter()
+                                    .filter_map(|e| cidr(e.as_str()?))
+                                    .collect(),
+                            },
+                            None => Peer::Ip {
+                                cidr: any,
+                                except: vec![any],
+                            },
                         });
+                        continue;
                     }
-                    Some(Peer::Pods {
+                    peers.push(Peer::Pods {
                         ns: p.get("namespaceSelector").map(Selector::parse),
                         pods: p.get("podSelector").map(Selector::parse),
-                    })
-                })
-                .collect(),
+                    });
+                }
+                peers
+            },
             ports: arr(r.get("ports"))
                 .iter()
                 .map(|p| PortSpec {

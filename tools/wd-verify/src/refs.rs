@@ -93,10 +93,13 @@ fn configmap_keys(ix: &Index, ns: &str, name: &str) -> Option<Vec<String>> {
     Some(keys)
 }
 
+/// (key or None for the whole object, optional, who uses it)
+type Use = (Option<String>, bool, ObjectRef);
+
 #[derive(Default)]
 struct Uses {
     /// (kind, name) → (key or None for the whole object, optional, who uses it)
-    by: BTreeMap<(String, String), Vec<(Option<String>, bool, ObjectRef)>>,
+    by: BTreeMap<(String, String), Vec<Use>>,
 }
 
 impl Uses {
