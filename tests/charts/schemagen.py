@@ -47,7 +47,7 @@ FREE = {
     "pdb.minAvailable": {"type": ["integer", "string"]},
     "postgres.backup.schedule": {"type": "string"},
 }
-SUBCHARTS = ["walt-issuer", "walt-verifier", "walt-wallet", "verifiably-go", "keycloak", "wso2is", "libretranslate"]
+SUBCHARTS = ["walt-issuer", "walt-verifier", "walt-wallet", "verifiably-go", "keycloak", "wso2is", "libretranslate", "redis"]
 
 
 def infer(value, path):

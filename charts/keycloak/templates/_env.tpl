@@ -21,7 +21,7 @@
       key: password
 {{- /* TLS ends at the ingress; Keycloak serves http and trusts X-Forwarded-* from it. */}}
 - name: KC_HOSTNAME
-  value: {{ printf "%s://%s" (ternary "https" "http" (.Values.global.tls | default true)) (required "keycloak: set host (the public host, e.g. auth.<domain>)" .Values.host) | quote }}
+  value: {{ printf "%s://%s" (ternary "https" "http" (eq (toString .Values.global.tls) "true")) (required "keycloak: set host (the public host, e.g. auth.<domain>)" .Values.host) | quote }}
 - name: KC_HTTP_ENABLED
   value: "true"
 - name: KC_PROXY_HEADERS
@@ -31,6 +31,35 @@
 - name: KC_METRICS_ENABLED
   value: {{ .Values.metrics.enabled | quote }}
 {{- end -}}
-{{- define "keycloak.volumes" -}}{{- end -}}
-{{- define "keycloak.volumeMounts" -}}{{- end -}}
-{{- define "keycloak.initContainers" -}}{{- end -}}
+{{/* The only paths Keycloak writes (values.yaml securityContext): emptyDirs on a read-only root. */}}
+{{- define "keycloak.volumes" -}}
+- name: quarkus
+  emptyDir:
+    sizeLimit: {{ .Values.writableDirs.quarkusSize }}
+- name: data
+  emptyDir:
+    sizeLimit: {{ .Values.writableDirs.dataSize }}
+{{- end -}}
+{{- define "keycloak.volumeMounts" -}}
+- name: quarkus
+  mountPath: /opt/keycloak/lib/quarkus
+- name: data
+  mountPath: /opt/keycloak/data
+{{- end -}}
+{{/* Seeds the writable lib/quarkus with the image's build, which `start` then re-augments. */}}
+{{- define "keycloak.initContainers" -}}
+- name: seed-quarkus
+  image: {{ include "wd-lib.image" . }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  command: ["/bin/sh", "-ec"]
+  args:
+    - cp -a /opt/keycloak/lib/quarkus/. /seed/
+  resources:
+    requests: {cpu: 10m, memory: 16Mi}
+    limits: {cpu: 200m, memory: 64Mi}
+  securityContext:
+    {{- include "wd-lib.containerSecurityContext" . | nindent 4 }}
+  volumeMounts:
+    - name: quarkus
+      mountPath: /seed
+{{- end -}}

@@ -10,9 +10,18 @@
 - name: models
   persistentVolumeClaim:
     claimName: {{ include "wd-lib.fullname" . }}-models
+{{- range $i, $d := .Values.writableDirs }}
+- name: {{ printf "writable-%d" $i }}
+  emptyDir:
+    sizeLimit: 64Mi
+{{- end }}
 {{- end -}}
 {{- define "libretranslate.volumeMounts" -}}
 - name: models
   mountPath: {{ .Values.models.mountPath }}
+{{- range $i, $d := .Values.writableDirs }}
+- name: {{ printf "writable-%d" $i }}
+  mountPath: {{ $d }}
+{{- end }}
 {{- end -}}
 {{- define "libretranslate.initContainers" -}}{{- end -}}

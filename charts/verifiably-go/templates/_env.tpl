@@ -1,7 +1,95 @@
-{{- define "verifiably-go.env" -}}{{- end -}}
+{{/*
+The app's container contract (waltid-facts "verifiably-go's container contract"): what the
+users' deploy.sh `run` passes. WALTID_CATALOG_PATH / WALTID_ISSUER_SERVICE are left unset: they
+serve a compose-only feature that restarts the issuer through docker.sock.
+*/}}
+{{- define "verifiably-go.publicUrl" -}}
+{{- if .Values.app.publicUrl -}}
+{{- .Values.app.publicUrl -}}
+{{- else -}}
+{{- printf "%s://%s" (ternary "https" "http" (eq (toString .Values.global.tls) "true")) (required "verifiably-go: set host (the app's public host, e.g. app.<domain>) or app.publicUrl" .Values.host) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "verifiably-go.environment" -}}
+{{- .Values.app.environment | default (ternary "production" "" (eq (toString .Values.global.profile) "prod")) -}}
+{{- end -}}
+
+{{- define "verifiably-go.env" -}}
+{{- $secret := include "wd-lib.secretName" (list . .Values.existingSecret "existingSecret") -}}
+- name: VERIFIABLY_ADAPTER
+  value: {{ .Values.app.adapter | quote }}
+- name: VERIFIABLY_ADDR
+  value: {{ printf ":%v" .Values.port | quote }}
+- name: VERIFIABLY_LOG_JSON
+  value: {{ ternary "1" "0" .Values.app.logJson | quote }}
+- name: VERIFIABLY_ROLES
+  value: {{ .Values.app.roles | quote }}
+- name: VERIFIABLY_STATE_DIR
+  value: {{ .Values.state.mountPath | quote }}
+- name: VERIFIABLY_PUBLIC_URL
+  value: {{ include "verifiably-go.publicUrl" . | quote }}
+- name: LIBRETRANSLATE_URL
+  value: {{ .Values.app.libretranslateUrl | default (printf "http://%s-libretranslate:5000" .Release.Name) | quote }}
+- name: VERIFIABLY_BACKENDS_FILE
+  value: {{ printf "%s/backends.json" .Values.appConfigPath | quote }}
+- name: VERIFIABLY_AUTH_PROVIDERS_FILE
+  value: {{ printf "%s/auth-providers.json" .Values.appConfigPath | quote }}
+{{- with include "verifiably-go.environment" . }}
+- name: VERIFIABLY_ENV
+  value: {{ . | quote }}
+{{- end }}
+{{- with .Values.app.trustedProxies }}
+- name: VERIFIABLY_TRUSTED_PROXIES
+  value: {{ . | quote }}
+{{- end }}
+- name: VERIFIABLY_ADMIN_USER
+  value: {{ .Values.adminUser | quote }}
+- name: VERIFIABLY_ADMIN_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: adminPassword
+- name: VERIFIABLY_SESSION_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: sessionSecret
+{{- if .Values.redis.enabled }}
+{{- /* Kubernetes expands $(REDIS_PASSWORD) from the variable above; no literal credential. */}}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "wd-lib.secretName" (list . .Values.redis.existingSecret "redis.existingSecret") }}
+      key: password
+- name: VERIFIABLY_REDIS_URL
+  value: {{ printf "redis://:$(REDIS_PASSWORD)@%s:%v/0" .Values.redis.host .Values.redis.port | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Sessions and the state dir are per process without Redis (cmd/server buildSessionStore): refuse
+more than one replica or an HPA without it, and a ReadWriteOnce state volume shared by several.
+*/}}
+{{- define "verifiably-go.requireSharedState" -}}
+{{- if or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled -}}
+{{- if not .Values.redis.enabled -}}
+{{- fail "verifiably-go: replicaCount > 1 or autoscaling needs redis.enabled=true (VERIFIABLY_REDIS_URL): without Redis the app keeps sessions per process, so a second replica logs users out (waltid-facts, verifiably-go sessions)" -}}
+{{- end -}}
+{{- if ne .Values.state.accessMode "ReadWriteMany" -}}
+{{- fail "verifiably-go: replicaCount > 1 or autoscaling shares the state dir (status-list signing key, file stores): set state.accessMode=ReadWriteMany and a state.storageClassName that supports it" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 
 {{/* The config files go through a memory volume: the init step writes the demo password in. */}}
 {{- define "verifiably-go.volumes" -}}
+- name: state
+  persistentVolumeClaim:
+    claimName: {{ include "wd-lib.fullname" . }}-state
+- name: locales
+  emptyDir:
+    sizeLimit: {{ .Values.locales.sizeLimit }}
 - name: app-config
   emptyDir:
     medium: Memory
@@ -18,6 +106,10 @@
 - name: app-config
   mountPath: {{ .Values.appConfigPath }}
   readOnly: true
+- name: state
+  mountPath: {{ .Values.state.mountPath }}
+- name: locales
+  mountPath: {{ .Values.locales.mountPath }}
 {{- end -}}
 
 {{/*

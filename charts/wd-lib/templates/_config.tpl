@@ -1,7 +1,9 @@
 {{/*
 The config files a service mounts: .Values.config.files when set (wd-render's umbrella values),
 else the chart's files/config/* (generated from the same templates by `make chart-files`,
-checked for staleness by the chart tests). One source: config/templates/.
+checked for staleness by the chart tests). One source: config/templates/. With
+persistence.redis.enabled, files/config-redis/* (what wd-render renders differently with
+--set persistence.redis.enabled=true: persistence.conf, _features.conf) replace them.
 Returns YAML of {file name: content}.
 */}}
 {{- define "wd-lib.configFiles" -}}
@@ -11,6 +13,11 @@ Returns YAML of {file name: content}.
 {{- else -}}
 {{- range $path, $_ := .Files.Glob "files/config/*" -}}
 {{- $_ := set $files (base $path) ($.Files.Get $path) -}}
+{{- end -}}
+{{- if ((.Values.persistence | default dict).redis | default dict).enabled -}}
+{{- range $path, $_ := .Files.Glob "files/config-redis/*" -}}
+{{- $_ := set $files (base $path) ($.Files.Get $path) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- toYaml $files -}}

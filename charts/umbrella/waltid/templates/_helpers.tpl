@@ -18,7 +18,7 @@ The container port of a subchart: its `port` value when the umbrella values set 
 does, from the scenario), else the documented default (waltid-facts §1-§3).
 */}}
 {{- define "waltid.port" -}}
-{{- $defaults := dict "walt-issuer" 7002 "walt-verifier" 7003 "walt-wallet" 7001 "verifiably-go" 8080 "keycloak" 8080 "wso2is" 9443 "libretranslate" 5000 -}}
+{{- $defaults := dict "walt-issuer" 7002 "walt-verifier" 7003 "walt-wallet" 7001 "verifiably-go" 8080 "keycloak" 8080 "wso2is" 9443 "libretranslate" 5000 "redis" 6379 -}}
 {{- $v := index .ctx.Values .chart | default dict -}}
 {{- $v.port | default (index $defaults .chart) -}}
 {{- end -}}
