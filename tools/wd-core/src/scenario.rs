@@ -78,6 +78,10 @@ pub struct VerifyRules {
     /// workload calls (same `*` globbing).
     #[serde(default)]
     pub url_keys: Vec<String>,
+    /// URLs a component publishes in its own config that OTHER components call (walt.id's
+    /// issuer `baseUrl` goes into credential offers the wallet resolves server-side).
+    #[serde(default)]
+    pub published_urls: Vec<PublishedUrl>,
     /// Pairs of keys that together name `host` and `port` of a call (walt.id persistence.conf
     /// `nodes = [{host, port}]`), with the scheme the call uses.
     #[serde(default)]
@@ -106,6 +110,16 @@ pub struct VerifyRules {
     /// Custom resources an operator turns into pods and Services (CloudNativePG `Cluster`).
     #[serde(default)]
     pub operators: Vec<OperatorRule>,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PublishedUrl {
+    /// Config file (in a mounted ConfigMap) and key holding the URL.
+    pub file: String,
+    pub key: String,
+    /// Image repositories of the pods that call it.
+    pub called_by: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]

@@ -298,6 +298,8 @@ pub fn derive(ctx: &Ctx) -> Vec<Call> {
     let ix = ctx.ix;
     let r = ctx.rules;
     let mut calls = vec![];
+    // (calling pod, container, URL, source) of URLs other pods publish
+    let mut published: Vec<(usize, String, String, String)> = vec![];
     let mut push =
         |pod: usize, container: Option<String>, raw: &str, source: String, default_scheme: &str| {
             if let Some((scheme, host, port)) = parse_target(raw, default_scheme) {
@@ -343,6 +345,31 @@ pub fn derive(ctx: &Ctx) -> Vec<Call> {
                         );
                     }
                 }
+                for pu in r.published_urls.iter().filter(|pu| &pu.file == file) {
+                    for (k, v) in pairs.iter().filter(|(k, _)| k == &pu.key) {
+                        for (ci, callee) in ix.pods.iter().enumerate() {
+                            let Some(cspec) = &callee.spec else { continue };
+                            for c in arr(cspec.get("containers")) {
+                                let repo = crate::images::split(str_of(c.get("image"))).0;
+                                if pu
+                                    .called_by
+                                    .iter()
+                                    .any(|cb| crate::images::repo_matches(cb, &repo))
+                                {
+                                    published.push((
+                                        ci,
+                                        str_of(c.get("name")).to_string(),
+                                        v.clone(),
+                                        format!(
+                                            "{}: {file} {k} (published by {})",
+                                            o.name, pod.owner.name
+                                        ),
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
                 for hp in &r.host_port_keys {
                     if hp.file.as_deref().is_some_and(|f| f != file) {
                         continue;
@@ -371,6 +398,9 @@ pub fn derive(ctx: &Ctx) -> Vec<Call> {
                 }
             }
         }
+    }
+    for (pi, c, url, source) in published {
+        push(pi, Some(c), &url, format!("ConfigMap {source}"), "tcp");
     }
     if let Some(ic) = ix.ingress_controller {
         for (i, o) in ix.of_kind("Ingress") {
