@@ -8,7 +8,7 @@ use crate::model::{arr, str_of, Index, IntOrStr, Pod};
 use crate::netpol::{End, Policies};
 use crate::{finding, Ctx, Out};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::net::IpAddr;
 use wd_core::docs::preflight::{CallPath, ObjectRef, Severity};
 
@@ -946,7 +946,10 @@ pub fn check(ctx: &Ctx, out: &mut Out) {
     unused_flows(ctx, &pols, &flows, out);
 }
 
-/// NetworkPolicy rules that allow pod → pod flows no derived call uses.
+/// NetworkPolicy rules that allow pod → pod flows no derived call uses: one finding per rule
+/// (not per pair, so a rule allowing every namespace stays one line). Counting is linear in
+/// the rule's peers plus the flows: used pairs are counted from the flow set, not by
+/// enumerating every (source, target) pair.
 fn unused_flows(ctx: &Ctx, pols: &Policies, flows: &HashSet<(usize, usize)>, out: &mut Out) {
     let ix = ctx.ix;
     let sev = if ctx.opts.strict {
@@ -954,59 +957,71 @@ fn unused_flows(ctx: &Ctx, pols: &Policies, flows: &HashSet<(usize, usize)>, out
     } else {
         Severity::Warning
     };
-    let mut seen: BTreeMap<(usize, usize), Vec<String>> = BTreeMap::new();
     for pol in &pols.all {
         let selected = pols.selected(ix, pol);
-        for r in pol.ingress.iter().flatten() {
-            for s in Policies::peer_pods(ix, pol, r) {
-                for &t in &selected {
-                    if s != t
-                        && Some(s) != ix.dns
-                        && !flows.contains(&(s, t))
-                        && ix.pods[s].owner != ix.pods[t].owner
-                    {
-                        seen.entry((s, t)).or_default().push(pol.name.clone());
-                    }
-                }
-            }
-        }
-        for r in pol.egress.iter().flatten() {
-            for t in Policies::peer_pods(ix, pol, r) {
-                for &s in &selected {
-                    if s != t
-                        && Some(t) != ix.dns
-                        && !flows.contains(&(s, t))
-                        && ix.pods[s].owner != ix.pods[t].owner
-                    {
-                        seen.entry((s, t)).or_default().push(pol.name.clone());
-                    }
-                }
-            }
-        }
-    }
-    for ((s, t), mut names) in seen {
-        names.sort();
-        names.dedup();
-        let objs: Vec<ObjectRef> = names
+        let rules = pol
+            .ingress
             .iter()
-            .filter_map(|n| {
-                ix.get("NetworkPolicy", &ix.pods[t].namespace, n)
-                    .or_else(|| ix.get("NetworkPolicy", &ix.pods[s].namespace, n))
-            })
-            .map(|o| o.r())
-            .collect();
-        out.findings.push(finding(
-            "call-path/unused-flow",
-            sev,
-            objs,
-            format!(
-                "NetworkPolicy {} allows {} → {}, but no configured call uses that flow",
-                names.join(", "),
-                ix.pods[s].label(),
-                ix.pods[t].label()
-            ),
-            "remove the rule (least privilege), or configure the call it is meant for".into(),
-        ));
+            .flatten()
+            .map(|r| ("ingress", r))
+            .chain(pol.egress.iter().flatten().map(|r| ("egress", r)));
+        for (n, (dir, r)) in rules.enumerate() {
+            let peers: Vec<usize> = Policies::peer_pods(ix, pol, r)
+                .into_iter()
+                .filter(|&p| Some(p) != ix.dns)
+                .collect();
+            if peers.is_empty() || selected.is_empty() {
+                continue;
+            }
+            let (srcs, dsts) = if dir == "ingress" {
+                (&peers, &selected)
+            } else {
+                (&selected, &peers)
+            };
+            let src_set: HashSet<usize> = srcs.iter().copied().collect();
+            let dst_set: HashSet<usize> = dsts.iter().copied().collect();
+            let same_owner = |s: usize, t: usize| ix.pods[s].owner == ix.pods[t].owner;
+            let used = flows
+                .iter()
+                .filter(|(s, t)| src_set.contains(s) && dst_set.contains(t) && !same_owner(*s, *t))
+                .count();
+            // pairs of different workloads the rule allows
+            let self_pairs = srcs.iter().filter(|s| dst_set.contains(s)).count();
+            let allowed = srcs.len() * dsts.len() - self_pairs;
+            if used >= allowed {
+                continue;
+            }
+            let mut examples = vec![];
+            'outer: for &s in srcs.iter() {
+                for &t in dsts.iter() {
+                    if !same_owner(s, t) && !flows.contains(&(s, t)) {
+                        examples.push(format!("{} → {}", ix.pods[s].label(), ix.pods[t].label()));
+                        if examples.len() == 3 {
+                            break 'outer;
+                        }
+                    }
+                }
+            }
+            let what = if allowed == 1 {
+                format!(
+                    "allows {}, but no configured call uses that flow",
+                    examples.join("")
+                )
+            } else {
+                format!(
+                    "allows {allowed} workload pairs; {} are used by no configured call (e.g. {})",
+                    allowed - used,
+                    examples.join(", ")
+                )
+            };
+            out.findings.push(finding(
+                "call-path/unused-flow",
+                sev,
+                vec![ix.objs[pol.obj].r()],
+                format!("NetworkPolicy {} ({dir} rule {}) {what}", pol.name, n + 1),
+                "remove the rule (least privilege), or configure the call it is meant for".into(),
+            ));
+        }
     }
 }
 
