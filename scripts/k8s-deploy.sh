@@ -255,7 +255,11 @@ template_umbrella() {
 # wd-verify: the deployment as a whole (call paths, references, images, pod security, capacity,
 # rollout safety) before anything is applied; --force proceeds despite its errors.
 verify_manifests() {
-  local args=(--manifests "$OUT/manifests.yaml" --render-plan "$OUT/render-plan.json" --secret-plan "$OUT/secrets/secret-plan.json" --resolve-public "$(rendered_domain)" -q --format table)
+  # The platform creates the ClusterIssuers (terraform/platform) and, on every target, the CoreDNS
+  # rewrite of the rendered domain to the ingress controller.
+  local args=(--manifests "$OUT/manifests.yaml" --render-plan "$OUT/render-plan.json" --secret-plan "$OUT/secrets/secret-plan.json"
+    -n "$NAMESPACE" --resolve-public "$(rendered_domain)" --external ClusterIssuer/selfsigned-ca --external ClusterIssuer/letsencrypt
+    --nodes "$( [ "$target" = local ] && echo 1 || echo "${WD_NODES:-3}")" -q --format table)
   if [ "$APP_BUILD" = 1 ] || [ -n "$APP_IMAGE" ]; then args+=(--built-image "$APP_IMAGE"); fi
   local rc=0
   wd wd-verify "${args[@]}" >&2 || rc=$?

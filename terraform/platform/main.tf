@@ -308,7 +308,7 @@ resource "helm_release" "aws_ebs_csi_driver" {
   name       = "aws-ebs-csi-driver"
   repository = "https://kubernetes-sigs.github.io/aws-ebs-csi-driver"
   chart      = "aws-ebs-csi-driver"
-  version    = "2.36.0"
+  version    = "2.64.0"
   namespace  = "kube-system"
   values     = [templatefile("${local.values}/aws-ebs-csi-driver.yaml", { profile = var.profile, role_arn = var.ebs_csi_role_arn })]
 

@@ -250,37 +250,57 @@ def memory_requests(values):
 
 
 def test_memory_budget_is_reported():
+    """Issue 9 item 20: everything that runs on the local kind node (kube-system, the platform's
+    local profile, the walt.id local profile) requests at most 6 GiB. Platform and kube-system
+    figures come from the REAL pinned upstream charts rendered with our values (recorded in
+    platform_facts.yaml, re-checked against the values files by test_platform_values.py; upstream
+    charts cannot be fetched in CI); the walt.id figures are rendered here on the Helm engine."""
     sys.path.insert(0, str(ROOT / "tests/charts"))
     import test_charts  # the chart harness: renders the umbrella with the Helm v4 engine
 
+    facts = yaml.safe_load((ROOT / "tests/terraform/platform_facts.yaml").read_text())
+    mib = 2**20
     rows = []
-    for f in sorted((TF / "platform/values").glob("*.yaml")):
-        local = memory_requests(render(f, **PROFILE_VARS["local"])) / 2**30
-        prod = memory_requests(render(f, **PROFILE_VARS["prod"])) / 2**30
-        rows.append((f.stem, local, prod))
-    platform_local = sum(r[1] for r in rows)
+    for name, r in facts["releases"].items():
+        if name == "aws-ebs-csi-driver":  # EKS only
+            continue
+        rows.append((name, r["local"]["memory_request_mib"], r["local"]["memory_limit_mib"], r["prod"]["memory_request_mib"]))
+    ks = facts["kind_kube_system"]["workloads"]
+    ks_req = sum(w["memory_request_mib"] * w["replicas"] for w in ks)
+    ks_lim = sum(w["memory_limit_mib"] * w["replicas"] for w in ks)
+    plat_req, plat_lim = sum(r[1] for r in rows), sum(r[2] for r in rows)
     _, _, _, docs = test_charts.render_case("umbrella/local")
-    _, _, waltid_local, _, _ = test_charts.totals(docs)
-    waltid_local /= 2**30
-    total = platform_local + waltid_local
+    _, _, wd_req, _, wd_lim = test_charts.totals(docs)
+    wd_req, wd_lim = wd_req / mib, wd_lim / mib
+    total_req, total_lim = ks_req + plat_req + wd_req, ks_lim + plat_lim + wd_lim
+    gib = lambda m: f"{m / 1024:.2f}"  # noqa: E731
     lines = [
-        "# Platform: memory budget",
+        "# Platform: memory budget of the local kind node",
         "",
-        "Written by `make test` (tests/terraform/test_terraform.py): memory requests set in",
-        "terraform/platform/values/*.yaml, rendered with Terraform's templatefile() per profile (requests ×",
-        "replicas; DaemonSets counted once: one node locally). Containers whose chart sets no request are not counted.",
+        "Written by `make test` (tests/terraform/test_terraform.py::test_memory_budget_is_reported). Platform and",
+        "kube-system figures are those of the real pinned upstream charts rendered with the values Terraform",
+        "passes (tests/terraform/platform_facts.yaml: how they were obtained and how to re-verify them); the",
+        "walt.id figures are rendered from charts/umbrella/waltid with the local profile on the Helm engine.",
+        "Requests × replicas (HPA: minReplicas), init containers as the scheduler counts them, DaemonSets once.",
         "",
-        "| release | local (GiB) | prod (GiB) |",
-        "|---|---:|---:|",
-    ] + [f"| {n} | {l:.2f} | {p:.2f} |" for n, l, p in rows] + [
-        f"| **platform** | **{platform_local:.2f}** | **{sum(r[2] for r in rows):.2f}** |",
+        "| what | memory requests local (GiB) | memory limits local (GiB) | memory requests prod (GiB) |",
+        "|---|---:|---:|---:|",
+        f"| kube-system (kind: etcd, CoreDNS ×2, kindnet) | {gib(ks_req)} | {gib(ks_lim)} | — |",
+    ] + [f"| {n} | {gib(a)} | {gib(b)} | {gib(c)} |" for n, a, b, c in rows] + [
+        f"| walt.id scenario (umbrella, local) | {gib(wd_req)} | {gib(wd_lim)} | docs/charts.md |",
+        f"| **total on the node** | **{gib(total_req)}** | **{gib(total_lim)}** | |",
         "",
-        f"Local profile: platform {platform_local:.2f} GiB + walt.id scenario {waltid_local:.2f} GiB (docs/charts.md) = "
-        f"**{total:.2f} GiB** of memory requests (goal ≤ 6 GiB on one 8 GiB kind node).",
+        f"Goal: requests ≤ 6 GiB on one 8 GiB kind node — **{gib(total_req)} GiB**.",
+        "",
+        f"Limits add up to {gib(total_lim)} GiB. They are ceilings, not reservations: the scheduler places",
+        "pods by requests, and a container only reaches its limit under load. Keeping every limit at its",
+        "request would OOM-kill JVMs (Keycloak, WSO2, walt.id) on start-up peaks, so the local profile",
+        "overcommits limits on purpose; under real memory pressure the kubelet evicts the pods that exceed",
+        "their requests first. Run the local profile on a machine with 8 GiB free for the kind node.",
         "",
     ]
     (ROOT / "docs/platform.md").write_text("\n".join(lines))
-    assert total <= 6.0, f"local profile requests {total:.2f} GiB > 6 GiB"
+    assert total_req <= 6 * 1024, f"local node requests {gib(total_req)} GiB > 6 GiB"
 
 
 def test_acme_needs_a_real_domain_and_no_environment_ships_made_up_values():
