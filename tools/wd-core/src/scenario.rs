@@ -110,6 +110,19 @@ pub struct VerifyRules {
     /// Custom resources an operator turns into pods and Services (CloudNativePG `Cluster`).
     #[serde(default)]
     pub operators: Vec<OperatorRule>,
+    /// cert-manager's HTTP-01 solver: for an Ingress whose issuer is an ACME issuer, cert-manager
+    /// starts a solver pod in the Ingress's namespace that the ingress controller must reach.
+    #[serde(default)]
+    pub acme_solver: Option<AcmeSolver>,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AcmeSolver {
+    /// (Cluster)Issuer names that solve HTTP-01 challenges.
+    pub issuers: Vec<String>,
+    pub pod_labels: std::collections::BTreeMap<String, String>,
+    pub port: u16,
 }
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]

@@ -27,6 +27,8 @@ pub enum Target {
         port: IntOrStr,
         ingress: usize,
     },
+    /// A pod the platform starts that has no Service (cert-manager's HTTP-01 solver).
+    Pod { pod: usize, port: u16 },
 }
 
 #[derive(Debug, Clone)]
@@ -403,6 +405,16 @@ pub fn derive(ctx: &Ctx) -> Vec<Call> {
         push(pi, Some(c), &url, format!("ConfigMap {source}"), "tcp");
     }
     if let Some(ic) = ix.ingress_controller {
+        for &s in &ix.acme_solvers {
+            let port = ix.pods[s].ports.first().map(|p| p.port).unwrap_or(8089);
+            calls.push(Call {
+                pod: ic,
+                container: None,
+                raw: format!("http://cm-acme-http-solver.{}:{port}", ix.pods[s].namespace),
+                source: "cert-manager HTTP-01 challenge (ACME issuer on an Ingress)".into(),
+                target: Target::Pod { pod: s, port },
+            });
+        }
         for (i, o) in ix.of_kind("Ingress") {
             let spec = o.v.get("spec");
             let mut backends: Vec<(String, &Value)> = vec![];
@@ -903,6 +915,10 @@ pub fn check(ctx: &Ctx, out: &mut Out) {
         ck.errors_before = ck.out.findings.len();
         let resolves_to = match &call.target {
             Target::Url { scheme, host, port } => ck.url(call, scheme, host, *port, &known_ns),
+            Target::Pod { pod, port } => {
+                ck.flow(call, *pod, *port, "TCP");
+                ix.pods[*pod].label()
+            }
             Target::Backend {
                 namespace,
                 service,

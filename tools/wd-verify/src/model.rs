@@ -9,7 +9,7 @@
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use wd_core::docs::preflight::ObjectRef;
-use wd_core::scenario::{OperatorRule, PeerPods};
+use wd_core::scenario::{AcmeSolver, OperatorRule, PeerPods};
 use wd_core::{WdError, WdResult};
 
 pub type Labels = BTreeMap<String, String>;
@@ -273,6 +273,8 @@ pub struct Index {
     pub ignored: BTreeMap<String, u32>,
     pub ingress_controller: Option<usize>,
     pub dns: Option<usize>,
+    /// cert-manager HTTP-01 solver pods (one per namespace with an ACME-issued Ingress).
+    pub acme_solvers: Vec<usize>,
 }
 
 /// Splits multi-document YAML at `---` lines and parses each document; returns the objects.
@@ -443,6 +445,7 @@ impl Index {
         operators: &[OperatorRule],
         ingress: Option<&PeerPods>,
         dns: Option<&PeerPods>,
+        acme: Option<&AcmeSolver>,
     ) -> Index {
         let mut ix = Index {
             objs,
@@ -455,6 +458,7 @@ impl Index {
             ignored: BTreeMap::new(),
             ingress_controller: None,
             dns: None,
+            acme_solvers: vec![],
         };
         for (i, o) in ix.objs.iter().enumerate() {
             ix.by_id
@@ -610,6 +614,40 @@ impl Index {
                 } else {
                     ix.dns = Some(i);
                 }
+            }
+        }
+        if let Some(a) = acme {
+            let mut done = std::collections::BTreeSet::new();
+            for o in &ix.objs {
+                let issuer = o
+                    .annotations
+                    .get("cert-manager.io/cluster-issuer")
+                    .or_else(|| o.annotations.get("cert-manager.io/issuer"));
+                if o.kind != "Ingress"
+                    || !issuer.is_some_and(|i| a.issuers.contains(i))
+                    || !done.insert(o.namespace.clone())
+                {
+                    continue;
+                }
+                ix.pods.push(Pod {
+                    owner: ObjectRef {
+                        object_kind: "AcmeSolver".into(),
+                        namespace: o.namespace.clone(),
+                        name: "cm-acme-http-solver".into(),
+                        container: None,
+                    },
+                    obj: None,
+                    namespace: o.namespace.clone(),
+                    labels: a.pod_labels.clone(),
+                    spec: None,
+                    ports: vec![CPort {
+                        name: Some("http".into()),
+                        port: a.port,
+                        protocol: "TCP".into(),
+                    }],
+                    platform: false,
+                });
+                ix.acme_solvers.push(ix.pods.len() - 1);
             }
         }
         for (i, p) in ix.pods.iter().enumerate() {

@@ -451,3 +451,31 @@ fn exit_codes_and_formats() {
     );
     assert!(md.starts_with("# PreflightReport"));
 }
+
+#[test]
+fn acme_http01_solver_must_be_reachable_from_the_ingress_controller() {
+    let r = run("call-acme-solver-blocked", &Options::default());
+    let e = errors(&r, "call-path/ingress");
+    // the solver and the web backend are both blocked by default-deny
+    assert!(
+        e.iter()
+            .any(|m| m.contains("AcmeSolver/demo/cm-acme-http-solver") && m.contains("8089")),
+        "{:#?}",
+        r.findings
+    );
+    assert!(
+        e.iter()
+            .any(|m| m.contains("Deployment/demo/web") && m.contains("8080")),
+        "{e:?}"
+    );
+    let allow = fixture("call-acme-solver-blocked")
+        + "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: to-solver, namespace: demo}\nspec:\n  podSelector: {matchLabels: {acme.cert-manager.io/http01-solver: \"true\"}}\n  ingress:\n    - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}}]\n      ports: [{port: 8089}]\n";
+    let r = run_text(&allow, &Options::default());
+    assert!(
+        !errors(&r, "call-path/ingress")
+            .iter()
+            .any(|m| m.contains("AcmeSolver")),
+        "{:#?}",
+        r.findings
+    );
+}
