@@ -518,7 +518,7 @@ def test_local_profile_is_plain_http_everywhere():
     rendered files, the app's public URL, and Ingresses without TLS or redirect."""
     values = wd_render()
     assert values["global"]["tls"] is False
-    for chart in ["walt-issuer", "walt-verifier", "walt-wallet", "verifiably-go", "keycloak"]:
+    for chart in ["walt-issuer", "walt-verifier", "walt-wallet", "verifiably-go", "keycloak", "wso2is"]:
         files = values[chart]["config"]["files"]
         urls = [u for u in public_urls(files) if ".localtest.me" in u]
         assert urls or chart in {"walt-verifier", "walt-wallet"}, chart
@@ -527,6 +527,8 @@ def test_local_profile_is_plain_http_everywhere():
     assert 'baseUrl = "http://issuer.localtest.me"' in issuer
     ap = json.loads(values["verifiably-go"]["config"]["files"]["auth-providers.json"])
     assert all(p["issuerUrl"].startswith("http://") for p in ap)
+    # WSO2 builds its OIDC URLs from base_path: the public URL, not https://<host>:<proxy port>
+    assert 'base_path = "http://wso2.localtest.me"' in values["wso2is"]["config"]["files"]["deployment.toml"]
     _, _, _, docs = render_case("umbrella/local")
     env = {e["name"]: e.get("value") for e in containers(deployment(docs, "verifiably-go"))[1][0]["env"]}
     assert env["VERIFIABLY_PUBLIC_URL"] == "http://app.localtest.me"
