@@ -504,6 +504,9 @@ def test_app_uses_redis_when_it_scales():
     assert m, url
     assert env[m.group(1)]["valueFrom"]["secretKeyRef"]["name"] == "waltid-redis"
     assert m.group(2) in service_names(docs) and m.group(3) == "6379"
+    # the store is write-through with a 5 s local cache: sticky routing like the users' Caddyfile
+    ing = next(d for _, d in docs if d["kind"] == "Ingress" and d["metadata"]["name"].endswith("verifiably-go"))
+    assert ing["metadata"]["annotations"].get("nginx.ingress.kubernetes.io/affinity") == "cookie"
     with pytest.raises(helm.HelmError, match="needs redis.enabled=true"):
         render_chart(CHARTS / "verifiably-go", {"autoscaling": {"enabled": True}})
 
