@@ -507,6 +507,8 @@ struct Checker<'a, 'c> {
     flows: HashSet<(usize, usize)>,
     dns_checked: HashSet<usize>,
     errors_before: usize,
+    /// Ingresses (indexes into objs), scanned for public hosts without rescanning every object.
+    ingresses: Vec<usize>,
 }
 
 impl Checker<'_, '_> {
@@ -757,18 +759,22 @@ impl Checker<'_, '_> {
         let ix = self.ctx.ix;
         let caller_pod = &ix.pods[call.pod];
         let caller = self.caller_ref(call);
-        let ing = ix.of_kind("Ingress").find(|(_, o)| {
-            arr(o.v.get("spec").and_then(|s| s.get("rules")))
-                .iter()
-                .any(|r| {
-                    let h = str_of(r.get("host"));
-                    h == host
-                        || h.strip_prefix("*.").is_some_and(|d| {
-                            host.ends_with(&format!(".{d}"))
-                                && host.matches('.').count() == d.matches('.').count() + 1
-                        })
-                })
-        });
+        let ing = self
+            .ingresses
+            .iter()
+            .map(|&i| (i, &ix.objs[i]))
+            .find(|(_, o)| {
+                arr(o.v.get("spec").and_then(|s| s.get("rules")))
+                    .iter()
+                    .any(|r| {
+                        let h = str_of(r.get("host"));
+                        h == host
+                            || h.strip_prefix("*.").is_some_and(|d| {
+                                host.ends_with(&format!(".{d}"))
+                                    && host.matches('.').count() == d.matches('.').count() + 1
+                            })
+                    })
+            });
         let rule = self
             .ctx
             .opts
@@ -910,6 +916,7 @@ pub fn check(ctx: &Ctx, out: &mut Out) {
         flows: HashSet::new(),
         dns_checked: HashSet::new(),
         errors_before: 0,
+        ingresses: ix.of_kind("Ingress").map(|(i, _)| i).collect(),
     };
     for call in &calls {
         ck.errors_before = ck.out.findings.len();
@@ -967,14 +974,30 @@ pub fn check(ctx: &Ctx, out: &mut Out) {
 /// the rule's peers plus the flows: used pairs are counted from the flow set, not by
 /// enumerating every (source, target) pair.
 fn unused_flows(ctx: &Ctx, pols: &Policies, flows: &HashSet<(usize, usize)>, out: &mut Out) {
+    use std::collections::HashMap;
+    use std::rc::Rc;
     let ix = ctx.ix;
     let sev = if ctx.opts.strict {
         Severity::Error
     } else {
         Severity::Warning
     };
+    let mut by_src: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut by_dst: HashMap<usize, Vec<usize>> = HashMap::new();
+    for &(s, t) in flows {
+        by_src.entry(s).or_default().push(t);
+        by_dst.entry(t).or_default().push(s);
+    }
+    // Peer lists are shared by many policies (`every namespace, tier=x`): resolve each once.
+    type Peers = Rc<(Vec<usize>, HashSet<usize>)>;
+    let mut cache: HashMap<String, Peers> = HashMap::new();
+    let same_owner = |s: usize, t: usize| ix.pods[s].owner == ix.pods[t].owner;
     for pol in &pols.all {
         let selected = pols.selected(ix, pol);
+        if selected.is_empty() {
+            continue;
+        }
+        let selected_set: HashSet<usize> = selected.iter().copied().collect();
         let rules = pol
             .ingress
             .iter()
@@ -982,28 +1005,45 @@ fn unused_flows(ctx: &Ctx, pols: &Policies, flows: &HashSet<(usize, usize)>, out
             .map(|r| ("ingress", r))
             .chain(pol.egress.iter().flatten().map(|r| ("egress", r)));
         for (n, (dir, r)) in rules.enumerate() {
-            let peers: Vec<usize> = Policies::peer_pods(ix, pol, r)
-                .into_iter()
-                .filter(|&p| Some(p) != ix.dns)
-                .collect();
-            if peers.is_empty() || selected.is_empty() {
+            let key = format!("{}|{:?}", pol.namespace, r.peers);
+            let peers = cache
+                .entry(key)
+                .or_insert_with(|| {
+                    let v: Vec<usize> = Policies::peer_pods(ix, pol, r)
+                        .into_iter()
+                        .filter(|&p| Some(p) != ix.dns)
+                        .collect();
+                    let set = v.iter().copied().collect();
+                    Rc::new((v, set))
+                })
+                .clone();
+            if peers.0.is_empty() {
                 continue;
             }
-            let (srcs, dsts) = if dir == "ingress" {
-                (&peers, &selected)
+            // used pairs, counted from the flows of the policy's own pods (linear)
+            let (srcs, src_set, dsts, dst_set) = if dir == "ingress" {
+                (&peers.0, &peers.1, &selected, &selected_set)
             } else {
-                (&selected, &peers)
+                (&selected, &selected_set, &peers.0, &peers.1)
             };
-            let src_set: HashSet<usize> = srcs.iter().copied().collect();
-            let dst_set: HashSet<usize> = dsts.iter().copied().collect();
-            let same_owner = |s: usize, t: usize| ix.pods[s].owner == ix.pods[t].owner;
-            let used = flows
-                .iter()
-                .filter(|(s, t)| src_set.contains(s) && dst_set.contains(t) && !same_owner(*s, *t))
-                .count();
-            // pairs of different workloads the rule allows
-            let self_pairs = srcs.iter().filter(|s| dst_set.contains(s)).count();
-            let allowed = srcs.len() * dsts.len() - self_pairs;
+            let used = if dir == "ingress" {
+                dsts.iter()
+                    .flat_map(|t| by_dst.get(t).into_iter().flatten().map(move |s| (*s, *t)))
+                    .filter(|(s, t)| src_set.contains(s) && !same_owner(*s, *t))
+                    .count()
+            } else {
+                srcs.iter()
+                    .flat_map(|s| by_src.get(s).into_iter().flatten().map(move |t| (*s, *t)))
+                    .filter(|(s, t)| dst_set.contains(t) && !same_owner(*s, *t))
+                    .count()
+            };
+            let (small, big) = if srcs.len() <= dsts.len() {
+                (srcs, dst_set)
+            } else {
+                (dsts, src_set)
+            };
+            let overlap = small.iter().filter(|p| big.contains(p)).count();
+            let allowed = srcs.len() * dsts.len() - overlap;
             if used >= allowed {
                 continue;
             }

@@ -130,13 +130,17 @@ fn rules(v: Option<&Value>, peer_key: &str) -> Vec<Rule> {
 
 pub struct Policies {
     pub all: Vec<Policy>,
+    /// Policies whose podSelector has no matchLabels, by namespace.
     by_ns: HashMap<String, Vec<usize>>,
+    /// Policies by (namespace, first `key=value` of matchLabels): a pod only probes its labels.
+    by_label: HashMap<(String, String), Vec<usize>>,
 }
 
 impl Policies {
     pub fn build(ix: &Index) -> Policies {
         let mut all = vec![];
         let mut by_ns: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_label: HashMap<(String, String), Vec<usize>> = HashMap::new();
         for (i, o) in ix.of_kind("NetworkPolicy") {
             let spec = o.v.get("spec").cloned().unwrap_or(Value::Null);
             let types: Vec<&str> = arr(spec.get("policyTypes"))
@@ -148,42 +152,60 @@ impl Policies {
             } else {
                 (types.contains(&"Ingress"), types.contains(&"Egress"))
             };
-            by_ns
-                .entry(o.namespace.clone())
-                .or_default()
-                .push(all.len());
+            let selector = spec
+                .get("podSelector")
+                .map(Selector::parse)
+                .unwrap_or_default();
+            match selector.labels.iter().next() {
+                Some((k, v)) => by_label
+                    .entry((o.namespace.clone(), format!("{k}={v}")))
+                    .or_default()
+                    .push(all.len()),
+                None => by_ns
+                    .entry(o.namespace.clone())
+                    .or_default()
+                    .push(all.len()),
+            }
             all.push(Policy {
                 obj: i,
                 name: o.name.clone(),
                 namespace: o.namespace.clone(),
-                selector: spec
-                    .get("podSelector")
-                    .map(Selector::parse)
-                    .unwrap_or_default(),
+                selector,
                 ingress: ing.then(|| rules(spec.get("ingress"), "from")),
                 egress: eg.then(|| rules(spec.get("egress"), "to")),
             });
         }
-        Policies { all, by_ns }
+        Policies {
+            all,
+            by_ns,
+            by_label,
+        }
     }
 
     fn selecting<'a>(&'a self, ix: &'a Index, pod: usize, egress: bool) -> Vec<&'a Policy> {
         let p = &ix.pods[pod];
-        self.by_ns
-            .get(&p.namespace)
-            .map(|v| {
-                v.iter()
-                    .map(|&i| &self.all[i])
-                    .filter(|pol| {
-                        (if egress {
-                            pol.egress.is_some()
-                        } else {
-                            pol.ingress.is_some()
-                        }) && pol.selector.matches(&p.labels)
-                    })
-                    .collect()
+        let mut cands: Vec<usize> = self.by_ns.get(&p.namespace).cloned().unwrap_or_default();
+        for (k, v) in &p.labels {
+            if let Some(l) = self
+                .by_label
+                .get(&(p.namespace.clone(), format!("{k}={v}")))
+            {
+                cands.extend(l);
+            }
+        }
+        cands.sort_unstable();
+        cands.dedup();
+        cands
+            .into_iter()
+            .map(|i| &self.all[i])
+            .filter(|pol| {
+                (if egress {
+                    pol.egress.is_some()
+                } else {
+                    pol.ingress.is_some()
+                }) && pol.selector.matches(&p.labels)
             })
-            .unwrap_or_default()
+            .collect()
     }
 
     /// Does `pol`'s peer match `end`?

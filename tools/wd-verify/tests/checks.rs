@@ -479,3 +479,24 @@ fn acme_http01_solver_must_be_reachable_from_the_ingress_controller() {
         r.findings
     );
 }
+
+#[test]
+fn an_unreachable_cluster_for_node_capacity_is_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kc,
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"https://127.0.0.1:1\"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n",
+    )
+    .unwrap();
+    let (code, out, err) = cli(
+        &["--kubeconfig", kc.to_str().unwrap()],
+        fixture("call-unresolved-host").as_bytes(),
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(out.is_empty());
+    assert!(
+        err.contains("list Nodes") && err.lines().count() == 1,
+        "{err}"
+    );
+}
