@@ -9,6 +9,7 @@ import re
 import subprocess
 import tempfile
 
+import jsonschema
 import pytest
 import yaml
 
@@ -26,6 +27,7 @@ NODES = {
     "prod": ["--nodes", "3", "--node-memory", "7Gi", "--node-cpu", "1900m"],
 }
 BEFORE = pathlib.Path("/tmp/wd-verify-before.json")
+SCHEMA = json.loads((tc.ROOT / "docs/schemas/PreflightReport.schema.json").read_text())
 _TMP = tempfile.TemporaryDirectory(prefix="wd-verify-plans-")
 
 
@@ -64,6 +66,7 @@ def wd_verify(text, *args):
     assert p.returncode in (0, 1), p.stderr.decode()
     report = json.loads(p.stdout)
     assert report["apiVersion"] == "wd/v1" and report["kind"] == "PreflightReport"
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
     assert (p.returncode == 0) == report["ok"]
     return report
 
@@ -95,7 +98,7 @@ def test_every_profile_reads_and_every_call_is_derived(profile):
     docs = [d for d in yaml.safe_load_all(text) if d]
     assert report["summary"]["objects"] == len(docs)
     backends = sum(len(r["http"]["paths"]) for d in docs if d["kind"] == "Ingress" for r in d["spec"]["rules"])
-    ingress_calls = [c for c in report["calls"] if c["from"].startswith("IngressController/")]
+    ingress_calls = [c for c in report["calls"] if c["from"].startswith("IngressController/") and c["source"].startswith("Ingress ")]
     assert len(ingress_calls) == backends
     # capacity: a line per namespace and the total, with the cluster's allocatable
     total = [c for c in report["capacity"] if c["scope"] == "total"][0]
