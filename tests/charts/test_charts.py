@@ -665,6 +665,11 @@ def test_network_policies_allow_what_is_needed_and_nothing_broad():
         return any("cnpg.io/cluster" in p["spec"]["podSelector"].get("matchLabels", {}) and any(t.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name") == "minio-tenant" for t in r.get("to", []))
                    for p, r in egress_rules(docs))
     assert pg_to_minio(render_case("umbrella/backups")[3]) and not pg_to_minio(render_case("umbrella/local")[3])
+    # Postgres -> the API server only: EKS the VPC range (target-aws), offline renders private ranges
+    def api_cidrs(docs):
+        return sorted(t["ipBlock"]["cidr"] for p, r in egress_rules(docs) if p["metadata"]["name"].endswith("postgres-to-apiserver") for t in r["to"])
+    assert api_cidrs(render_case("umbrella/prod-aws")[3]) == ["10.42.0.0/16"]
+    assert api_cidrs(render_case("umbrella/local")[3]) == ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
 
 
 @pytest.mark.parametrize("name,paths", [
