@@ -713,3 +713,15 @@ def test_wso2_h2_password_matches_the_shipped_databases():
     assert ref == secret, "the init step re-keys to another Secret key than deployment.toml reads"
     vol = next(m["name"] for m in rekey[0]["volumeMounts"])
     assert any(m["name"] == vol and m["mountPath"].endswith("/repository/database") for m in cs[0]["volumeMounts"])
+
+
+def test_init_copies_into_volumes_do_not_preserve_attributes():
+    """A non-root `cp -a src/. /volume/` exits 1 (EPERM preserving the times of the emptyDir's
+    root, owned by root), which stops the pod before it starts: found in the WSO2 keystore step
+    while adding the H2 and Keycloak steps (checked with GNU cp as uid 65534)."""
+    for case_id in ["umbrella/local", "umbrella/prod"]:
+        for _, d in render_case(case_id)[3]:
+            if d["kind"] == "Deployment":
+                for c in containers(d)[2]:
+                    script = " ".join(c.get("command", []) + c.get("args", []))
+                    assert not re.search(r"\bcp\s+-[a-zA-Z]*[ap]", script), f"{d['metadata']['name']}/{c['name']}: {script[:80]}"

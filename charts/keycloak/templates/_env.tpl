@@ -46,14 +46,15 @@
 - name: data
   mountPath: /opt/keycloak/data
 {{- end -}}
-{{/* Seeds the writable lib/quarkus with the image's build, which `start` then re-augments. */}}
+{{/* Seeds the writable lib/quarkus with the image's build, which `start` then re-augments.
+`cp -R`: `cp -a` fails (EPERM) preserving the root-owned emptyDir's own attributes. */}}
 {{- define "keycloak.initContainers" -}}
 - name: seed-quarkus
   image: {{ include "wd-lib.image" . }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
   command: ["/bin/sh", "-ec"]
   args:
-    - cp -a /opt/keycloak/lib/quarkus/. /seed/
+    - cp -R /opt/keycloak/lib/quarkus/. /seed/
   resources:
     requests: {cpu: 10m, memory: 16Mi}
     limits: {cpu: 200m, memory: 64Mi}

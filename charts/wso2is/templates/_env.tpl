@@ -28,6 +28,8 @@
 {{/*
 The shipped keystores use the password wso2carbon; deployment.toml names the password from the
 Secret, so a copy of the security directory is re-keyed to it before the server starts.
+`cp -R`, not `cp -a`: preserving the attributes of the emptyDir's root (owned by root) fails
+with EPERM for a non-root user and would stop the pod.
 (Not verified on a cluster: whether 7.0.0 ships JKS or PKCS12 stores, both are handled.)
 */}}
 {{- define "wso2is.initContainers" -}}
@@ -37,7 +39,7 @@ Secret, so a copy of the security directory is re-keyed to it before the server 
   command: ["/bin/sh", "-ec"]
   args:
     - |
-      cp -a {{ .Values.home }}/repository/resources/security/. /security/
+      cp -R {{ .Values.home }}/repository/resources/security/. /security/
       cd /security
       for f in wso2carbon.jks wso2carbon.p12 client-truststore.jks client-truststore.p12; do
         [ -f "$f" ] || continue
@@ -72,7 +74,7 @@ its place (an emptyDir: it survives container restarts, like the pod's state bef
   command: ["/bin/sh", "-ec"]
   args:
     - |
-      cp -a {{ .Values.home }}/repository/database/. /database/
+      cp -R {{ .Values.home }}/repository/database/. /database/
       jar=$(ls {{ .Values.home }}/repository/components/plugins/h2*.jar 2>/dev/null | head -n1)
       [ -n "$jar" ] || { echo "rekey-h2: no H2 jar under repository/components/plugins" >&2; exit 1; }
       for db in WSO2IDENTITY_DB WSO2SHARED_DB; do
