@@ -52,9 +52,7 @@
 - name: seed-quarkus
   image: {{ include "wd-lib.image" . }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
-  command: ["/bin/sh", "-ec"]
-  args:
-    - cp -R /opt/keycloak/lib/quarkus/. /seed/
+  command: ["cp", "-R", "/opt/keycloak/lib/quarkus/.", "/seed/"]
   resources:
     requests: {cpu: 10m, memory: 16Mi}
     limits: {cpu: 200m, memory: 64Mi}
