@@ -55,7 +55,8 @@ to $REGISTRY), or --app-image REF / WD_APP_IMAGE (an image the cluster can pull)
 Environment: VERIFIABLY_ENV_FILE (else ./.env, else ./.env.example), VERIFIABLY_SRC, REGISTRY,
 WD_APP_IMAGE, WD_OUT (default out/), WD_NAMESPACE (waltid), WD_RELEASE (waltid), WD_KUBECONFIG.
 For onprem/aws: --domain (your DNS domain), TF_VAR_cluster_issuer_email (ACME contact); onprem also
-TF_VAR_server_ip, TF_VAR_ssh_user, TF_VAR_metallb_address_pool (bootstrap/onprem-k3s).
+TF_VAR_server_ip, TF_VAR_ssh_user, TF_VAR_metallb_address_pool (bootstrap/onprem-k3s); aws also
+TF_VAR_public_access_cidrs (who may reach the EKS API, bootstrap/aws-eks).
 Exit codes: 0 ok, 1 failure, 2 usage error.
 USAGE
 }
@@ -212,13 +213,14 @@ resolve_app_image() {
     if [ "$target" = local ]; then
       APP_IMAGE="verifiably-go:local"
     else
-      [ -n "${REGISTRY:-}" ] || usage_error "target=$target: set REGISTRY (e.g. registry.example.org/team) to push the app image to, or pass --app-image REF"
+      [ -n "${REGISTRY:-}" ] || [ "${1:-}" = lenient ] || usage_error "target=$target: set REGISTRY (e.g. registry.example.org/team) to push the app image to, or pass --app-image REF"
       local rev
       rev=$(git -C "$VERIFIABLY_SRC" rev-parse --short HEAD 2>/dev/null) || rev=$(date +%Y%m%d%H%M%S)
       APP_IMAGE="$REGISTRY/verifiably-go:$rev"
     fi
     return
   fi
+  [ "${1:-}" = lenient ] && return 0
   usage_error "the app image: set VERIFIABLY_SRC to the verifiably-go checkout (built and $( [ "$target" = local ] && echo "loaded into kind" || echo "pushed to \$REGISTRY")), or pass --app-image REF of an image the cluster can pull"
 }
 
@@ -311,7 +313,9 @@ cmd_up() {
   require_scenario "$scenario"
   if [ "$dry_run" = 1 ]; then
     require helm
-    APP_IMAGE="${opt_app_image:-${WD_APP_IMAGE:-}}"; APP_BUILD=0
+    # The same image decision as `up` (VERIFIABLY_SRC would be built): wd-verify then judges the
+    # deployment `up` would apply; without any source it reports the image nobody builds.
+    resolve_app_image lenient
     run_step render render "$scenario"
     step "Rendering the umbrella chart (helm template) into $OUT/manifests.yaml"
     run_step "chart dependencies" build_chart_deps

@@ -115,7 +115,7 @@ up_local() {
   export TF_VAR_cluster_issuer_email=ops@example.org
   run "$ROOT/k8s-deploy.sh" up waltid --target=onprem --domain example.org --app-image registry.example.org/team/verifiably-go:1.0.0
   [ "$status" -eq 0 ] || { echo "$output"; false; }
-  grep -q '"example.org"' "$ROOT/out/helm/values-waltid.yaml"
+  grep -q '^  domain: "\{0,1\}example.org' "$ROOT/out/helm/values-waltid.yaml"
   # one node: one Vault voter (3 would leave vault-1/2 Pending under the chart's anti-affinity)
   [ "$(calls | grep -c 'port-forward pod/vault-')" -eq 1 ]
   grep -q "wd-k3s.yaml" "$HOME/.config/wd/clusters/onprem.env"
@@ -129,7 +129,7 @@ up_local() {
 }
 
 @test "fresh clone: up --target=aws builds and pushes the app image, EBS CSI gets its role" {
-  export TF_VAR_cluster_issuer_email=ops@example.org REGISTRY=registry.example.org/team
+  export TF_VAR_cluster_issuer_email=ops@example.org REGISTRY=registry.example.org/team TF_VAR_public_access_cidrs='["198.51.100.0/24"]'
   run "$ROOT/k8s-deploy.sh" up waltid --target aws --domain example.org
   [ "$status" -eq 0 ] || { echo "$output"; false; }
   calls | grep -q "^docker push registry.example.org/team/verifiably-go:"
@@ -144,7 +144,7 @@ up_local() {
 }
 
 @test "a Vault pod that cannot run is named with the reason, and no port-forward is left behind" {
-  export TF_VAR_cluster_issuer_email=ops@example.org
+  export TF_VAR_cluster_issuer_email=ops@example.org TF_VAR_public_access_cidrs='["198.51.100.0/24"]'
   # EKS without the EBS CSI release (what the platform did before it installed one): no
   # StorageClass, Vault's PVC never binds.
   sed -i 's/count      = local.ebs_csi ? 1 : 0/count      = 0/' "$ROOT/terraform/platform/main.tf"
@@ -267,8 +267,16 @@ PYEOF
   run "$ROOT/k8s-deploy.sh" up waltid --dry-run
   [ "$status" -eq 0 ] || { echo "$output"; false; }
   [ -s "$ROOT/out/manifests.yaml" ]
-  run ! calls | grep -q "^terraform \|^kubectl \|^kind \|^docker \|^wd-secrets \|^wd-wait "
+  calls > "$BATS_TEST_TMPDIR/calls"
+  run ! grep -q "^terraform \|^kubectl \|^kind \|^docker \|^wd-secrets \|^wd-wait " "$BATS_TEST_TMPDIR/calls"
   calls | grep -q "^helm template waltid"
+  # without a source for the app image, wd-verify stops the dry run: that `up` could not work
+  unset VERIFIABLY_SRC
+  run "$ROOT/k8s-deploy.sh" up waltid --dry-run
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"verifiably-go:local"* ]] && [[ "$output" == *'step "verify" failed'* ]]
+  run "$ROOT/k8s-deploy.sh" up waltid --dry-run --force
+  [ "$status" -eq 0 ]
 }
 
 @test "reset asks unless --yes" {
