@@ -105,7 +105,6 @@ def test_every_profile_reads_and_every_call_is_derived(profile):
     assert total["memoryAllocatableBytes"] > 0 and total["memoryRequestsBytes"] > 0
 
 
-@pytest.mark.xfail(strict=False, reason="charts fixed by issue 9")
 @pytest.mark.parametrize("profile", list(PROFILES))
 def test_no_errors_on_any_profile(profile):
     report = run_profile(profile)
