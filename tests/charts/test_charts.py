@@ -86,7 +86,8 @@ def cases():
     for c in SUBCHARTS:
         out.append((f"{c}/default", CHARTS / c, lambda: [], "default"))
     out.append(("walt-wallet/hpa", CHARTS / "walt-wallet", lambda: [{"autoscaling": {"enabled": True}, "pdb": {"enabled": True}}], "toggle"))
-    out.append(("verifiably-go/hpa", CHARTS / "verifiably-go", lambda: [{"autoscaling": {"enabled": True}, "redis": {"enabled": True}, "state": {"accessMode": "ReadWriteMany"}}], "toggle"))
+    out.append(("verifiably-go/hpa", CHARTS / "verifiably-go", lambda: [{"autoscaling": {"enabled": True}, "redis": {"enabled": True}, "database": {"enabled": True}}], "toggle"))
+    out.append(("verifiably-go/hpa-rwx", CHARTS / "verifiably-go", lambda: [{"autoscaling": {"enabled": True}, "redis": {"enabled": True}, "state": {"accessMode": "ReadWriteMany"}}], "toggle"))
     out.append(("redis/persistence", CHARTS / "redis", lambda: [{"persistence": {"enabled": True}}], "toggle"))
     for c in ["walt-issuer", "walt-verifier"]:
         out.append((f"{c}/redis+hpa", CHARTS / c, (lambda c=c: [wd_render("persistence.redis.enabled=true")[c], {"autoscaling": {"enabled": True}, "pdb": {"enabled": True}}]), "toggle"))
@@ -229,7 +230,7 @@ def test_checkov_finds_nothing(tmp_path):
     ("walt-issuer", {"autoscaling": {"enabled": True}}, "a second replica breaks flows started on the first"),
     ("walt-verifier", {"replicaCount": 3, "persistence": {"redis": {"enabled": True}}, "config": {"files": {"web.conf": "webPort = 7003\n"}}}, "the config files have no persistence.conf"),
     ("verifiably-go", {"autoscaling": {"enabled": True}}, "verifiably-go: replicaCount > 1 or autoscaling needs redis.enabled=true"),
-    ("verifiably-go", {"replicaCount": 2, "redis": {"enabled": True}}, "set state.accessMode=ReadWriteMany"),
+    ("verifiably-go", {"replicaCount": 2, "redis": {"enabled": True}}, "database.enabled=true (VERIFIABLY_DATABASE_URL, Postgres) or a state dir on state.accessMode=ReadWriteMany"),
     ("redis", {"replicaCount": 2}, "redis: one instance only"),
     ("redis", {"existingSecret": ""}, "redis: set existingSecret to the name of an existing Secret"),
     ("walt-wallet", {"config": {"files": {"db.conf": "recreateDatabaseOnStart = true\n"}}}, "recreateDatabaseOnStart = true"),
@@ -469,11 +470,14 @@ def test_app_runs_the_registry_adapter_with_its_container_contract(case_id, sche
     for var, name in [("VERIFIABLY_BACKENDS_FILE", "backends.json"), ("VERIFIABLY_AUTH_PROVIDERS_FILE", "auth-providers.json")]:
         path = val.get(var) or ""
         assert path.endswith("/" + name) and path.rsplit("/", 1)[0] in mounts, f"{var}={path!r} is not a mounted file"
-    # state: a PVC of the release; locales: an emptyDir
+    # state: a PVC of the release (file stores); with the stores in Postgres an emptyDir per pod
     assert val.get("VERIFIABLY_STATE_DIR") == "/app/state"
     state = vols[mounts["/app/state"]["name"]]
     pvcs = {x["metadata"]["name"] for _, x in docs if x["kind"] == "PersistentVolumeClaim"}
-    assert state.get("persistentVolumeClaim", {}).get("claimName") in pvcs
+    if "VERIFIABLY_DATABASE_URL" in env:
+        assert "emptyDir" in state
+    else:
+        assert state.get("persistentVolumeClaim", {}).get("claimName") in pvcs
     assert "emptyDir" in vols[mounts["/app/locales"]["name"]]
     # LibreTranslate: the release's Service and port
     lt = re.match(r"http://([^.:/]+)(?:\.[^:/]+)?:(\d+)$", val.get("LIBRETRANSLATE_URL") or "")
@@ -492,9 +496,11 @@ def test_app_runs_the_registry_adapter_with_its_container_contract(case_id, sche
         assert var not in env, f"{var} serves a compose-only feature (docker.sock)"
 
 
-def test_app_uses_redis_when_it_scales():
+def test_app_uses_redis_and_postgres_when_it_scales():
     """Items 11/15: more than one app replica needs VERIFIABLY_REDIS_URL (sessions), with the
-    password from the Redis Secret; the chart refuses an HPA without it."""
+    password from the Redis Secret, and shared stores: VERIFIABLY_DATABASE_URL on the umbrella's
+    Postgres (a ReadWriteMany volume would need a StorageClass neither k3s's local-path nor EBS
+    has); the chart refuses an HPA without them."""
     _, _, _, docs = render_case("umbrella/prod")
     assert any(d["kind"] == "HorizontalPodAutoscaler" and d["spec"]["scaleTargetRef"]["name"].endswith("verifiably-go") for _, d in docs)
     c = containers(deployment(docs, "verifiably-go"))[1][0]
@@ -504,6 +510,16 @@ def test_app_uses_redis_when_it_scales():
     assert m, url
     assert env[m.group(1)]["valueFrom"]["secretKeyRef"]["name"] == "waltid-redis"
     assert m.group(2) in service_names(docs) and m.group(3) == "6379"
+    db = re.match(r"postgres://(\w+):\$\((\w+)\)@([^:/]+):(\d+)/(\w+)\?sslmode=require$", env["VERIFIABLY_DATABASE_URL"]["value"])
+    assert db, env["VERIFIABLY_DATABASE_URL"]["value"]
+    cluster = next(d for _, d in docs if d["kind"] == "Cluster")
+    role = next(r for r in cluster["spec"]["managed"]["roles"] if r["name"] == db.group(1))
+    assert env[db.group(2)]["valueFrom"]["secretKeyRef"]["name"] == role["passwordSecret"]["name"]
+    assert db.group(3) == cluster["metadata"]["name"] + "-rw" and db.group(4) == "5432"
+    assert f"CREATE DATABASE {db.group(5)} OWNER {db.group(1)}" in cluster["spec"]["bootstrap"]["initdb"]["postInitSQL"]
+    assert not [x for _, x in docs if x["kind"] == "PersistentVolumeClaim" and x["spec"]["accessModes"] != ["ReadWriteOnce"]], "prod needs no ReadWriteMany volume"
+    pols = [x for _, x in docs if x["kind"] == "NetworkPolicy"]
+    assert any(p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name") == "verifiably-go" and any(t.get("podSelector", {}).get("matchLabels", {}).get("cnpg.io/cluster") for r in p["spec"].get("egress", []) for t in r["to"]) for p in pols)
     # the store is write-through with a 5 s local cache: sticky routing like the users' Caddyfile
     ing = next(d for _, d in docs if d["kind"] == "Ingress" and d["metadata"]["name"].endswith("verifiably-go"))
     assert ing["metadata"]["annotations"].get("nginx.ingress.kubernetes.io/affinity") == "cookie"

@@ -55,6 +55,16 @@ serve a compose-only feature that restarts the issuer through docker.sock.
     secretKeyRef:
       name: {{ $secret }}
       key: sessionSecret
+{{- if .Values.database.enabled }}
+{{- /* Kubernetes expands $(VERIFIABLY_DB_PASSWORD) from the variable above; no literal credential. */}}
+- name: VERIFIABLY_DB_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "wd-lib.secretName" (list . .Values.database.existingSecret "database.existingSecret") }}
+      key: password
+- name: VERIFIABLY_DATABASE_URL
+  value: {{ printf "postgres://%s:$(VERIFIABLY_DB_PASSWORD)@%s:%v/%s?sslmode=%s" .Values.database.user .Values.database.host .Values.database.port .Values.database.name .Values.database.sslmode | quote }}
+{{- end }}
 {{- if .Values.redis.enabled }}
 {{- /* Kubernetes expands $(REDIS_PASSWORD) from the variable above; no literal credential. */}}
 - name: REDIS_PASSWORD
@@ -68,16 +78,17 @@ serve a compose-only feature that restarts the issuer through docker.sock.
 {{- end -}}
 
 {{/*
-Sessions and the state dir are per process without Redis (cmd/server buildSessionStore): refuse
-more than one replica or an HPA without it, and a ReadWriteOnce state volume shared by several.
+Sessions are per process without Redis (cmd/server buildSessionStore) and the stores are files
+in the state dir without a database: refuse more than one replica or an HPA without Redis, and
+without a database or a ReadWriteMany state volume.
 */}}
 {{- define "verifiably-go.requireSharedState" -}}
 {{- if or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled -}}
 {{- if not .Values.redis.enabled -}}
 {{- fail "verifiably-go: replicaCount > 1 or autoscaling needs redis.enabled=true (VERIFIABLY_REDIS_URL): without Redis the app keeps sessions per process, so a second replica logs users out (waltid-facts, verifiably-go sessions)" -}}
 {{- end -}}
-{{- if ne .Values.state.accessMode "ReadWriteMany" -}}
-{{- fail "verifiably-go: replicaCount > 1 or autoscaling shares the state dir (status-list signing key, file stores): set state.accessMode=ReadWriteMany and a state.storageClassName that supports it" -}}
+{{- if not (or .Values.database.enabled (eq .Values.state.accessMode "ReadWriteMany")) -}}
+{{- fail "verifiably-go: replicaCount > 1 or autoscaling needs the stores shared: database.enabled=true (VERIFIABLY_DATABASE_URL, Postgres) or a state dir on state.accessMode=ReadWriteMany with a state.storageClassName that supports it" -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -85,8 +96,13 @@ more than one replica or an HPA without it, and a ReadWriteOnce state volume sha
 {{/* The config files go through a memory volume: the init step writes the demo password in. */}}
 {{- define "verifiably-go.volumes" -}}
 - name: state
+  {{- if .Values.database.enabled }}
+  emptyDir:
+    sizeLimit: 64Mi
+  {{- else }}
   persistentVolumeClaim:
     claimName: {{ include "wd-lib.fullname" . }}-state
+  {{- end }}
 - name: locales
   emptyDir:
     sizeLimit: {{ .Values.locales.sizeLimit }}
