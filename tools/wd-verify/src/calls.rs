@@ -65,12 +65,15 @@ fn default_port(scheme: &str) -> Option<u16> {
 
 /// Parses a URL (`scheme://user@host:port/path`, `jdbc:postgresql://…`) or `host:port`.
 /// Hand-written: JDBC URLs and bare host:port are not URLs the `url` crate accepts as such,
-/// and only scheme/host/port are needed. Values with unexpanded `${…}`/`$(…)` are skipped.
+/// and only scheme/host/port are needed. Values whose scheme, host or port is an unexpanded
+/// `${…}`/`$(…)` are skipped; in the userinfo it is fine (`redis://:$(REDIS_PASSWORD)@redis:6379`,
+/// Kubernetes expands it from another env var at start).
 pub fn parse_target(raw: &str, default_scheme: &str) -> Option<(String, String, Option<u16>)> {
     let s = raw.trim();
-    if s.is_empty() || s.contains("${") || s.contains("$(") || s.contains(char::is_whitespace) {
+    if s.is_empty() || s.contains(char::is_whitespace) {
         return None;
     }
+    let unexpanded = |t: &str| t.contains("${") || t.contains("$(");
     let s = s.strip_prefix("jdbc:").unwrap_or(s);
     let (scheme, rest) = match s.split_once("://") {
         Some((sc, r)) => (sc.to_ascii_lowercase(), r),
@@ -81,9 +84,13 @@ pub fn parse_target(raw: &str, default_scheme: &str) -> Option<(String, String, 
             (default_scheme.to_string(), s)
         }
     };
+    // RFC 3986: the authority ends at the first '/', '?' or '#'; userinfo ends at its last '@'.
     let auth = rest.split(['/', '?', '#']).next().unwrap_or("");
     let auth = auth.rsplit('@').next().unwrap_or(auth);
     let auth = auth.split(',').next().unwrap_or(auth);
+    if unexpanded(&scheme) || unexpanded(auth) {
+        return None;
+    }
     let (host, port) = if let Some(r) = auth.strip_prefix('[') {
         let (h, p) = r.split_once(']')?;
         (
@@ -1099,6 +1106,11 @@ mod tests {
             parse_target("redis://:pw@redis:6379/0", "tcp"),
             Some(("redis".into(), "redis".into(), Some(6379)))
         );
+        assert_eq!(
+            parse_target("redis://:$(REDIS_PASSWORD)@waltid-redis:6379/0", "tcp"),
+            Some(("redis".into(), "waltid-redis".into(), Some(6379)))
+        );
+        assert_eq!(parse_target("http://${HOST}:8080/x", "tcp"), None);
         assert_eq!(
             parse_target("redis:6379", "redis"),
             Some(("redis".into(), "redis".into(), Some(6379)))
