@@ -165,6 +165,7 @@ require_scenario() {
 
 # Runs one step of `up`; on failure says which step, why (the tool's own error is above) and
 # that re-running resumes (every step is idempotent). Exit 1, as the usage promises.
+# The step runs in a condition, where `set -e` is off: every step function returns on failure.
 run_step() {
   local name="$1" rc=0; shift
   "$@" || rc=$?
@@ -184,7 +185,8 @@ render() {
   if [ -n "$APP_IMAGE" ]; then
     args+=(--set-string "images.app.repository=$(image_repo "$APP_IMAGE")" --set-string "images.app.tag=$(image_tag "$APP_IMAGE")")
   fi
-  wd wd-inventory --scenario "$scenario" --check -q | wd wd-render "${args[@]}" >/dev/null
+  # `|| return`: run_step calls this in a condition, where `set -e` does not apply.
+  wd wd-inventory --scenario "$scenario" --check -q | wd wd-render "${args[@]}" >/dev/null || return
   green "  wrote $OUT/ (render plan: $OUT/render-plan.json, secret plan: $OUT/secrets/secret-plan.json)"
 }
 
@@ -227,8 +229,8 @@ resolve_app_image() {
 build_app_image() {
   [ "$APP_BUILD" = 1 ] || return 0
   step "Building $APP_IMAGE from $VERIFIABLY_SRC"
-  docker build -t "$APP_IMAGE" "$VERIFIABLY_SRC"
-  if [ "$target" != local ]; then docker push "$APP_IMAGE"; fi
+  docker build -t "$APP_IMAGE" "$VERIFIABLY_SRC" || return
+  if [ "$target" != local ]; then docker push "$APP_IMAGE" || return; fi
 }
 
 load_app_image() {
@@ -242,7 +244,7 @@ load_app_image() {
 # clone has none; a stale .tgz would install an old subchart).
 build_chart_deps() {
   local u; u="$(umbrella_dir)"
-  rm -f "$u"/charts/*.tgz
+  rm -f "$u"/charts/*.tgz || return
   helm dependency build "$u" >/dev/null
 }
 

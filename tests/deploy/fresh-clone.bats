@@ -179,6 +179,14 @@ up_local() {
   [[ "$output" == *"(it resumes)"* ]]
 }
 
+@test "a failed render stops up at the render step (the step runs where set -e does not apply)" {
+  printf 'domain: [not, a, domain]\nimages: 1\n' > "$BATS_TEST_TMPDIR/bad.yaml"
+  run "$ROOT/k8s-deploy.sh" up waltid --target=local --values "$BATS_TEST_TMPDIR/bad.yaml"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'step "render" failed'* ]]
+  [ ! -e "$WD_STUB_STATE" ] || run ! grep -q '"terraform"' "$WD_STUB_STATE"
+}
+
 @test "TARGET= and VALUES= in .env do not override the command line; unknown scenarios are refused" {
   printf 'TARGET=aws\nVALUES=/nonexistent.yaml\n' > "$ROOT/.env"
   run "$ROOT/k8s-deploy.sh" config waltid --target=local
