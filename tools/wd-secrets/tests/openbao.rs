@@ -1,7 +1,6 @@
 //! wd-secrets against a REAL OpenBao (dev server and a 3-node raft cluster), as users run it.
 
-#[path = "../../../tests/support/openbao.rs"]
-mod openbao;
+use wd_testsupport::openbao;
 
 use openbao::{dev, http, raft_node, repo_root};
 use serde_json::Value;

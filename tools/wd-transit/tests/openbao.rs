@@ -1,7 +1,6 @@
 //! wd-transit against a REAL OpenBao dev server.
 
-#[path = "../../../tests/support/openbao.rs"]
-mod openbao;
+use wd_testsupport::openbao;
 
 use openbao::{dev, http};
 use serde_json::Value;

@@ -1,7 +1,6 @@
 //! wd-urls from the fake API server and offline from a RenderPlan.
 
-#[path = "../../../tests/support/fakekube.rs"]
-mod fakekube;
+use wd_testsupport::fakekube;
 
 use serde_json::{json, Value};
 use std::process::{Command, Output};
@@ -129,9 +128,9 @@ fn urls_offline_from_a_render_plan() {
         .map(|u| u["url"].as_str().unwrap())
         .collect();
     assert!(
-        urls.contains(&"https://app.localtest.me")
-            && urls.contains(&"https://wallet.localtest.me/swagger")
-            && urls.contains(&"https://auth.localtest.me/admin"),
+        urls.contains(&"http://app.localtest.me")
+            && urls.contains(&"http://wallet.localtest.me/swagger")
+            && urls.contains(&"http://auth.localtest.me/admin"),
         "{urls:?}"
     );
 }

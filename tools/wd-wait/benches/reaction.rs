@@ -3,8 +3,7 @@
 //! the reaction time of each is when wd-wait saw it ready minus when it was flipped. Prints a
 //! Markdown section for docs/benchmarks.md.
 
-#[path = "../../../tests/support/fakekube.rs"]
-mod fakekube;
+use wd_testsupport::fakekube;
 
 use serde_json::json;
 use std::io::Write;

@@ -1,7 +1,6 @@
-//! wd-wait against the in-process fake API server (tests/support/fakekube.rs).
+//! wd-wait against the in-process fake API server (wd-testsupport).
 
-#[path = "../../../tests/support/fakekube.rs"]
-mod fakekube;
+use wd_testsupport::fakekube;
 
 use fakekube::FakeKube;
 use serde_json::{json, Value};

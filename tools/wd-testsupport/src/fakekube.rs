@@ -5,8 +5,6 @@
 //! 410 Gone for a resourceVersion older than the compacted history, watches dropped mid-stream,
 //! label/field selectors, single-object GET and pod logs. Every request is counted.
 
-#![allow(dead_code)]
-
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -125,17 +123,17 @@ impl FakeKube {
 
     /// A kubeconfig file pointing at this server (plain http, no auth).
     pub fn kubeconfig(&self, dir: &std::path::Path) -> std::path::PathBuf {
-        let p = dir.join("kubeconfig");
-        std::fs::write(
-            &p,
-            format!("apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n    namespace: waltid\ncurrent-context: fake\nusers:\n- name: fake\n  user: {{}}\n", self.url),
-        )
-        .unwrap();
-        p
+        kubeconfig_for(&self.url, dir)
     }
 
     /// Creates or replaces an object (ADDED / MODIFIED to watchers).
-    pub fn apply(&self, mut obj: Value) {
+    pub fn apply(&self, obj: Value) {
+        self.apply_at(obj);
+    }
+
+    /// [`apply`](Self::apply), returning the monotonic instant the event went to the watchers
+    /// (for reaction-time measurements against an in-process client).
+    pub fn apply_at(&self, mut obj: Value) -> std::time::Instant {
         let mut inner = self.shared.inner.lock().unwrap();
         inner.rv += 1;
         let rv = inner.rv;
@@ -167,6 +165,7 @@ impl FakeKube {
         };
         inner.history.push(ev.clone());
         let _ = self.shared.tx.send(ev);
+        std::time::Instant::now()
     }
 
     pub fn delete(&self, api_version: &str, kind: &str, ns: &str, name: &str) {
@@ -448,4 +447,60 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).to_string()
+}
+
+/// An API server that completes the TCP handshake and never answers a request (a hung
+/// kube-apiserver, a black-holed load balancer). Connections stay open until it is dropped.
+pub struct SilentServer {
+    pub url: String,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SilentServer {
+    pub fn start() -> SilentServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        listener.set_nonblocking(true).unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut open = Vec::new();
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((conn, _)) => open.push(conn),
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        SilentServer {
+            url,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// A kubeconfig file pointing at this server.
+    pub fn kubeconfig(&self, dir: &std::path::Path) -> std::path::PathBuf {
+        kubeconfig_for(&self.url, dir)
+    }
+}
+
+impl Drop for SilentServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn kubeconfig_for(url: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    let p = dir.join("kubeconfig");
+    std::fs::write(
+        &p,
+        format!("apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {url}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n    namespace: waltid\ncurrent-context: fake\nusers:\n- name: fake\n  user: {{}}\n"),
+    )
+    .unwrap();
+    p
 }

@@ -2,8 +2,6 @@
 //! a dev server (KV v2 at secret/, in memory) and a 3-node raft cluster, on 127.0.0.1 with free
 //! ports. Every server is killed when its handle drops.
 
-#![allow(dead_code)]
-
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
