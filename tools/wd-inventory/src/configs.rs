@@ -238,6 +238,8 @@ fn classify(f: &hocon::Field, paths: &[String], show_secrets: bool) -> ConfigFie
         class,
         raw: if literal_secret && !show_secrets {
             None
+        } else if !show_secrets {
+            Some(secrets::redact_text(&f.raw))
         } else {
             Some(f.raw.clone())
         },

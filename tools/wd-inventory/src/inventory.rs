@@ -293,14 +293,22 @@ pub fn build(req: &Request) -> WdResult<Built> {
         let mut env = from_files;
         env.append(&mut s.env);
         for e in &mut env {
-            e.secret = secrets::classify(&e.name);
+            e.secret = secrets::classify(&e.name)
+                .or_else(|| e.value.as_deref().and_then(secrets::value_reason))
+                .or_else(|| e.raw.as_deref().and_then(secrets::value_reason));
             if e.secret.is_some() {
                 if let Some(raw) = &e.raw {
                     let nothing_set = interp::interpolate(raw, &|_| None)
                         .map(|r| r.value)
                         .unwrap_or_default();
                     let has_refs = !e.references.is_empty();
-                    if e.origin == "environment" && !nothing_set.is_empty() {
+                    // A URL's literal text is not the secret; its userinfo password may be.
+                    let literal_secret = if nothing_set.contains("://") {
+                        secrets::value_reason(&nothing_set).is_some()
+                    } else {
+                        !nothing_set.is_empty()
+                    };
+                    if e.origin == "environment" && literal_secret {
                         e.inline_secret_default = true;
                         let (code, what) = if has_refs {
                             ("inline-secret-default", "has a non-empty inline default")
@@ -484,7 +492,12 @@ pub fn build(req: &Request) -> WdResult<Built> {
     if !req.show_secrets {
         for s in &mut selected {
             for e in &mut s.env {
-                if e.secret.is_some() {
+                if e.secret.as_ref().is_some_and(|r| r.rule == "value-rule") {
+                    // Only the credential inside the value is hidden (`postgresql://u:***@db/x`).
+                    e.redacted = true;
+                    e.value = e.value.as_deref().map(secrets::redact_text);
+                    e.raw = e.raw.as_deref().map(secrets::redact_text);
+                } else if e.secret.is_some() {
                     e.redacted = true;
                     e.value = None;
                     // Keep a raw expression only when it carries no literal text (pure references).

@@ -27,8 +27,14 @@ fn waltid_testdata() -> Option<PathBuf> {
         .find(|p| p.join("docker-compose.yaml").is_file())
 }
 
+/// The binary under test; `WD_INVENTORY_BIN` runs the tests against another build (how the
+/// regression tests were shown to fail on the code before their fix).
+fn bin() -> String {
+    std::env::var("WD_INVENTORY_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_wd-inventory").into())
+}
+
 fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_wd-inventory"));
+    let mut c = Command::new(bin());
     c.current_dir(dir).args(args).env_clear();
     for (k, v) in env {
         c.env(k, v);
@@ -747,7 +753,7 @@ fn on_tty(cmd: &str, no_color: bool) -> String {
 
 #[test]
 fn a_terminal_gets_a_table_and_deploy_sh_colours_unless_no_color() {
-    let bin = env!("CARGO_BIN_EXE_wd-inventory");
+    let bin = bin();
     let f = fixture("merge/compose.yaml");
     let table = on_tty(&format!("{bin} -f {}", f.display()), false);
     assert!(table.contains("┌") && table.contains("Services"), "{table}");
@@ -764,5 +770,105 @@ fn a_terminal_gets_a_table_and_deploy_sh_colours_unless_no_color() {
     assert!(
         !plain.contains('\x1b') && plain.contains("wd-inventory: missing.yaml"),
         "NO_COLOR: {plain:?}"
+    );
+}
+
+/// Every value in tests/fixtures/compose/secret-corpus/cases.txt (40 common secret names, URL
+/// userinfo, JDBC `password=`, Bearer, `-p…`/`-storepass`/`--password=` in commands and health
+/// checks, HOCON fields) is hidden in every format, at `-vv` (stderr too) and in `--configs`;
+/// `--show-secrets` prints them all, so the cases are real.
+#[test]
+fn secret_corpus_is_redacted_in_every_format() {
+    let dir = fixture("secret-corpus");
+    let cases: Vec<(String, String)> = std::fs::read_to_string(dir.join("cases.txt"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (v, what) = l.split_once('\t').expect("VALUE<TAB>where");
+            (v.to_string(), what.to_string())
+        })
+        .collect();
+    assert!(cases.len() >= 60, "{} cases", cases.len());
+    let mut leaks = Vec::new();
+    for configs in [false, true] {
+        for format in ["json", "table", "csv", "markdown"] {
+            for verbose in [false, true] {
+                let mut args = vec!["-f", "compose.yaml", "--all", "--format", format];
+                if configs {
+                    args.push("--configs");
+                }
+                if verbose {
+                    args.push("-vv");
+                }
+                let o = run_in(&dir, &args, &[]);
+                assert_eq!(
+                    o.status.code(),
+                    Some(0),
+                    "{args:?}: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+                let out = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&o.stdout),
+                    String::from_utf8_lossy(&o.stderr)
+                );
+                for (v, what) in &cases {
+                    if out.contains(v.as_str()) {
+                        leaks.push(format!("{what} ({v}) with {}", args[3..].join(" ")));
+                    }
+                }
+            }
+        }
+    }
+    leaks.dedup();
+    assert!(
+        leaks.is_empty(),
+        "{} leaks:\n{}",
+        leaks.len(),
+        leaks.join("\n")
+    );
+    // Only the secret part is hidden, and the reason does not invoke walt.id.
+    let inv = ok_json(&run_in(&dir, &["-f", "compose.yaml", "--all"], &[]));
+    let values = service(&inv, "values");
+    assert_eq!(
+        env(values, "METADATA_DB")["value"],
+        "postgresql+psycopg2://airflow:***@postgres/airflow"
+    );
+    assert_eq!(env(values, "CACHE")["raw"], "redis://:***@redis:6379/0");
+    assert_eq!(env(values, "METADATA_DB")["redacted"], true);
+    let shell = service(&inv, "shell");
+    assert_eq!(
+        shell["command"],
+        serde_json::json!([
+            "keytool",
+            "-list",
+            "-keystore",
+            "/k.jks",
+            "-storepass",
+            "***",
+            "-keypass",
+            "***"
+        ])
+    );
+    let text = inv.to_string();
+    assert!(
+        !text.contains("walt.id"),
+        "a non-walt.id stack names walt.id: {text}"
+    );
+    // --show-secrets: every case is there.
+    let mut shown = String::new();
+    for extra in [&[][..], &["--configs"][..]] {
+        let mut args = vec!["-f", "compose.yaml", "--all", "--show-secrets"];
+        args.extend_from_slice(extra);
+        shown.push_str(&String::from_utf8_lossy(&run_in(&dir, &args, &[]).stdout));
+    }
+    let missing: Vec<_> = cases
+        .iter()
+        .filter(|(v, _)| !shown.contains(v.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in the --show-secrets output: {missing:?}"
     );
 }

@@ -1,0 +1,122 @@
+//! The command line: arguments (clap) and the run that prints the document and picks the exit
+//! code. `main.rs` only calls [`run`].
+
+use clap::Parser;
+use std::path::PathBuf;
+use wd_core::cli::CommonArgs;
+use wd_core::{output, Exit, WdResult};
+
+/// Audit a docker compose project: images (pinned?), env vars (secret? documented?),
+/// mounts and what they carry, ports, dependencies, health checks, persistent state.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wd-inventory",
+    version,
+    about,
+    after_help = "Exit codes: 0 ok, 1 --check found problems, 2 bad input or usage.\nExample: wd-inventory --scenario waltid | wd-render --out out/"
+)]
+pub struct Cli {
+    /// Compose file; repeat to merge like `docker compose -f a -f b` (later overrides earlier).
+    #[arg(long = "compose", short = 'f', value_name = "FILE")]
+    compose: Vec<PathBuf>,
+    /// Env file for interpolation [default: .env beside the first compose file, else .env.example].
+    /// The process environment overrides it.
+    #[arg(long, value_name = "FILE")]
+    env_file: Option<PathBuf>,
+    /// Select the services (and default compose files) of config/scenarios/NAME.yaml.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["services", "all"])]
+    scenario: Option<String>,
+    /// Select a service; repeatable.
+    #[arg(long = "service", value_name = "S", conflicts_with = "all")]
+    services: Vec<String>,
+    /// Select every service, whatever its profiles.
+    #[arg(long)]
+    all: bool,
+    /// Activate a profile (default: COMPOSE_PROFILES); repeatable.
+    #[arg(long = "profile", value_name = "P")]
+    profiles: Vec<String>,
+    /// Print the walt.id HOCON config deep-read (a ConfigAudit) instead of the Inventory.
+    #[arg(long)]
+    configs: bool,
+    /// Exit 1 when an image is unpinned or a secret has an inline value/default (one line each on stderr).
+    #[arg(long)]
+    check: bool,
+    /// Print secret values instead of redacting them.
+    #[arg(long)]
+    show_secrets: bool,
+    /// Where scenarios live [default: $WD_CONFIG_DIR, else ./config, else the checkout's config/].
+    #[arg(long, value_name = "DIR")]
+    config_dir: Option<PathBuf>,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+/// Runs wd-inventory on parsed arguments: prints the Inventory (or the ConfigAudit) and returns
+/// the exit status; bad input is an `Err` carrying exit 2.
+pub fn run(cli: Cli) -> WdResult<Exit> {
+    let format = cli.common.init();
+    let req = crate::inventory::Request {
+        compose: cli.compose,
+        env_file: cli.env_file,
+        scenario: cli.scenario,
+        services: cli.services,
+        all: cli.all,
+        profiles: cli.profiles,
+        show_secrets: cli.show_secrets,
+        config_dir: wd_core::scenario::config_dir(cli.config_dir.as_deref()),
+        process_env: std::env::vars().collect(),
+    };
+    wd_core::term::step(&format!(
+        "Reading {}",
+        if req.compose.is_empty() {
+            "compose files".to_string()
+        } else {
+            req.compose
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    ));
+    let built = crate::inventory::build(&req)?;
+    if cli.configs {
+        let audit =
+            crate::configs::audit(&built.inventory.project, &built.services, cli.show_secrets);
+        output::emit(&audit, format)?;
+        return Ok(Exit::Ok);
+    }
+    let inv = built.inventory;
+    for f in inv.findings.iter().filter(|f| f.severity == "warning") {
+        wd_core::term::warn(&format!(
+            "wd-inventory: warning: {}{}",
+            f.service
+                .as_ref()
+                .map(|s| format!("{s}: "))
+                .unwrap_or_default(),
+            f.message
+        ));
+    }
+    output::emit(&inv, format)?;
+    if cli.check {
+        let errors: Vec<_> = inv
+            .findings
+            .iter()
+            .filter(|f| f.severity == "error")
+            .collect();
+        for f in &errors {
+            wd_core::term::eprint_error(&format!(
+                "wd-inventory: check: {}{} [{}]",
+                f.service
+                    .as_ref()
+                    .map(|s| format!("{s}: "))
+                    .unwrap_or_default(),
+                f.message,
+                f.code
+            ));
+        }
+        if !errors.is_empty() {
+            return Ok(Exit::Problems);
+        }
+    }
+    Ok(Exit::Ok)
+}
