@@ -436,9 +436,10 @@ secrets() {
     VAULT_ADDR="${nodes[1]}"
     VAULT_TOKEN="$(sed -n 's/.*"root_token": *"\([^"]*\)".*/\1/p' "$kf")"
     export VAULT_ADDR VAULT_TOKEN
-    wd wd-secrets policies --plan "$OUT/secrets/secret-plan.json" --apply --enable-k8s-auth -q >/dev/null
-    wd wd-secrets seed --plan "$OUT/secrets/secret-plan.json" -q >/dev/null
-    wd wd-transit init -q >/dev/null
+    # chained: this subshell runs inside run_step's condition, where `set -e` does not apply
+    wd wd-secrets policies --plan "$OUT/secrets/secret-plan.json" --apply --enable-k8s-auth -q >/dev/null &&
+      wd wd-secrets seed --plan "$OUT/secrets/secret-plan.json" -q >/dev/null &&
+      wd wd-transit init -q >/dev/null
   ) || return 1
   stop_forwards
   green "  Vault unsealed, policies applied, secrets seeded, transit keys ready (keys: $kf)"
