@@ -164,8 +164,10 @@ impl FakeKube {
             obj,
         };
         inner.history.push(ev.clone());
+        // taken before the send: no watcher can see the event earlier
+        let sent = std::time::Instant::now();
         let _ = self.shared.tx.send(ev);
-        std::time::Instant::now()
+        sent
     }
 
     pub fn delete(&self, api_version: &str, kind: &str, ns: &str, name: &str) {

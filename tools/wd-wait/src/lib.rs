@@ -194,16 +194,18 @@ pub fn run() -> WdResult<Exit> {
         .build()
         .map_err(|e| WdError::unreachable(format!("cannot start the I/O runtime ({e})")))?;
     let report = rt.block_on(async {
-        let c = wd_kube::client(&cli.kube).await?;
-        engine::wait(
-            c,
-            targets,
-            cli.timeout,
-            std::io::stderr().is_terminal() && !cli.common.quiet,
-        )
-        .await
+        let config = wd_kube::config(&cli.kube).await?;
+        let mut opts = engine::Options::new(cli.timeout);
+        opts.server = config.cluster_url.to_string();
+        opts.progress = std::io::stderr().is_terminal() && !cli.common.quiet;
+        let c = wd_kube::client_for(config)?;
+        engine::wait(c, targets, opts).await
     })?;
-    for o in report.objects.iter().filter(|o| o.state != "ready") {
+    for o in report
+        .objects
+        .iter()
+        .filter(|o| o.state != wd_core::docs::cluster::WaitState::Ready)
+    {
         wd_core::term::eprint_error(&format!(
             "wd-wait: {} {}/{}: {}: {}",
             o.object_kind, o.namespace, o.name, o.state, o.message
@@ -211,6 +213,12 @@ pub fn run() -> WdResult<Exit> {
         for d in &o.diagnosis {
             wd_core::term::eprint_error(&format!("wd-wait:   {d}"));
         }
+    }
+    if report.timed_out {
+        wd_core::term::eprint_error(&format!(
+            "wd-wait: timed out after {}s; the objects above are not ready",
+            cli.timeout.as_secs()
+        ));
     }
     output::emit(&report, format)?;
     Ok(if report.ready {

@@ -24,16 +24,17 @@ fn is_true(c: Option<&Value>) -> bool {
     c.is_some_and(|c| c["status"] == "True")
 }
 
-fn generation_observed(obj: &Value) -> bool {
-    obj["metadata"]["generation"].as_i64().is_none_or(|g| {
+fn generation_observed(generation: Option<i64>, obj: &Value) -> bool {
+    generation.is_none_or(|g| {
         obj["status"]["observedGeneration"]
             .as_i64()
             .is_some_and(|o| o >= g)
     })
 }
 
-/// Readiness of one object, by kind.
-pub fn evaluate(kind: &str, obj: &Value) -> State {
+/// Readiness of one object, by kind: `generation` is `metadata.generation`, `obj` the rest of
+/// the object (`spec`, `status`), as kube's `DynamicObject` holds it. Reads, never copies.
+pub fn evaluate(kind: &str, generation: Option<i64>, obj: &Value) -> State {
     let st = &obj["status"];
     match kind {
         "Deployment" => {
@@ -50,7 +51,7 @@ pub fn evaluate(kind: &str, obj: &Value) -> State {
             }
             let (upd, avail) = (n(&st["updatedReplicas"]), n(&st["availableReplicas"]));
             let msg = format!("{avail}/{want} replicas available, {upd} updated");
-            if generation_observed(obj)
+            if generation_observed(generation, obj)
                 && upd >= want
                 && avail >= want
                 && n(&st["replicas"]) <= want.max(n(&st["updatedReplicas"]))
@@ -65,7 +66,7 @@ pub fn evaluate(kind: &str, obj: &Value) -> State {
             let ready = n(&st["readyReplicas"]);
             let updated = st["updatedReplicas"].as_i64().unwrap_or(ready);
             let msg = format!("{ready}/{want} replicas ready");
-            if generation_observed(obj) && ready >= want && updated >= want {
+            if generation_observed(generation, obj) && ready >= want && updated >= want {
                 State::Ready(msg)
             } else {
                 State::Pending(msg)
@@ -75,7 +76,7 @@ pub fn evaluate(kind: &str, obj: &Value) -> State {
             let want = n(&st["desiredNumberScheduled"]);
             let (ready, upd) = (n(&st["numberReady"]), n(&st["updatedNumberScheduled"]));
             let msg = format!("{ready}/{want} pods ready");
-            if generation_observed(obj) && ready >= want && upd >= want {
+            if generation_observed(generation, obj) && ready >= want && upd >= want {
                 State::Ready(msg)
             } else {
                 State::Pending(msg)
@@ -144,6 +145,10 @@ pub fn evaluate(kind: &str, obj: &Value) -> State {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn evaluate(kind: &str, obj: &Value) -> State {
+        super::evaluate(kind, obj["metadata"]["generation"].as_i64(), obj)
+    }
 
     #[test]
     fn deployments_need_the_new_generation_available() {

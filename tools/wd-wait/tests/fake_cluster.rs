@@ -294,3 +294,52 @@ fn selectors_and_unreachable_clusters() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("kind Widget needs an apiVersion"));
 }
+
+#[test]
+fn an_api_server_that_never_answers_is_exit_3_not_a_timeout() {
+    let silent = fakekube::SilentServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = silent.kubeconfig(dir.path());
+    let t0 = std::time::Instant::now();
+    let o = spawn(
+        &kc,
+        r#"[{"kind":"Deployment","name":"waltid-walt-wallet"}]"#,
+        &["--timeout", "2s"],
+    )
+    .wait_with_output()
+    .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("the Kubernetes API at")
+            && err.contains(&silent.url)
+            && err.contains("did not answer (list Deployment in waltid) within 2s"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(o.stdout.is_empty(), "no report: nothing was observed");
+    assert!(t0.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn a_timeout_says_so_on_stderr() {
+    let k = FakeKube::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = k.kubeconfig(dir.path());
+    k.apply(deployment("slow", 1, 0));
+    let o = spawn(
+        &kc,
+        r#"[{"kind":"Deployment","name":"slow"}]"#,
+        &["--timeout", "1s"],
+    )
+    .wait_with_output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("wd-wait: Deployment waltid/slow: pending: 0/1 replicas available")
+            && err.contains("wd-wait: timed out after 1s"),
+        "{err}"
+    );
+    assert_eq!(report(&o)["objects"][0]["state"], "pending");
+}

@@ -32,8 +32,7 @@ pub struct WaitObject {
     pub object_kind: String,
     pub namespace: String,
     pub name: String,
-    /// `ready`, `failed`, `pending` or `missing`.
-    pub state: String,
+    pub state: WaitState,
     /// What the object says about itself (e.g. `2/3 replicas available`).
     pub message: String,
     /// When it became ready, from the start of the wait.
@@ -42,6 +41,36 @@ pub struct WaitObject {
     pub diagnosis: Vec<String>,
     /// The last log lines of a crashing container.
     pub logs: Vec<String>,
+}
+
+/// Where an object stands at the end of a wait.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum WaitState {
+    Ready,
+    /// It will not become ready by waiting (a failed Job, a stuck rollout).
+    Failed,
+    #[default]
+    Pending,
+    /// A named object that does not exist.
+    Missing,
+}
+
+impl WaitState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitState::Ready => "ready",
+            WaitState::Failed => "failed",
+            WaitState::Pending => "pending",
+            WaitState::Missing => "missing",
+        }
+    }
+}
+
+impl std::fmt::Display for WaitState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]

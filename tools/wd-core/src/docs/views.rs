@@ -672,7 +672,7 @@ impl View for WaitReport {
                 o.object_kind.clone(),
                 o.namespace.clone(),
                 o.name.clone(),
-                o.state.clone(),
+                o.state.to_string(),
                 o.message.clone(),
                 o.ready_after_ms
                     .map(|m| format!("{:.1}s", m as f64 / 1000.0))
