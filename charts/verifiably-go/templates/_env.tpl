@@ -55,6 +55,13 @@ serve a compose-only feature that restarts the issuer through docker.sock.
     secretKeyRef:
       name: {{ $secret }}
       key: sessionSecret
+{{- with .Values.apiKeys.secretName }}
+- name: VERIFIABLY_API_KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: apiKeys
+{{- end }}
 {{- if .Values.database.enabled }}
 {{- /* Kubernetes expands $(VERIFIABLY_DB_PASSWORD) from the variable above; no literal credential. */}}
 - name: VERIFIABLY_DB_PASSWORD

@@ -203,27 +203,6 @@ spec:
 {{- end }}
 {{- end -}}
 
-{{/* ServiceMonitor for charts that serve Prometheus metrics (needs kube-prometheus-stack's CRDs). */}}
-{{- define "wd-lib.servicemonitor" -}}
-{{- if and .Values.metrics.enabled .Values.metrics.serviceMonitor.enabled }}
-apiVersion: monitoring.coreos.com/v1
-kind: ServiceMonitor
-metadata:
-  name: {{ include "wd-lib.fullname" . }}
-  namespace: {{ .Release.Namespace }}
-  labels:
-    {{- include "wd-lib.labels" . | nindent 4 }}
-spec:
-  selector:
-    matchLabels:
-      {{- include "wd-lib.selectorLabels" . | nindent 6 }}
-  endpoints:
-    - port: {{ .Values.metrics.port }}
-      path: {{ .Values.metrics.path }}
-      interval: 30s
-{{- end }}
-{{- end -}}
-
 {{/*
 Issuer and verifier keep sessions (and a random key) per process (waltid-facts §2): refuse more
 than one replica, or an HPA, unless Redis persistence and the shared key Secret are configured.
