@@ -46,6 +46,18 @@ resource "helm_release" "kube_prometheus_stack" {
   values     = [templatefile("${local.values}/kube-prometheus-stack.yaml", { profile = var.profile, domain = var.domain })]
 }
 
+# 1b. Blackbox exporter: probes what serves no metrics (walt.id /livez, LibreTranslate, WSO2) for
+#     the charts' Probe objects (docs/observability.md). Its self-ServiceMonitor needs the CRDs.
+resource "helm_release" "prometheus_blackbox_exporter" {
+  name       = "prometheus-blackbox-exporter"
+  repository = "https://prometheus-community.github.io/helm-charts"
+  chart      = "prometheus-blackbox-exporter"
+  version    = "11.17.2"
+  namespace  = kubernetes_namespace_v1.ns["monitoring"].metadata[0].name
+  values     = [templatefile("${local.values}/prometheus-blackbox-exporter.yaml", { profile = var.profile })]
+  depends_on = [helm_release.kube_prometheus_stack]
+}
+
 # 2. MetalLB only without a cloud load balancer; its address pool needs its CRDs.
 resource "helm_release" "metallb" {
   count      = local.metallb ? 1 : 0

@@ -407,7 +407,7 @@ def _render_all(charts_dir):  # pragma: no cover - needs the upstream charts and
             return out
         return b if b is not None else a
 
-    free_form = {"resources", "nodeSelector", "tolerations", "podSecurityContext", "securityContext", "annotations", "labels", "podAnnotations", "updateStrategy"}
+    free_form = {"resources", "nodeSelector", "tolerations", "podSecurityContext", "securityContext", "annotations", "labels", "podAnnotations", "updateStrategy", "modules", "additionalDataSources"}
 
     def known_path(chart, dflt, leaf, templates):
         node, out = dflt, []
