@@ -164,6 +164,9 @@ def test_e2e_workflow_follows_the_plan():
     limits = sum(s.get("timeout-minutes", 0) for s in job["steps"])
     assert limits <= job["timeout-minutes"] - 2, (limits, job["timeout-minutes"])
     assert "16 GB" in (ROOT / ".github" / "workflows" / "e2e.yml").read_text()
+    # the "Memory budget" step prints the profile's total from docs/platform.md: the row exists
+    assert "docs/platform.md" in steps["Memory budget"]["run"]
+    assert re.search(r"^\| \*\*total on the node", (ROOT / "docs" / "platform.md").read_text(), re.M)
     # kind pinned to the release of the node image the bootstrap module pins
     assert "kindest/node:v1.30.6" in (ROOT / "terraform" / "bootstrap" / "local-kind" / "variables.tf").read_text()
     assert "kindest/node:v1.30.6" in (ROOT / ".github" / "workflows" / "e2e.yml").read_text()
