@@ -47,11 +47,16 @@ pub struct ComposeFile {
 
 pub fn load_file(path: &Path) -> WdResult<ComposeFile> {
     let display = path.display().to_string();
-    let text = wd_core::fsio::read_text(path)?;
+    let text = crate::input::read_text(path, crate::input::MAX_COMPOSE_BYTES, "a compose file")?;
     let value = wd_core::yaml::parse_value(&text, &display)?;
     let root = match value {
         Value::Mapping(m) => m,
-        Value::Null => Mapping::new(),
+        // `docker compose config` refuses an empty file (and `~`, and a file of comments).
+        Value::Null => {
+            return Err(WdError::input(format!(
+                "{display}:1:1: empty compose file; add a `services:` mapping with at least one service"
+            )))
+        }
         _ => {
             return Err(WdError::input(format!(
                 "{display}:1:1: a compose file must be a mapping with a `services` key"
@@ -79,11 +84,24 @@ pub struct Str {
     pub refs: Vec<Ref>,
 }
 
-/// Normalises one file's services. `all_refs` collects every variable reference.
+/// Normalises one file's services. `all_refs` collects every variable reference with the
+/// service it was found in (None: a top-level key such as `name` or `volumes`).
 pub struct Normaliser<'a> {
     pub file: &'a ComposeFile,
     pub vars: &'a Vars,
-    pub all_refs: Vec<(String, Ref)>,
+    pub all_refs: Vec<(Option<String>, Ref)>,
+    current: Option<String>,
+}
+
+impl ComposeFile {
+    /// `file:line:col` of the node at a field path (`services.b.ports[0]`), from the parser's
+    /// marks; `file` alone when it cannot be found.
+    pub fn place(&self, field: &str, fragment: &str) -> String {
+        match crate::marks::locate(&self.text, field, fragment) {
+            Some((l, c)) => format!("{}:{l}:{c}", self.display),
+            None => self.display.clone(),
+        }
+    }
 }
 
 fn key_str(k: &Value) -> String {
@@ -99,67 +117,39 @@ fn get<'v>(m: &'v Mapping, k: &str) -> Option<&'v Value> {
     m.get(Value::String(k.to_string())).filter(|v| !v.is_null())
 }
 
-/// (line, column), 1-based, of a byte offset.
-fn position(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before
-        .rsplit('\n')
-        .next()
-        .map(|l| l.chars().count())
-        .unwrap_or(0)
-        + 1;
-    (line, col)
-}
-
 impl<'a> Normaliser<'a> {
     pub fn new(file: &'a ComposeFile, vars: &'a Vars) -> Self {
         Normaliser {
             file,
             vars,
             all_refs: Vec::new(),
+            current: None,
         }
     }
 
-    /// An error at a field, located in the source when the offending text can be found.
+    /// An error inside the value at `field`: located at `raw[offset..]` within that node (the
+    /// parser's marks, never the first matching text elsewhere in the file).
     fn err(&self, field: &str, raw: &str, offset: usize, msg: &str) -> WdError {
-        let frag: String = raw[offset.min(raw.len())..]
+        let mut o = offset.min(raw.len());
+        while !raw.is_char_boundary(o) {
+            o -= 1;
+        }
+        let frag: String = raw[o..]
             .split('\n')
             .next()
             .unwrap_or("")
             .chars()
             .take(40)
             .collect();
-        let at = if !frag.is_empty() {
-            self.file.text.find(&frag)
-        } else {
-            None
-        };
-        match at {
-            Some(o) => {
-                let (l, c) = position(&self.file.text, o);
-                WdError::input(format!("{}:{l}:{c}: {field}: {msg}", self.file.display))
-            }
-            None => WdError::input(format!("{}: {field}: {msg}", self.file.display)),
-        }
+        WdError::input(format!("{}: {field}: {msg}", self.file.place(field, &frag)))
     }
 
+    /// A value of the wrong type at `field`, located at that node.
     pub fn type_err(&self, field: &str, expected: &str) -> WdError {
-        let key = field.rsplit('.').next().unwrap_or(field);
-        let at = self.file.text.find(&format!("{key}:"));
-        match at {
-            Some(o) => {
-                let (l, c) = position(&self.file.text, o);
-                WdError::input(format!(
-                    "{}:{l}:{c}: {field}: expected {expected}",
-                    self.file.display
-                ))
-            }
-            None => WdError::input(format!(
-                "{}: {field}: expected {expected}",
-                self.file.display
-            )),
-        }
+        WdError::input(format!(
+            "{}: {field}: expected {expected}",
+            self.file.place(field, "")
+        ))
     }
 
     /// Interpolates a raw string of a field.
@@ -168,7 +158,7 @@ impl<'a> Normaliser<'a> {
         let r = interp::interpolate(raw, &|k| vars.lookup(k))
             .map_err(|e: InterpError| self.err(field, raw, e.offset, &e.to_string()))?;
         for rf in &r.refs {
-            self.all_refs.push((field.to_string(), rf.clone()));
+            self.all_refs.push((self.current.clone(), rf.clone()));
         }
         Ok(Str {
             raw: raw.to_string(),
@@ -239,6 +229,13 @@ impl<'a> Normaliser<'a> {
     }
 
     pub fn service(&mut self, name: &str, v: &Value) -> WdResult<Service> {
+        self.current = Some(name.to_string());
+        let s = self.service_inner(name, v);
+        self.current = None;
+        s
+    }
+
+    fn service_inner(&mut self, name: &str, v: &Value) -> WdResult<Service> {
         let base = format!("services.{name}");
         let m = match v {
             Value::Mapping(m) => m,
@@ -694,6 +691,13 @@ impl<'a> Normaliser<'a> {
         if let Some(t) = get(hm, "test") {
             h.test = match t {
                 Value::Sequence(_) => self.string_list(&format!("{field}.test"), t)?,
+                // compose: `test` is a string or a list (`test: 5` is rejected).
+                Value::Number(_) | Value::Bool(_) | Value::Mapping(_) => {
+                    return Err(self.type_err(
+                        &format!("{field}.test"),
+                        "a string (run by the shell) or a list such as [\"CMD\", \"curl\", \"-f\", \"http://localhost\"]",
+                    ))
+                }
                 _ => vec![
                     "CMD-SHELL".into(),
                     self.string(&format!("{field}.test"), t)?

@@ -152,12 +152,12 @@ fn audit_dir(
         })
         .unwrap_or_default();
     names.sort();
-    let features_text = std::fs::read_to_string(dir.join("_features.conf")).unwrap_or_default();
+    let features_text = crate::input::scan_text(&dir.join("_features.conf"));
     let feature_fields = hocon::fields(&features_text);
     let enabled = feature_list(&feature_fields, "enabledFeatures");
     let mut files_out = Vec::new();
     for name in names {
-        let text = std::fs::read_to_string(dir.join(&name)).unwrap_or_default();
+        let text = crate::input::scan_text(&dir.join(&name));
         let stem = name.trim_end_matches(".conf");
         let reads = if always_read(kind).contains(&name.as_str()) {
             "always"

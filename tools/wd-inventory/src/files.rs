@@ -1,57 +1,118 @@
 //! What a bind mount brings into a container: each file with its kind and whether it
 //! carries secret material (never the values).
+//!
+//! Only regular files are read (bounded, see `input`); a FIFO, socket or device is named, never
+//! opened, and a file or directory that cannot be read is reported as not checked rather than
+//! as free of secrets.
 
+use crate::input::{kind_of, read_for_scan};
 use crate::{hocon, secrets};
 use std::path::Path;
 use wd_core::docs::inventory::{BindSource, FileKind, FileSummary, PathKind};
 
 const MAX_FILES: usize = 200;
 const MAX_DEPTH: usize = 6;
-/// Files larger than this are classified by name only.
-const MAX_SCAN_BYTES: u64 = 1 << 20;
 
-pub fn summarise(path: &Path) -> BindSource {
+/// Something the summary could not check, for a warning finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// `special-bind-source` or `unreadable-mounted-file`.
+    pub code: &'static str,
+    pub message: String,
+}
+
+pub fn summarise(path: &Path) -> (BindSource, Vec<Note>) {
+    let mut notes = Vec::new();
     let meta = std::fs::metadata(path);
     let Ok(meta) = meta else {
-        return BindSource {
-            exists: false,
-            path_kind: PathKind::Missing,
-            files: vec![],
-            truncated: false,
-        };
+        return (
+            BindSource {
+                exists: false,
+                path_kind: PathKind::Missing,
+                files: vec![],
+                truncated: false,
+            },
+            notes,
+        );
     };
     let mut files = Vec::new();
     let mut truncated = false;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     if meta.is_file() {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        files.push(summarise_file(path, &name, meta.len()));
-        return BindSource {
+        files.push(summarise_file(path, &name, meta.len(), &mut notes));
+        return (
+            BindSource {
+                exists: true,
+                path_kind: PathKind::File,
+                files,
+                truncated,
+            },
+            notes,
+        );
+    }
+    if !meta.is_dir() {
+        // A FIFO, socket or device: compose mounts it as it is; reading it could block or never end.
+        notes.push(Note {
+            code: "special-bind-source",
+            message: format!("is {}, not a file or directory; not read", kind_of(&meta)),
+        });
+        files.push(FileSummary {
+            path: name,
+            kind: FileKind::Binary,
+            bytes: 0,
+            carries_secrets: false,
+            secret_fields: vec![],
+        });
+        return (
+            BindSource {
+                exists: true,
+                path_kind: PathKind::File,
+                files,
+                truncated,
+            },
+            notes,
+        );
+    }
+    walk(path, path, 0, &mut files, &mut truncated, &mut notes);
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    (
+        BindSource {
             exists: true,
-            path_kind: PathKind::File,
+            path_kind: PathKind::Dir,
             files,
             truncated,
-        };
-    }
-    walk(path, path, 0, &mut files, &mut truncated);
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    BindSource {
-        exists: true,
-        path_kind: PathKind::Dir,
-        files,
-        truncated,
-    }
+        },
+        notes,
+    )
 }
 
-fn walk(root: &Path, dir: &Path, depth: usize, out: &mut Vec<FileSummary>, truncated: &mut bool) {
+fn walk(
+    root: &Path,
+    dir: &Path,
+    depth: usize,
+    out: &mut Vec<FileSummary>,
+    truncated: &mut bool,
+    notes: &mut Vec<Note>,
+) {
     if depth > MAX_DEPTH {
         *truncated = true;
         return;
     }
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) => {
+            notes.push(Note {
+                code: "unreadable-mounted-file",
+                message: format!(
+                    "cannot list {} ({e}); its files were not checked for secrets",
+                    dir.strip_prefix(root).unwrap_or(dir).display()
+                ),
+            });
+            return;
+        }
     };
     let mut entries: Vec<_> = rd.flatten().collect();
     entries.sort_by_key(|e| e.file_name());
@@ -64,15 +125,20 @@ fn walk(root: &Path, dir: &Path, depth: usize, out: &mut Vec<FileSummary>, trunc
         let Ok(m) = std::fs::metadata(&p) else {
             continue;
         };
+        let rel = p
+            .strip_prefix(root)
+            .unwrap_or(&p)
+            .to_string_lossy()
+            .to_string();
         if m.is_dir() {
-            walk(root, &p, depth + 1, out, truncated);
+            walk(root, &p, depth + 1, out, truncated, notes);
         } else if m.is_file() {
-            let rel = p
-                .strip_prefix(root)
-                .unwrap_or(&p)
-                .to_string_lossy()
-                .to_string();
-            out.push(summarise_file(&p, &rel, m.len()));
+            out.push(summarise_file(&p, &rel, m.len(), notes));
+        } else {
+            notes.push(Note {
+                code: "special-bind-source",
+                message: format!("{rel} is {}; not read", kind_of(&m)),
+            });
         }
     }
 }
@@ -104,12 +170,17 @@ fn kind_by_name(name: &str) -> Option<FileKind> {
     })
 }
 
-fn summarise_file(path: &Path, rel: &str, bytes: u64) -> FileSummary {
+fn summarise_file(path: &Path, rel: &str, bytes: u64, notes: &mut Vec<Note>) -> FileSummary {
     let named = kind_by_name(rel);
-    let content = if bytes <= MAX_SCAN_BYTES {
-        std::fs::read(path).ok()
-    } else {
-        None
+    let content = match read_for_scan(path) {
+        Ok(c) => c,
+        Err(why) => {
+            notes.push(Note {
+                code: "unreadable-mounted-file",
+                message: format!("cannot read {rel} ({why}); not checked for secrets"),
+            });
+            None
+        }
     };
     let text = content.as_ref().and_then(|c| std::str::from_utf8(c).ok());
     let kind = match (named, text) {
@@ -316,7 +387,8 @@ mod tests {
         );
         write(d.path(), "init.sql", "create table x();\n");
         write(d.path(), "run", "#!/bin/sh\necho\n");
-        let b = summarise(d.path());
+        let (b, notes) = summarise(d.path());
+        assert!(notes.is_empty(), "{notes:?}");
         let get = |n: &str| b.files.iter().find(|f| f.path == n).unwrap().clone();
         assert_eq!(get("auth.conf").secret_fields, ["encryptionKey"]);
         assert!(!get("web.conf").carries_secrets);
@@ -333,7 +405,7 @@ mod tests {
         assert_eq!(get("init.sql").kind, FileKind::Sql);
         assert_eq!(get("run").kind, FileKind::Script);
         assert_eq!(b.path_kind, PathKind::Dir);
-        let missing = summarise(&d.path().join("nope"));
+        let (missing, _) = summarise(&d.path().join("nope"));
         assert!(!missing.exists);
     }
 }

@@ -5,7 +5,7 @@ use crate::compose::{self, ComposeFile, Normaliser, Vars};
 use crate::dotenv::{self, EnvFile};
 use crate::{configs, files, hocon, interp, secrets};
 use serde::Deserialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use wd_core::docs::inventory::*;
 use wd_core::{WdError, WdResult};
@@ -96,7 +96,7 @@ fn load_scenario(req: &Request) -> WdResult<Option<(ScenarioFile, PathBuf)>> {
 }
 
 fn load_env(path: &Path, process: &BTreeMap<String, String>) -> WdResult<EnvFile> {
-    let text = wd_core::fsio::read_text(path)?;
+    let text = crate::input::read_text(path, crate::input::MAX_ENV_BYTES, "an env file")?;
     dotenv::parse(&text, &|k| process.get(k).cloned())
         .map_err(|e| WdError::input(format!("{}:{e}", path.display())))
 }
@@ -158,9 +158,12 @@ pub fn build(req: &Request) -> WdResult<Built> {
         .collect::<WdResult<_>>()?;
     let mut project: Option<String> = None;
     let mut services: Vec<Service> = Vec::new();
-    let mut volumes: Vec<NamedVolume> = Vec::new();
-    let mut all_refs: Vec<(String, interp::Ref)> = Vec::new();
-    for f in &loaded {
+    let mut volumes: Vec<Option<NamedVolume>> = Vec::new();
+    let mut volume_ix: HashMap<String, usize> = HashMap::new();
+    let mut all_refs: Vec<(Option<String>, interp::Ref)> = Vec::new();
+    // Service name -> (index in `services`, index of the file that first defines it).
+    let mut by_name: HashMap<String, (usize, usize)> = HashMap::new();
+    for (fi, f) in loaded.iter().enumerate() {
         let mut n = Normaliser::new(f, &vars);
         let model = compose::normalise_file(&mut n)?;
         all_refs.extend(n.all_refs);
@@ -168,14 +171,37 @@ pub fn build(req: &Request) -> WdResult<Built> {
             project = model.name;
         }
         for s in model.services {
-            match services.iter_mut().find(|x| x.name == s.name) {
-                Some(base) => compose::merge_service(base, s),
-                None => services.push(s),
+            match by_name.get(&s.name) {
+                Some(&(i, _)) => compose::merge_service(&mut services[i], s),
+                None => {
+                    by_name.insert(s.name.clone(), (services.len(), fi));
+                    services.push(s);
+                }
             }
         }
         for v in model.volumes {
-            volumes.retain(|x| x.name != v.name);
-            volumes.push(v);
+            // A later file's definition replaces the earlier one (and moves to the end).
+            if let Some(i) = volume_ix.insert(v.name.clone(), volumes.len()) {
+                volumes[i] = None;
+            }
+            volumes.push(Some(v));
+        }
+    }
+    // What `docker compose config` refuses: no service at all, a service with nothing to run.
+    if services.is_empty() {
+        return Err(WdError::input(format!(
+            "{}:1:1: no services; a compose project needs a `services:` mapping with at least one service",
+            loaded[0].display
+        )));
+    }
+    for s in &services {
+        if s.image.is_none() && s.build.is_none() {
+            let f = &loaded[by_name[&s.name].1];
+            return Err(WdError::input(format!(
+                "{}: services.{}: has neither an image nor a build context; add `image:` or `build:`",
+                f.place(&format!("services.{}", s.name), ""),
+                s.name
+            )));
         }
     }
     let project = project.unwrap_or_else(|| {
@@ -199,13 +225,14 @@ pub fn build(req: &Request) -> WdResult<Built> {
             .unwrap_or_default()
     };
     let known: Vec<String> = services.iter().map(|s| s.name.clone()).collect();
+    let known_set: HashSet<&str> = known.iter().map(String::as_str).collect();
     let (wanted, selection): (Vec<String>, &str) = if req.all {
         (known.clone(), "all")
     } else if !req.services.is_empty() {
         (req.services.clone(), "services")
     } else if let Some((sc, path)) = &scenario {
         for s in &sc.services {
-            if !known.contains(s) {
+            if !known_set.contains(s.as_str()) {
                 return Err(WdError::input(format!(
                     "{}: service {s:?} is not in the compose files ({}); fix the scenario or pass --compose",
                     path.display(),
@@ -225,16 +252,17 @@ pub fn build(req: &Request) -> WdResult<Built> {
         (w, "profiles")
     };
     for w in &wanted {
-        if !known.contains(w) {
+        if !known_set.contains(w.as_str()) {
             return Err(WdError::input(format!(
                 "--service: unknown service {w:?}; known: {}",
                 known.join(", ")
             )));
         }
     }
+    let wanted_set: HashSet<String> = wanted.iter().cloned().collect();
     let mut selected: Vec<Service> = services
         .into_iter()
-        .filter(|s| wanted.contains(&s.name))
+        .filter(|s| wanted_set.contains(&s.name))
         .collect();
 
     // 5. Per service: env_file entries, secrets, bind contents, state.
@@ -244,24 +272,49 @@ pub fn build(req: &Request) -> WdResult<Built> {
     let interp_env_path = env_path
         .as_ref()
         .and_then(|p| std::fs::canonicalize(p).ok());
+    // Bind sources are summarised once each, however many services mount them.
+    let mut binds: HashMap<String, BindSource> = HashMap::new();
+    // Missing bind source -> the services that mount it (one finding per source).
+    let mut missing_binds: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for s in &mut selected {
         let mut from_files: Vec<EnvVar> = Vec::new();
+        let mut from_files_ix: HashMap<String, usize> = HashMap::new();
         for ef in &s.env_files {
             let p = first_dir_for(&loaded, &ef.path);
-            if !p.is_file() {
-                let sev = if ef.required { "error" } else { "warning" };
-                if ef.required {
+            let at = || {
+                loaded[by_name[&s.name].1].place(&format!("services.{}.env_file", s.name), &ef.path)
+            };
+            match std::fs::metadata(&p) {
+                Err(_) if ef.required => {
+                    return Err(WdError::input(format!(
+                        "{}: services.{}.env_file: {} does not exist; create it or mark it `required: false`",
+                        at(),
+                        s.name,
+                        ef.path
+                    )))
+                }
+                Err(_) => {
                     findings.push(Finding {
                         code: "missing-env-file".into(),
-                        severity: sev.into(),
+                        severity: "warning".into(),
                         service: Some(s.name.clone()),
                         message: format!(
-                            "env_file {} does not exist; compose refuses to start the service",
+                            "env_file {} does not exist (required: false, so compose starts without it)",
                             ef.path
                         ),
                     });
+                    continue;
                 }
-                continue;
+                Ok(m) if !m.is_file() => {
+                    return Err(WdError::input(format!(
+                        "{}: services.{}.env_file: {} is {}, not a file; name the env file",
+                        at(),
+                        s.name,
+                        ef.path,
+                        crate::input::kind_of(&m)
+                    )))
+                }
+                Ok(_) => {}
             }
             let parsed = load_env(&p, &req.process_env)?;
             let same_as_interp = std::fs::canonicalize(&p).ok() == interp_env_path;
@@ -269,13 +322,12 @@ pub fn build(req: &Request) -> WdResult<Built> {
                 if same_as_interp {
                     env_file_keys_used.insert(e.key.clone());
                 }
-                from_files.retain(|x| x.name != e.key);
                 let refs = if e.literal {
                     vec![]
                 } else {
                     interp::references(&e.raw).unwrap_or_default()
                 };
-                from_files.push(EnvVar {
+                let var = EnvVar {
                     name: e.key.clone(),
                     raw: Some(e.raw.clone()),
                     origin: format!("env_file:{}", ef.path),
@@ -285,11 +337,20 @@ pub fn build(req: &Request) -> WdResult<Built> {
                         .collect(),
                     value: Some(e.value.clone()),
                     ..Default::default()
-                });
+                };
+                // A later entry of the same name replaces the earlier one, in its place.
+                match from_files_ix.get(&e.key) {
+                    Some(&i) => from_files[i] = var,
+                    None => {
+                        from_files_ix.insert(e.key.clone(), from_files.len());
+                        from_files.push(var);
+                    }
+                }
             }
         }
         // `environment:` overrides env_file.
-        from_files.retain(|x| !s.env.iter().any(|e| e.name == x.name));
+        let own: HashSet<&str> = s.env.iter().map(|e| e.name.as_str()).collect();
+        from_files.retain(|x| !own.contains(x.name.as_str()));
         let mut env = from_files;
         env.append(&mut s.env);
         for e in &mut env {
@@ -329,36 +390,45 @@ pub fn build(req: &Request) -> WdResult<Built> {
         for m in &mut s.mounts {
             if m.kind == MountType::Bind {
                 if let Some(src) = &m.resolved_source {
-                    let b = files::summarise(Path::new(src));
-                    if !b.exists {
-                        findings.push(Finding {
-                            code: "missing-bind-source".into(),
-                            severity: "warning".into(),
-                            service: Some(s.name.clone()),
-                            message: format!(
-                                "bind source {} does not exist yet (generated at deploy time?)",
-                                m.source.as_deref().unwrap_or("")
-                            ),
-                        });
-                    }
-                    for f in &b.files {
-                        if f.carries_secrets {
-                            findings.push(Finding { code: "secret-in-mounted-file".into(), severity: "warning".into(), service: Some(s.name.clone()), message: format!("{} mounted at {} carries secrets ({}); render it with env references instead", f.path, m.target, f.secret_fields.join(", ")) });
+                    let first_use = !binds.contains_key(src);
+                    if first_use {
+                        let (b, notes) = files::summarise(Path::new(src));
+                        for n in notes {
+                            findings.push(Finding {
+                                code: n.code.into(),
+                                severity: "warning".into(),
+                                service: Some(s.name.clone()),
+                                message: format!(
+                                    "bind source {}: {}",
+                                    m.source.as_deref().unwrap_or(src),
+                                    n.message
+                                ),
+                            });
                         }
-                        if f.kind == FileKind::Hocon {
-                            let text = std::fs::read_to_string(if b.path_kind == PathKind::File {
+                        for f in b.files.iter().filter(|f| f.kind == FileKind::Hocon) {
+                            let path = if b.path_kind == PathKind::File {
                                 PathBuf::from(src)
                             } else {
                                 Path::new(src).join(&f.path)
-                            })
-                            .unwrap_or_default();
-                            for fld in hocon::fields(&text) {
+                            };
+                            for fld in hocon::fields(&crate::input::scan_text(&path)) {
                                 config_refs.extend(fld.quoted_refs);
                                 config_refs.extend(fld.hocon_refs);
                             }
                         }
+                        binds.insert(src.clone(), b);
                     }
-                    m.bind = Some(b);
+                    let b = &binds[src];
+                    if !b.exists {
+                        missing_binds
+                            .entry(m.source.clone().unwrap_or_else(|| src.clone()))
+                            .or_default()
+                            .push(s.name.clone());
+                    }
+                    for f in b.files.iter().filter(|f| f.carries_secrets) {
+                        findings.push(Finding { code: "secret-in-mounted-file".into(), severity: "warning".into(), service: Some(s.name.clone()), message: format!("{} mounted at {} carries secrets ({}); render it with env references instead", f.path, m.target, f.secret_fields.join(", ")) });
+                    }
+                    m.bind = Some(b.clone());
                 }
             }
         }
@@ -400,7 +470,7 @@ pub fn build(req: &Request) -> WdResult<Built> {
             }
         }
         for d in &s.depends_on {
-            if !wanted.contains(&d.service) {
+            if !wanted_set.contains(&d.service) {
                 findings.push(Finding {
                     code: "dependency-not-selected".into(),
                     severity: "warning".into(),
@@ -414,16 +484,27 @@ pub fn build(req: &Request) -> WdResult<Built> {
         }
     }
 
-    // 6. Variables.
-    let selected_names: BTreeSet<&str> = selected.iter().map(|s| s.name.as_str()).collect();
+    for (source, mut users) in missing_binds {
+        users.dedup();
+        findings.push(Finding {
+            code: "missing-bind-source".into(),
+            severity: "warning".into(),
+            service: (users.len() == 1).then(|| users[0].clone()),
+            message: if users.len() == 1 {
+                format!("bind source {source} does not exist yet (generated at deploy time?)")
+            } else {
+                format!(
+                    "bind source {source} does not exist yet (generated at deploy time?); mounted by {}",
+                    users.join(", ")
+                )
+            },
+        });
+    }
+
+    // 6. Variables: one pass over the references (each knows its service).
     let mut referenced: BTreeMap<String, bool> = BTreeMap::new(); // name -> any reference without default
-    for (field, r) in &all_refs {
-        let in_scope = match field.strip_prefix("services.") {
-            Some(rest) => selected_names
-                .iter()
-                .any(|n| rest == *n || rest.starts_with(&format!("{n}."))),
-            None => true,
-        };
+    for (service, r) in &all_refs {
+        let in_scope = service.as_ref().is_none_or(|s| wanted_set.contains(s));
         if in_scope {
             let e = referenced.entry(r.name.clone()).or_insert(false);
             *e |= !r.has_default;
@@ -469,17 +550,20 @@ pub fn build(req: &Request) -> WdResult<Built> {
         .collect();
 
     // 7. Named volumes used by the selection.
+    let mut volume_users: HashMap<&str, Vec<String>> = HashMap::new();
+    for s in &selected {
+        for m in &s.mounts {
+            if let (MountType::Volume, Some(src)) = (m.kind, m.source.as_deref()) {
+                let u = volume_users.entry(src).or_default();
+                if u.last() != Some(&s.name) {
+                    u.push(s.name.clone());
+                }
+            }
+        }
+    }
     let mut used_volumes = Vec::new();
-    for v in volumes {
-        let users: Vec<String> = selected
-            .iter()
-            .filter(|s| {
-                s.mounts
-                    .iter()
-                    .any(|m| m.kind == MountType::Volume && m.source.as_deref() == Some(&v.name))
-            })
-            .map(|s| s.name.clone())
-            .collect();
+    for v in volumes.into_iter().flatten() {
+        let users = volume_users.remove(v.name.as_str()).unwrap_or_default();
         if !users.is_empty() {
             used_volumes.push(NamedVolume {
                 used_by: users,

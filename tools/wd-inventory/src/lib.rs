@@ -12,6 +12,8 @@ pub mod dotenv;
 pub mod files;
 pub mod hocon;
 pub mod image;
+pub mod input;
 pub mod interp;
 pub mod inventory;
+pub mod marks;
 pub mod secrets;

@@ -872,3 +872,214 @@ fn secret_corpus_is_redacted_in_every_format() {
         "not in the --show-secrets output: {missing:?}"
     );
 }
+
+/// A compose project in a fresh directory: `files` are (relative path, content).
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    for (p, body) in files {
+        let path = d.path().join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, body).unwrap();
+    }
+    d
+}
+
+/// Runs with a deadline: a run that blocks (a FIFO opened for reading) is killed and fails.
+fn run_with_deadline(dir: &Path, args: &[&str]) -> Output {
+    let mut c = Command::new(bin());
+    c.current_dir(dir)
+        .args(args)
+        .env_clear()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(10) {
+            child.kill().unwrap();
+            panic!("{args:?} blocked for 10 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn errors_point_at_the_offending_node_not_the_first_matching_text() {
+    // service b's port and ${ are wrong; service a has the same text, earlier in the file.
+    let d = project(&[(
+        "compose.yaml",
+        "services:\n  a:\n    image: x:1\n    ports:\n      - \"80:80\"\n  b:\n    image: y:1\n    ports:\n      - \"80:80\"\n      - \"80:80:80:80\"\n",
+    )]);
+    bad(
+        &["-f", "compose.yaml"],
+        d.path(),
+        &["compose.yaml:10:10:", "services.b.ports[1]", "invalid port"],
+    );
+    let d = project(&[(
+        "compose.yaml",
+        "services:\n  a:\n    image: x:1\n    environment:\n      A: \"${TAG}\"\n  b:\n    image: y:1\n    environment:\n      A: \"${TAG\"\n",
+    )]);
+    bad(
+        &["-f", "compose.yaml"],
+        d.path(),
+        &[
+            "compose.yaml:9:11:",
+            "services.b.environment.A",
+            "unterminated ${",
+        ],
+    );
+    // a type error names the node's own line, not the first `ports:` in the file
+    let d = project(&[(
+        "compose.yaml",
+        "services:\n  a:\n    image: x:1\n    ports: [\"80\"]\n  b:\n    image: y:1\n    ports: 80\n",
+    )]);
+    bad(
+        &["-f", "compose.yaml"],
+        d.path(),
+        &["compose.yaml:7:12:", "services.b.ports", "expected a list"],
+    );
+}
+
+#[test]
+fn what_docker_compose_config_refuses_is_refused() {
+    let cases: &[(&str, &[&str])] = &[
+        ("", &["compose.yaml:1:1:", "empty compose file"]),
+        ("~\n", &["compose.yaml:1:1:", "empty compose file"]),
+        ("# only a comment\n", &["empty compose file"]),
+        (
+            "volumes:\n  data: {}\n",
+            &["compose.yaml:1:1:", "no services"],
+        ),
+        (
+            "services:\n  a:\n    image: x:1\n  b:\n    restart: always\n",
+            &[
+                "compose.yaml:5:5:",
+                "services.b",
+                "neither an image nor a build context",
+            ],
+        ),
+        (
+            "services:\n  a:\n    image: x:1\n    healthcheck:\n      test: 5\n",
+            &[
+                "compose.yaml:5:13:",
+                "services.a.healthcheck.test",
+                "expected a string",
+            ],
+        ),
+        (
+            "services:\n  a:\n    image: x:1\n    env_file: ./missing.env\n",
+            &[
+                "compose.yaml:4:15:",
+                "services.a.env_file",
+                "./missing.env does not exist",
+            ],
+        ),
+        (
+            "services:\n  a:\n    image: x:1\n    env_file: ./envdir\n",
+            &["compose.yaml:4:15:", "./envdir is a directory"],
+        ),
+    ];
+    for (body, expect) in cases {
+        let d = project(&[("compose.yaml", body), ("envdir/x", "")]);
+        bad(&["-f", "compose.yaml"], d.path(), expect);
+        bad(&["-f", "compose.yaml", "--check"], d.path(), expect);
+    }
+    // an optional env_file that is missing is a warning, not silence
+    let d = project(&[(
+        "compose.yaml",
+        "services:\n  a:\n    image: x:1\n    env_file:\n      - path: ./opt.env\n        required: false\n",
+    )]);
+    let o = run_in(d.path(), &["-f", "compose.yaml"], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("warning: a: env_file ./opt.env does not exist"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn mkfifo(p: &Path) {
+    let ok = Command::new("mkfifo").arg(p).status().unwrap().success();
+    assert!(ok, "mkfifo {}", p.display());
+}
+
+#[test]
+fn fifos_devices_and_unreadable_files_are_named_never_read() {
+    let d = project(&[
+        ("compose.yaml", "services:\n  a:\n    image: x:1\n    volumes:\n      - ./pipe:/in\n      - /dev/zero:/zero\n      - /proc/self/mem:/mem.conf\n"),
+    ]);
+    mkfifo(&d.path().join("pipe"));
+    mkfifo(&d.path().join("compose-fifo.yaml"));
+    mkfifo(&d.path().join("env-fifo"));
+    // -f / --env-file given a FIFO: exit 2 at once, not blocked waiting for a writer
+    let o = run_with_deadline(d.path(), &["-f", "compose-fifo.yaml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("compose-fifo.yaml: is a FIFO, not a compose file"));
+    let o = run_with_deadline(d.path(), &["-f", "compose.yaml", "--env-file", "env-fifo"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("env-fifo: is a FIFO, not an env file"));
+    // bind sources: a FIFO and a device are not directories, an unreadable file is not "no secrets"
+    let o = run_with_deadline(d.path(), &["-f", "compose.yaml"]);
+    let inv = ok_json(&o);
+    let mounts = service(&inv, "a")["mounts"].as_array().unwrap().clone();
+    for m in &mounts[..2] {
+        assert_eq!(m["bind"]["pathKind"], "file", "{m}");
+    }
+    let codes: Vec<String> = inv["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["code"].as_str().unwrap(),
+                f["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let has = |s: &str| codes.iter().any(|c| c.contains(s));
+    assert!(
+        has("special-bind-source bind source ./pipe: is a FIFO"),
+        "{codes:?}"
+    );
+    assert!(
+        has("special-bind-source bind source /dev/zero: is a character device"),
+        "{codes:?}"
+    );
+    assert!(
+        has("unreadable-mounted-file bind source /proc/self/mem: cannot read mem"),
+        "{codes:?}"
+    );
+}
+
+#[test]
+fn a_missing_bind_source_is_reported_once_with_its_services() {
+    let mut body = String::from("services:\n");
+    for s in ["webserver", "scheduler", "worker", "triggerer", "init"] {
+        body.push_str(&format!(
+            "  {s}:\n    image: apache/airflow:2.10.3\n    volumes:\n      - ./dags:/opt/airflow/dags\n      - ./logs:/opt/airflow/logs\n"
+        ));
+    }
+    let d = project(&[("compose.yaml", &body)]);
+    let o = run_in(d.path(), &["-f", "compose.yaml"], &[]);
+    let inv = ok_json(&o);
+    let missing: Vec<&str> = inv["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "missing-bind-source")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        missing,
+        [
+            "bind source ./dags does not exist yet (generated at deploy time?); mounted by webserver, scheduler, worker, triggerer, init",
+            "bind source ./logs does not exist yet (generated at deploy time?); mounted by webserver, scheduler, worker, triggerer, init",
+        ]
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.matches("./dags").count(), 1, "{err}");
+}
