@@ -295,8 +295,9 @@ class Run:
         self.passed += 1
         print(f"{paint('32', 'ok  ')} {name}: {detail}", flush=True)
 
-    def fail(self, key: str, name: str, message: str, drift: bool = False) -> None:
-        code = CODE[key]
+    def fail(self, key: str | int, name: str, message: str, drift: bool = False) -> None:
+        """One failing check: its line on stderr and its exit code (a key of CODE, or 2/3)."""
+        code = CODE[key] if isinstance(key, str) else key
         if drift:
             self.drift += 1
             message += " — drift: an earlier step of this flow succeeded; the session lives on another replica (issue 12)"
@@ -304,10 +305,18 @@ class Run:
         print(f"{paint('31', 'FAIL')} {name} (exit {code}): {self.http.mask(message)}", file=sys.stderr, flush=True)
 
     def check(self, key: str, name: str, fn) -> bool:
+        """Runs one check; its failure is recorded and the run goes on with the next check. A
+        check that cannot reach the cluster (kubectl) fails with 3, one missing its input with 2."""
         try:
             detail = fn()
         except CheckFailed as e:
             self.fail(key, name, str(e), e.drift)
+            return False
+        except Unreachable as e:
+            self.fail(3, name, str(e))
+            return False
+        except Usage as e:
+            self.fail(2, name, str(e))
             return False
         self.ok(name, detail)
         return True
@@ -333,7 +342,7 @@ class Run:
             self.ok("wd-wait", f"scenario ready (namespace {a.namespace}, release {a.release})")
         elif p.returncode == 3:
             print(out, file=sys.stderr)
-            raise Unreachable(f"wd-wait: the cluster of {kc} is unreachable (wd-wait exit 3, above)")
+            self.fail(3, "wd-wait", f"the cluster of {kc} is unreachable (wd-wait exit 3, above)")
         else:
             print(out, file=sys.stderr)
             self.fail("wait", "wd-wait", f"the scenario is not ready (wd-wait exit {p.returncode}; its diagnosis is above)")
@@ -394,11 +403,15 @@ class Run:
         except OSError as e:
             raise Unreachable(f"kubectl port-forward {svc}: {e}") from e
         try:
-            port = _forwarded_port(pf, self.args.port_forward_timeout)
+            port, said = _forwarded_port(pf, self.args.port_forward_timeout)
             if port is None:
-                pf.kill()
-                rest = pf.stdout.read().decode("utf-8", "replace") if pf.stdout else ""
-                raise CheckFailed(f"kubectl port-forward {svc} did not start within {self.args.port_forward_timeout} s: {short(rest)}")
+                try:  # EOF on its output: kubectl is exiting; let it be reaped for its status
+                    pf.wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    pass
+                exited = pf.poll() is not None
+                when = f"exited ({pf.returncode})" if exited else f"did not forward within {self.args.port_forward_timeout} s"
+                raise CheckFailed(f"kubectl port-forward {svc} {when}: {short(said)}")
             return self._languages(f"http://127.0.0.1:{port}", via=f" (port-forward {svc})", direct=True)
         finally:
             if pf.poll() is None:
@@ -643,8 +656,9 @@ def _set_cookies(r: Response) -> list[tuple[str, str]]:
     return out
 
 
-def _forwarded_port(pf: subprocess.Popen, timeout: float) -> int | None:
-    """The port kubectl picked, from its "Forwarding from 127.0.0.1:PORT -> 5000" line."""
+def _forwarded_port(pf: subprocess.Popen, timeout: float) -> tuple[int | None, str]:
+    """The port kubectl picked, from its "Forwarding from 127.0.0.1:PORT -> 5000" line, and what
+    kubectl said (its error when it exits first or never forwards)."""
     assert pf.stdout is not None
     fd = pf.stdout.fileno()
     deadline = time.monotonic() + timeout
@@ -654,14 +668,14 @@ def _forwarded_port(pf: subprocess.Popen, timeout: float) -> int | None:
         if ready:
             chunk = os.read(fd, 4096)
             if not chunk:  # kubectl exited
-                return None
+                break
             buf += chunk
             m = re.search(rb"Forwarding from 127\.0\.0\.1:(\d+)", buf)
             if m:
-                return int(m.group(1))
+                return int(m.group(1)), buf.decode("utf-8", "replace")
         elif pf.poll() is not None:
-            return None
-    return None
+            break
+    return None, buf.decode("utf-8", "replace")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

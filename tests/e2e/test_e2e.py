@@ -214,3 +214,18 @@ def test_help_documents_every_exit_code():
     p = subprocess.run([sys.executable, str(E2E), "--help"], capture_output=True, text=True, timeout=30)
     codes = re.findall(r"^\s+(\d+)\s{2}", p.stdout.split("EXIT CODES", 1)[1], re.M)
     assert codes == ["0", "2", "3"] + [str(c) for c in range(10, 23)]
+
+
+def test_a_port_forward_that_fails_fails_its_check_and_the_run_goes_on(out, wd_wait_ok, kubeconfig, tmp_path):
+    kubectl = script(tmp_path / "kubectl", 'echo \'error: services "waltid-libretranslate" not found\' >&2; exit 1\n')
+    with FakeCluster(password=PASSWORD) as c:
+        p = run(out, c, "--no-translate-url", "--kubectl", str(kubectl), wd_wait=wd_wait_ok, kubeconfig=kubeconfig)
+    assert p.returncode == 15, p.stdout + p.stderr
+    assert failures(p) == [f for f in failures(p) if f.startswith("FAIL LibreTranslate /languages (exit 15)")] and len(failures(p)) == 1
+    assert 'services "waltid-libretranslate" not found' in p.stderr
+    assert re.search(r"^ok\s+verification:", p.stdout, re.M)  # the later checks still ran
+    # kubectl that cannot run at all: the cluster is unreachable from here (3), the rest still runs
+    with FakeCluster(password=PASSWORD) as c:
+        p = run(out, c, "--no-translate-url", "--kubectl", str(tmp_path / "no-such-kubectl"), wd_wait=wd_wait_ok, kubeconfig=kubeconfig)
+    assert p.returncode == 3 and "FAIL LibreTranslate /languages (exit 3)" in p.stderr
+    assert re.search(r"^ok\s+verification:", p.stdout, re.M)
