@@ -121,6 +121,10 @@ def test_ci_runs_make_test_the_way_ci_does():
     cached = [s["with"]["path"] for s in steps if str(s.get("uses", "")).startswith("actions/cache@")]
     assert any("target" in p and "~/.cargo/registry" in p for p in cached) and ".venv" in cached
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+    # the online zizmor job installs the venv's pin of zizmor
+    audit = "\n".join(s.get("run", "") for s in doc["jobs"]["workflow-audit"]["steps"])
+    assert "grep '^zizmor==' tests/requirements.txt" in audit and "--offline" not in audit
+    assert re.search(r"^zizmor==\S+$", (ROOT / "tests" / "requirements.txt").read_text(), re.M)
 
 
 def test_image_workflow_scans_signs_and_outputs_the_digest():
