@@ -8,7 +8,7 @@ crate::doc_kind!(WaitReportKind, "WaitReport");
 crate::doc_kind!(UrlListKind, "UrlList");
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct WaitReport {
     pub api_version: ApiVersion,
     pub kind: WaitReportKind,
@@ -26,7 +26,7 @@ impl Document for WaitReport {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct WaitObject {
     #[serde(rename = "objectKind")]
     pub object_kind: String,
@@ -74,7 +74,7 @@ impl std::fmt::Display for WaitState {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct UrlList {
     pub api_version: ApiVersion,
     pub kind: UrlListKind,
@@ -88,7 +88,7 @@ impl Document for UrlList {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct UrlItem {
     /// What it is (`walt.id issuer API`, `Keycloak admin`, `Grafana`, …).
     pub what: String,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 crate::doc_kind!(ConfigAuditKind, "ConfigAudit");
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct ConfigAudit {
     pub api_version: ApiVersion,
     pub kind: ConfigAuditKind,
@@ -23,7 +23,7 @@ impl Document for ConfigAudit {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct ConfigService {
     pub service: String,
     /// Container path the config directory is mounted at (e.g. `/waltid-wallet-api/config`).
@@ -34,7 +34,7 @@ pub struct ConfigService {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct ConfigFile {
     pub file: String,
     /// Whether walt.id 0.18.2 reads this file: `always`, `feature-enabled`, `feature-disabled`
@@ -61,7 +61,7 @@ pub enum FieldClass {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct ConfigField {
     /// Dotted path, e.g. `dataSource.jdbcUrl`.
     pub path: String,

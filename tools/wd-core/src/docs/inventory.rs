@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 crate::doc_kind!(InventoryKind, "Inventory");
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Inventory {
     pub api_version: ApiVersion,
     pub kind: InventoryKind,
@@ -30,7 +30,7 @@ impl Document for Inventory {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Sources {
     /// Compose files in merge order (later override earlier), as given.
     pub compose_files: Vec<String>,
@@ -47,7 +47,7 @@ pub struct Sources {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Service {
     pub name: String,
     pub image: Option<Image>,
@@ -72,7 +72,7 @@ pub struct Service {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default, PartialEq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Image {
     /// The expression as written, before interpolation.
     pub raw: String,
@@ -89,19 +89,21 @@ pub struct Image {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Build {
     pub context: String,
     pub dockerfile: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct EnvVar {
     pub name: String,
     /// The expression as written (`${DB_PASSWORD:-waltid}`), or null for a bare `KEY` taken from the environment.
     pub raw: Option<String>,
     /// Where the variable is set: `environment` or `env_file:<path>`.
+    #[schemars(with = "EnvOrigin")]
+    #[serde(deserialize_with = "super::one_of::<_, EnvOrigin>")]
     pub origin: String,
     /// Variables the expression references, with where each is defined.
     pub references: Vec<VarRef>,
@@ -114,8 +116,67 @@ pub struct EnvVar {
     pub inline_secret_default: bool,
 }
 
+/// Where an environment variable of a service is set: the `environment` section, or an
+/// `env_file` (written `env_file:<path>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvOrigin {
+    Environment,
+    EnvFile(String),
+}
+
+impl std::fmt::Display for EnvOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EnvOrigin::Environment => f.write_str("environment"),
+            EnvOrigin::EnvFile(p) => write!(f, "env_file:{p}"),
+        }
+    }
+}
+
+impl std::str::FromStr for EnvOrigin {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "environment" => Ok(EnvOrigin::Environment),
+            _ => match s.strip_prefix("env_file:") {
+                Some(p) if !p.is_empty() => Ok(EnvOrigin::EnvFile(p.to_string())),
+                _ => Err(format!(
+                    "origin {s:?}: expected \"environment\" or \"env_file:<path>\""
+                )),
+            },
+        }
+    }
+}
+
+impl Serialize for EnvOrigin {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for EnvOrigin {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for EnvOrigin {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "EnvOrigin".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "`environment`, or `env_file:<path>` for a variable from an env_file.",
+            "type": "string",
+            "pattern": "^(environment|env_file:.+)$"
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct VarRef {
     pub name: String,
     /// Defined in the env file used for interpolation.
@@ -129,7 +190,7 @@ pub struct VarRef {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct SecretReason {
     /// `name-rule` (the name looks like a credential) or `known` (listed in waltid-facts §1).
     pub rule: String,
@@ -137,7 +198,7 @@ pub struct SecretReason {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct EnvFileRef {
     pub path: String,
     pub required: bool,
@@ -156,7 +217,7 @@ pub enum MountType {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Mount {
     #[serde(rename = "type")]
     pub kind: MountType,
@@ -179,7 +240,7 @@ pub enum PathKind {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct BindSource {
     pub exists: bool,
     pub path_kind: PathKind,
@@ -209,7 +270,7 @@ pub enum FileKind {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct FileSummary {
     /// Path relative to the bind source (the file name for a single-file bind).
     pub path: String,
@@ -222,7 +283,7 @@ pub struct FileSummary {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Port {
     /// As written, e.g. `"127.0.0.1:${PORT:-80}:80/udp"`, or `long syntax`.
     pub raw: String,
@@ -236,7 +297,7 @@ pub struct Port {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Dependency {
     pub service: String,
     /// `service_started` (the default), `service_healthy` or `service_completed_successfully`.
@@ -246,7 +307,7 @@ pub struct Dependency {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Healthcheck {
     /// `CMD`, `CMD-SHELL` or `NONE` and its arguments, normalised to a list.
     pub test: Vec<String>,
@@ -259,14 +320,14 @@ pub struct Healthcheck {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct NetworkAttachment {
     pub name: String,
     pub aliases: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct StateEntry {
     /// `volume` or `bind`.
     #[serde(rename = "type")]
@@ -278,7 +339,7 @@ pub struct StateEntry {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct NamedVolume {
     pub name: String,
     pub external: bool,
@@ -287,7 +348,7 @@ pub struct NamedVolume {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Variables {
     /// Every variable the selected services reference, sorted.
     pub referenced: Vec<String>,
@@ -301,11 +362,13 @@ pub struct Variables {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Finding {
     /// `unpinned-image`, `inline-secret-default`, `secret-in-mounted-file`, `unset-variable`.
     pub code: String,
     /// `error` findings fail `--check`; `warning` ones are reported only.
+    #[schemars(with = "super::Severity")]
+    #[serde(deserialize_with = "super::one_of::<_, super::Severity>")]
     pub severity: String,
     pub service: Option<String>,
     pub message: String,

@@ -2,8 +2,11 @@
 //!
 //! Every document is a JSON object with `apiVersion: "wd/v1"` and a `kind`. Field names are
 //! camelCase and stable; a new optional field may be added within v1, nothing is renamed or
-//! removed. The JSON Schemas in `docs/schemas/` are generated from these types
-//! (`make schemas`; a test fails when they are stale).
+//! removed. So readers accept and ignore fields they do not know (no `deny_unknown_fields`
+//! here, no `additionalProperties: false` in the schemas): a document from a newer v1 producer
+//! still reads. A different `apiVersion` (`wd/v2`) is refused by [`parse`] with exit 2 and one
+//! line saying which version this release reads. The JSON Schemas in `docs/schemas/` are
+//! generated from these types (`make schemas`; a test fails when they are stale).
 
 pub mod cluster;
 pub mod config_audit;
@@ -24,6 +27,29 @@ pub enum ApiVersion {
     #[default]
     #[serde(rename = "wd/v1")]
     V1,
+}
+
+/// How bad a finding is: `error` fails the check (exit 1), `warning` is reported only.
+#[derive(
+    Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// Deserializes a string field that must be one of `E`'s values and keeps it a `String`: the
+/// schema (`#[schemars(with = "E")]`) and the reader are strict while the producers still build
+/// the field from text. A wrong value is a parse error naming the allowed ones.
+pub(crate) fn one_of<'de, D, E>(d: D) -> Result<String, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    E: DeserializeOwned,
+{
+    let s = String::deserialize(d)?;
+    E::deserialize(serde::de::value::StrDeserializer::<D::Error>::new(&s))?;
+    Ok(s)
 }
 
 /// Declares a one-variant enum used as a document's `kind` field, so a wrong kind is

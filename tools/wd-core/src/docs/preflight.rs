@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 crate::doc_kind!(PreflightReportKind, "PreflightReport");
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct PreflightReport {
     pub api_version: ApiVersion,
     pub kind: PreflightReportKind,
@@ -31,7 +31,7 @@ impl Document for PreflightReport {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct PreflightSummary {
     /// Objects read from the manifests.
     pub objects: u32,
@@ -43,17 +43,10 @@ pub struct PreflightSummary {
     pub by_check: BTreeMap<String, u32>,
 }
 
-#[derive(
-    Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warning,
-}
+pub use super::Severity;
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Finding {
     /// Check id: `call-path`, `references`, `images`, `pod-security`, `capacity`, `rollout`,
     /// `config` (required environment), with a sub-rule after a slash (`call-path/dns`).
@@ -68,7 +61,7 @@ pub struct Finding {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct ObjectRef {
     #[serde(rename = "objectKind")]
     pub object_kind: String,
@@ -80,7 +73,7 @@ pub struct ObjectRef {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct CallPath {
     /// `Kind/namespace/name` of the caller.
     pub from: String,
@@ -95,7 +88,7 @@ pub struct CallPath {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct CapacityLine {
     /// A namespace, or `total`.
     pub scope: String,

@@ -7,14 +7,16 @@ use serde::{Deserialize, Serialize};
 crate::doc_kind!(RenderPlanKind, "RenderPlan");
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct RenderPlan {
     pub api_version: ApiVersion,
     pub kind: RenderPlanKind,
     pub scenario: String,
-    /// `k8s` or `compose`.
+    #[schemars(with = "Flavor")]
+    #[serde(deserialize_with = "super::one_of::<_, Flavor>")]
     pub flavor: String,
-    /// `local`, `onprem` or `aws`.
+    #[schemars(with = "DeployTarget")]
+    #[serde(deserialize_with = "super::one_of::<_, DeployTarget>")]
     pub target: String,
     pub out_dir: String,
     /// Every input file with its checksum (inventory, values files, templates).
@@ -28,12 +30,53 @@ pub struct RenderPlan {
     pub pending_secrets: Vec<PendingSecret>,
 }
 
+/// What a render is for: Kubernetes (charts' values) or docker compose (conf files + env file).
+#[derive(
+    Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Flavor {
+    K8s,
+    Compose,
+}
+
+/// Where a deployment runs: `local` (kind, plain HTTP on *.localtest.me), `onprem` (k3s) or
+/// `aws` (EKS); the last two use the production profile.
+#[derive(
+    Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum DeployTarget {
+    Local,
+    Onprem,
+    Aws,
+}
+
+impl DeployTarget {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeployTarget::Local => "local",
+            DeployTarget::Onprem => "onprem",
+            DeployTarget::Aws => "aws",
+        }
+    }
+}
+
+impl Flavor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flavor::K8s => "k8s",
+            Flavor::Compose => "compose",
+        }
+    }
+}
+
 impl Document for RenderPlan {
     const KIND: &'static str = "RenderPlan";
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct InputFile {
     pub path: String,
     pub sha256: String,
@@ -42,7 +85,7 @@ pub struct InputFile {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct RenderedFile {
     /// Relative to `outDir`.
     pub path: String,
@@ -57,14 +100,14 @@ pub struct RenderedFile {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct UrlEntry {
     pub role: String,
     pub url: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct PendingSecret {
     pub file: String,
     /// JSON pointer or HOCON path of the field.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 crate::doc_kind!(SecretPlanKind, "SecretPlan");
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct SecretPlan {
     pub api_version: ApiVersion,
     pub kind: SecretPlanKind,
@@ -24,7 +24,7 @@ impl Document for SecretPlan {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannedSecret {
     /// Stable logical name (`wallet-encryption-key`).
     pub name: String,
@@ -52,7 +52,7 @@ pub struct PlannedSecret {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct GenerationPolicy {
     /// `random` (length + charset), `rsa-jwk`, `ec-p256-pem`, `waltid-key` (a walt.id
     /// serialized key), or `external` (supplied by a person, never generated).

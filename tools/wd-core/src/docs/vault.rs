@@ -15,7 +15,7 @@ crate::doc_kind!(TransitSignatureKind, "TransitSignature");
 crate::doc_kind!(TransitKeyRefKind, "TransitKeyRef");
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct SecretsReport {
     pub api_version: ApiVersion,
     pub kind: SecretsReportKind,
@@ -34,7 +34,7 @@ impl Document for SecretsReport {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct SecretItem {
     pub secret: String,
     /// `<kvMount>/<path>`.
@@ -50,7 +50,7 @@ pub struct SecretItem {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Problem {
     pub secret: String,
     pub key: String,
@@ -60,7 +60,7 @@ pub struct Problem {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct VaultCluster {
     pub api_version: ApiVersion,
     pub kind: VaultClusterKind,
@@ -80,7 +80,7 @@ impl Document for VaultCluster {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct VaultNode {
     pub addr: String,
     pub initialized: bool,
@@ -91,7 +91,7 @@ pub struct VaultNode {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct VaultPolicies {
     pub api_version: ApiVersion,
     pub kind: VaultPoliciesKind,
@@ -106,7 +106,7 @@ impl Document for VaultPolicies {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct PolicyDoc {
     pub name: String,
     pub consumer: String,
@@ -114,7 +114,7 @@ pub struct PolicyDoc {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct K8sRole {
     pub name: String,
     pub mount: String,
@@ -126,7 +126,7 @@ pub struct K8sRole {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct TransitKeys {
     pub api_version: ApiVersion,
     pub kind: TransitKeysKind,
@@ -139,7 +139,7 @@ impl Document for TransitKeys {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct TransitKey {
     pub name: String,
     #[serde(rename = "type")]
@@ -155,7 +155,7 @@ pub struct TransitKey {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct TransitSignature {
     pub api_version: ApiVersion,
     pub kind: TransitSignatureKind,
@@ -173,7 +173,7 @@ impl Document for TransitSignature {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct TransitKeyRef {
     pub api_version: ApiVersion,
     pub kind: TransitKeyRefKind,
