@@ -4,8 +4,21 @@ use serde_json::{Map, Value};
 use std::path::Path;
 use wd_core::{WdError, WdResult};
 
+/// Largest values file read (a values file is a few KiB; this bounds a wrong path's cost).
+pub const MAX_VALUES_BYTES: u64 = 4 << 20;
+
 /// Reads a YAML values file into JSON; the error names file:line:col.
 pub fn load(path: &Path) -> WdResult<Value> {
+    if let Ok(m) = std::fs::metadata(path) {
+        if m.is_file() && m.len() > MAX_VALUES_BYTES {
+            return Err(WdError::input(format!(
+                "{}: {} bytes is more than the {} MiB a values file may have; pass the right file",
+                path.display(),
+                m.len(),
+                MAX_VALUES_BYTES >> 20
+            )));
+        }
+    }
     let text = wd_core::fsio::read_text(path)?;
     let v = wd_core::yaml::parse_value(&text, &path.display().to_string())?;
     let json: Value = serde_json::to_value(&v).map_err(|e| {
@@ -41,25 +54,48 @@ pub fn merge(base: &mut Value, over: &Value) {
     }
 }
 
-/// `a.b.c=value`: the value is read as a YAML scalar (`true`, `3`, `"x"`, `[a, b]`).
-pub fn apply_set(values: &mut Value, expr: &str) -> WdResult<()> {
+/// `--set a.b.c=value` (YAML-typed: `true`, `3`, `[a, b]`) or, with `string`, `--set-string`
+/// (the text as is): the key path and the value. Both flags take the same key paths.
+pub fn parse_set(expr: &str, string: bool) -> WdResult<(String, Value)> {
+    let flag = if string { "--set-string" } else { "--set" };
     let (path, raw) = expr
         .split_once('=')
-        .ok_or_else(|| WdError::input(format!("--set {expr}: expected key.path=value")))?;
-    if path.is_empty() || path.split('.').any(|s| s.is_empty()) {
+        .ok_or_else(|| WdError::input(format!("{flag} {expr}: expected key.path=value")))?;
+    if path.is_empty() || path.split('.').any(|s| s.trim().is_empty()) {
         return Err(WdError::input(format!(
-            "--set {expr}: empty key segment; write e.g. --set persistence.redis.enabled=true"
+            "{flag} {expr}: empty key segment; write e.g. {flag} persistence.redis.enabled=true"
         )));
     }
-    let parsed: Value = if raw.is_empty() {
-        Value::String(String::new())
-    } else {
-        serde_norway::from_str::<serde_norway::Value>(raw)
-            .ok()
-            .and_then(|v| serde_json::to_value(v).ok())
-            .unwrap_or_else(|| Value::String(raw.to_string()))
+    if string || raw.is_empty() {
+        return Ok((path.to_string(), Value::String(raw.to_string())));
+    }
+    let parsed = serde_norway::from_str::<serde_norway::Value>(raw)
+        .ok()
+        .and_then(|v| serde_json::to_value(v).ok());
+    let v = match parsed {
+        Some(v) => v,
+        // A flow list or map that does not parse is a mistake, not a string.
+        None if raw.trim_start().starts_with(['[', '{']) => {
+            return Err(WdError::input(format!(
+                "{flag} {expr}: {raw:?} is not a valid YAML list or map; close it (e.g. [a, b]) or use --set-string for text"
+            )))
+        }
+        None => Value::String(raw.to_string()),
     };
-    set_path(values, path, parsed);
+    Ok((path.to_string(), v))
+}
+
+/// The layer one `--set` makes: `{a: {b: {c: value}}}`.
+pub fn set_layer(path: &str, v: &Value) -> Value {
+    let mut layer = Value::Object(Map::new());
+    set_path(&mut layer, path, v.clone());
+    layer
+}
+
+/// Parses and applies one `--set`/`--set-string` (see [`parse_set`]).
+pub fn apply_set(values: &mut Value, expr: &str) -> WdResult<()> {
+    let (path, v) = parse_set(expr, false)?;
+    set_path(values, &path, v);
     Ok(())
 }
 
@@ -141,6 +177,13 @@ mod tests {
         assert_eq!(v["t"], json!("0.18.2"));
         assert!(apply_set(&mut v, "novalue").is_err());
         assert!(apply_set(&mut v, "a..b=1").is_err());
+        assert!(
+            parse_set("a..b=1", true).is_err(),
+            "--set-string takes the same key paths"
+        );
+        assert!(apply_set(&mut v, "roles=[unclosed").is_err());
+        assert_eq!(parse_set("t=1.10", true).unwrap().1, json!("1.10"));
+        assert_eq!(set_layer("a.b", &json!(1)), json!({"a": {"b": 1}}));
     }
 
     #[test]

@@ -36,8 +36,16 @@ fn inventory(args: &[&str], env: &[(&str, &str)]) -> Vec<u8> {
     o.stdout
 }
 
-fn render(stdin: &[u8], args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_wd-render"));
+/// The binary under test: this crate's, or $WD_RENDER_BIN (to run these tests against another
+/// build, e.g. to show a regression test fails on the code before a fix).
+fn bin() -> PathBuf {
+    std::env::var_os("WD_RENDER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_wd-render")))
+}
+
+fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut c = Command::new(bin());
     c.current_dir(root())
         .args(args)
         .env_clear()
@@ -47,8 +55,13 @@ fn render(stdin: &[u8], args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         c.env(k, v);
     }
-    let mut child = c.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    c
+}
+
+fn render(stdin: &[u8], args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut child = command(args, env).spawn().unwrap();
+    // A refused input may be closed before it is read in full.
+    let _ = child.stdin.take().unwrap().write_all(stdin);
     child.wait_with_output().unwrap()
 }
 
@@ -125,12 +138,12 @@ fn renders_the_waltid_scenario_for_kubernetes() {
         "encryptionKey = \"${WALLET_ENCRYPTION_KEY}\"",
         "signKey = \"${WALLET_SIGN_KEY}\"",
         "tokenKey = \"${WALLET_TOKEN_KEY}\"",
-        "issTokenClaim = \"https://wallet.localtest.me\"",
+        "issTokenClaim = \"http://wallet.localtest.me\"",
     ] {
         assert!(auth.contains(k), "{k}");
     }
     assert!(conf("issuer-api/config/issuer-service.conf")
-        .contains("baseUrl = \"https://issuer.localtest.me\""));
+        .contains("baseUrl = \"http://issuer.localtest.me\""));
     assert!(conf("verifier-api/config/verifier-service.conf").contains(
         "requestSigningKeyFile = \"/waltid-verifier-api/secrets/request-signing.key.pem\""
     ));
@@ -166,13 +179,10 @@ fn renders_the_waltid_scenario_for_kubernetes() {
     assert_eq!(arr.len(), 2);
     assert_eq!(
         arr[0]["issuerUrl"],
-        "https://auth.localtest.me/realms/vcplatform"
+        "http://auth.localtest.me/realms/vcplatform"
     );
     assert_eq!(arr[0]["clientId"], "vcplatform");
-    assert_eq!(
-        arr[1]["issuerUrl"],
-        "https://wso2.localtest.me/oauth2/token"
-    );
+    assert_eq!(arr[1]["issuerUrl"], "http://wso2.localtest.me/oauth2/token");
     assert_eq!(arr[1]["clientId"], "verifiably_go_client");
     for p in arr {
         for k in [
@@ -204,7 +214,7 @@ fn renders_the_waltid_scenario_for_kubernetes() {
         keys,
         ["verifier_url", "vendor", "type", "roles", "dpg", "config"]
     );
-    assert_eq!(st["verifier_url"], "https://verifier.localtest.me");
+    assert_eq!(st["verifier_url"], "http://verifier.localtest.me");
     assert!(st["vendor"].is_string());
     assert_eq!(st["type"], "walt_community");
     assert_eq!(
@@ -252,9 +262,9 @@ fn renders_the_waltid_scenario_for_kubernetes() {
         }
     }
     let cfg = &st["config"];
-    assert_eq!(cfg["issuerBaseUrl"], "https://issuer.localtest.me");
-    assert_eq!(cfg["verifierBaseUrl"], "https://verifier.localtest.me");
-    assert_eq!(cfg["walletBaseUrl"], "https://wallet.localtest.me");
+    assert_eq!(cfg["issuerBaseUrl"], "http://issuer.localtest.me");
+    assert_eq!(cfg["verifierBaseUrl"], "http://verifier.localtest.me");
+    assert_eq!(cfg["walletBaseUrl"], "http://wallet.localtest.me");
     assert_eq!(cfg["standardVersion"], "draft13");
     for k in ["name", "email", "password"] {
         assert!(cfg["demoAccount"][k].is_string());
@@ -710,4 +720,347 @@ fn every_planned_secret_has_a_runbook() {
         );
         assert!(!s.restart_on_rotate.is_empty() && !s.consumers.is_empty());
     }
+}
+
+/// Every regular file below `dir` (following the output set's links), relative, except the
+/// generations in `.wd-render/` and the files in `foreign`.
+fn visible_files(dir: &Path, foreign: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    fn walk(base: &Path, d: &Path, out: &mut Vec<String>) {
+        if let Ok(rd) = std::fs::read_dir(d) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.file_name().is_some_and(|n| n == ".wd-render") && d == base {
+                    continue;
+                }
+                if p.is_dir() {
+                    walk(base, &p, out);
+                } else {
+                    out.push(p.strip_prefix(base).unwrap().display().to_string());
+                }
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out.retain(|p| !foreign.contains(&p.as_str()));
+    out.sort();
+    out
+}
+
+/// (path, sha256) of a RenderPlan's files.
+fn plan_files(plan: &Value) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = plan["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["sha256"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The output set in `dir` is exactly one of `plans`: its render-plan.json is one of them, every
+/// file it lists has the listed sha256, and no other file (no temporary file) is visible.
+fn assert_whole_set(dir: &Path, plans: &[&Value], foreign: &[&str], when: &str) {
+    let text = std::fs::read_to_string(dir.join("render-plan.json"))
+        .unwrap_or_else(|e| panic!("{when}: render-plan.json unreadable: {e}"));
+    let plan: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{when}: render-plan.json is not JSON: {e}"));
+    let files = plan_files(&plan);
+    assert!(
+        plans.iter().any(|p| plan_files(p) == files),
+        "{when}: render-plan.json is neither the old nor the new plan"
+    );
+    for (path, sha) in &files {
+        let bytes = std::fs::read(dir.join(path))
+            .unwrap_or_else(|e| panic!("{when}: {path} listed but unreadable: {e}"));
+        assert_eq!(
+            &wd_core::fsio::sha256_hex(&bytes),
+            sha,
+            "{when}: {path} does not match render-plan.json (a mixed set)"
+        );
+    }
+    let mut expected: Vec<String> = files.into_iter().map(|(p, _)| p).collect();
+    expected.push("render-plan.json".into());
+    expected.sort();
+    assert_eq!(
+        visible_files(dir, foreign),
+        expected,
+        "{when}: files beside the set (stale temporary files or an earlier render's files)"
+    );
+}
+
+#[test]
+fn a_killed_render_leaves_the_old_set_or_the_new_one_whole() {
+    let inv = ref_inventory();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    // k8s-deploy.sh writes out/manifests.yaml beside the render: it must survive every render
+    std::fs::write(out.join("manifests.yaml"), "kind: List\n").unwrap();
+    let foreign = ["manifests.yaml"];
+    let o = out.to_str().unwrap();
+    let a: Vec<&str> = vec!["--out", o];
+    // b: different bytes in most files, and files a does not have (persistence.conf)
+    let b: Vec<&str> = vec![
+        "--out",
+        o,
+        "--set",
+        "persistence.redis.enabled=true",
+        "--set",
+        "wallet.tokenLifetimeDays=7",
+        "--set",
+        "domain=example.org",
+    ];
+    let plan_a = ok(&render(&inv, &a, &[]));
+    assert_whole_set(&out, &[&plan_a], &foreign, "after render a");
+    let started = std::time::Instant::now();
+    let plan_b = ok(&render(&inv, &b, &[]));
+    let full = started.elapsed();
+    assert_whole_set(&out, &[&plan_b], &foreign, "after render b");
+    assert_ne!(plan_files(&plan_a), plan_files(&plan_b));
+
+    // 30 kills spread over a render's run time, densest where it writes (the end)
+    for i in 0..30u32 {
+        let args = if i % 2 == 0 { &a } else { &b };
+        let mut child = command(args, &[]).spawn().unwrap();
+        let _ = child.stdin.take().unwrap().write_all(&inv);
+        let frac = 0.3 + 0.9 * f64::from((i * 7) % 30) / 30.0;
+        std::thread::sleep(full.mul_f64(frac));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        assert_whole_set(
+            &out,
+            &[&plan_a, &plan_b],
+            &foreign,
+            &format!("kill {i} at {frac:.2} of a render"),
+        );
+    }
+
+    // the next render removes what killed ones left, and the files the new plan does not list
+    ok(&render(&inv, &b, &[]));
+    ok(&render(&inv, &a, &[]));
+    assert_whole_set(&out, &[&plan_a], &foreign, "after the kills");
+    assert!(!out
+        .join("waltid/issuer-api/config/persistence.conf")
+        .exists());
+    let mut state: Vec<String> = std::fs::read_dir(out.join(".wd-render"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    state.sort();
+    assert_eq!(
+        state.len(),
+        3,
+        "lock, current and one generation: {state:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("manifests.yaml")).unwrap(),
+        "kind: List\n"
+    );
+}
+
+#[test]
+fn unchanged_files_are_not_rewritten() {
+    use std::os::unix::fs::MetadataExt;
+    let inv = ref_inventory();
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let first = ok(&render(&inv, &["--out", o], &[]));
+    let inode = |p: &str| std::fs::metadata(out.path().join(p)).unwrap().ino();
+    let before: Vec<(String, u64)> = plan_files(&first)
+        .into_iter()
+        .map(|(p, _)| (p.clone(), inode(&p)))
+        .collect();
+    let second = ok(&render(
+        &inv,
+        &["--out", o, "--set", "wallet.tokenLifetimeDays=9"],
+        &[],
+    ));
+    let changed: Vec<&String> = before
+        .iter()
+        .filter(|(p, i)| inode(p) != *i)
+        .map(|(p, _)| p)
+        .collect();
+    let differ: Vec<String> = plan_files(&first)
+        .into_iter()
+        .zip(plan_files(&second))
+        .filter(|(x, y)| x != y)
+        .map(|(x, _)| x.0)
+        .collect();
+    assert!(!differ.is_empty());
+    let changed: Vec<String> = changed.into_iter().cloned().collect();
+    assert_eq!(
+        changed, differ,
+        "exactly the files whose bytes changed are new files"
+    );
+}
+
+#[test]
+fn values_are_checked_against_the_schema_and_the_culprit_is_named() {
+    let inv = ref_inventory();
+    let schema_hint = "values.schema.json";
+    for (args, expect) in [
+        (
+            vec!["--set", "domain="],
+            vec!["--set domain=: domain:", "is not a hostname"],
+        ),
+        (
+            vec!["--set", "domain=a b/c"],
+            vec!["--set domain=a b/c: domain:", "is not a hostname"],
+        ),
+        (
+            vec!["--set", "persistence.redis.enabled=maybe"],
+            vec![
+                "--set persistence.redis.enabled=maybe: persistence.redis.enabled: want boolean",
+                schema_hint,
+            ],
+        ),
+        (
+            vec!["--set", "roles=[unclosed"],
+            vec!["--set roles=[unclosed: ", "not a valid YAML list"],
+        ),
+        (
+            vec!["--set", "images.issuer=[1,2]"],
+            vec!["--set images.issuer=[1,2]: images.issuer: want object"],
+        ),
+        (
+            vec!["--set", "wallet.tokenLifetimeDayz=7"],
+            vec!["wallet.tokenLifetimeDayz: unknown key"],
+        ),
+        (
+            vec!["--set", "images.isuer.tag=1"],
+            vec!["images.isuer: not a component of the scenario"],
+        ),
+        (
+            vec!["--set-string", "images..tag=1"],
+            vec!["--set-string images..tag=1: empty key segment"],
+        ),
+        (
+            vec!["--set", "images=1"],
+            vec!["--set images=1: images: want object"],
+        ),
+        (
+            vec!["--set", "roles=[issuer, judge]"],
+            vec!["--set roles=[issuer, judge]: roles.1:"],
+        ),
+        (
+            vec!["--set-string", "tls=true"],
+            vec!["--set-string tls=true: tls: want boolean"],
+        ),
+    ] {
+        fails(&inv, &args, &expect);
+    }
+    // a values file and the deploy.sh environment are named the same way
+    let d = tempfile::tempdir().unwrap();
+    let bad = d.path().join("bad.yaml");
+    std::fs::write(&bad, "persistence:\n  redis:\n    enabled: maybe\n").unwrap();
+    fails(
+        &inv,
+        &["--values", bad.to_str().unwrap()],
+        &["bad.yaml: persistence.redis.enabled: want boolean"],
+    );
+    let o = render(
+        &inv,
+        &[
+            "--flavor",
+            "compose",
+            "--out",
+            d.path().join("o").to_str().unwrap(),
+        ],
+        &[("VERIFIABLY_PUBLIC_HOST", "two words")],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("the environment (VERIFIABLY_PUBLIC_HOST"));
+    assert!(!d.path().join("o").exists(), "nothing written");
+    // what is valid still renders: a tag that looks like a number, as text
+    ok(&render(
+        &inv,
+        &[
+            "--out",
+            d.path().join("p").to_str().unwrap(),
+            "--set-string",
+            "images.issuer.tag=1.10",
+        ],
+        &[],
+    ));
+}
+
+#[test]
+fn the_schema_accepts_every_values_file_and_every_target_renders() {
+    let config = root().join("config");
+    let sc: Value = serde_norway::from_str(
+        &std::fs::read_to_string(config.join("scenarios/waltid.yaml")).unwrap(),
+    )
+    .unwrap();
+    let components: Vec<String> = sc["render"]["components"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let schema = wd_render::schema::ValuesSchema::load(&config, components).unwrap();
+    for e in std::fs::read_dir(config.join("values")).unwrap().flatten() {
+        let v = wd_render::values::load(&e.path()).unwrap();
+        schema
+            .check_layer(&v, &e.path().display().to_string())
+            .unwrap_or_else(|err| panic!("{err}"));
+    }
+    let inv = ref_inventory();
+    for target in ["local", "onprem", "aws"] {
+        for flavor in ["k8s", "compose"] {
+            let out = tempfile::tempdir().unwrap();
+            ok(&render(
+                &inv,
+                &[
+                    "--target",
+                    target,
+                    "--flavor",
+                    flavor,
+                    "--out",
+                    out.path().to_str().unwrap(),
+                ],
+                &[],
+            ));
+        }
+    }
+}
+
+fn children_peak_rss_mib() -> i64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
+    ru.ru_maxrss / 1024
+}
+
+#[test]
+fn oversized_or_non_object_input_is_refused_before_it_is_parsed() {
+    // a 52 MB JSON array: refused from its first byte
+    let mut arr = Vec::with_capacity(52 << 20);
+    arr.push(b'[');
+    while arr.len() < 52 << 20 {
+        arr.extend_from_slice(b"{\"a\":[1,2,3,4,5,6,7,8,9]},");
+    }
+    arr.extend_from_slice(b"{}]");
+    fails(&arr, &[], &["<stdin>: not a JSON object"]);
+    // an object above the limit: refused with the limit named
+    let mut big = b"{\"apiVersion\":\"wd/v1\",\"kind\":\"Inventory\",\"x\":\"".to_vec();
+    big.resize(33 << 20, b'a');
+    big.extend_from_slice(b"\"}");
+    fails(&big, &[], &["<stdin>: more than 32 MiB"]);
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), &arr).unwrap();
+    fails(
+        b"",
+        &["--inventory", f.path().to_str().unwrap()],
+        &["not a JSON object"],
+    );
+    let peak = children_peak_rss_mib();
+    assert!(peak < 400, "a refused input cost {peak} MiB of memory");
 }

@@ -1,0 +1,433 @@
+//! wd-render: render everything a deployment needs from an Inventory (see `--help`).
+//!
+//! The library behind the `wd-render` binary (a thin `main.rs`); [`run`] wires the modules:
+//! input (bounded) → values (each layer checked against config/values.schema.json, [`schema`])
+//! → context → templates → the output set, switched as a whole ([`outset`]).
+//! Not here: reading compose files (wd-inventory) or talking to Vault (wd-secrets).
+
+pub mod context;
+pub mod outset;
+pub mod plan;
+pub mod render;
+pub mod schema;
+pub mod values;
+
+use clap::{Parser, ValueEnum};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use wd_core::cli::CommonArgs;
+use wd_core::docs::inventory::Inventory;
+use wd_core::docs::render_plan::*;
+use wd_core::fsio::{sha256_hex, OutFile};
+use wd_core::{output, Exit, WdError, WdResult};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Target {
+    Local,
+    Onprem,
+    Aws,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq)]
+pub enum Flavor {
+    K8s,
+    Compose,
+}
+
+/// Render the walt.id config files, backends.json, auth-providers.json, the umbrella chart's
+/// values and the secret plan from an Inventory (stdin) and values, atomically into --out.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wd-render",
+    version,
+    about,
+    after_help = "Exit codes: 0 ok, 2 bad input or usage (nothing written).\nLimits: the Inventory at most 32 MiB (a JSON object), a values file at most 4 MiB.\nValues are checked against config/values.schema.json (each file, the environment and each --set alone, then merged).\nExample: wd-inventory --scenario waltid | wd-render --target local --out out/"
+)]
+pub struct Cli {
+    /// Read the Inventory from FILE instead of stdin.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// Values file merged over config/values/ (repeatable, later wins).
+    #[arg(long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// Set a value: key.path=value (YAML scalar); repeatable, applied last.
+    #[arg(long = "set", value_name = "K=V")]
+    pub set: Vec<String>,
+    /// Set a value as a string (no YAML typing, e.g. a tag like 1.10); repeatable.
+    #[arg(long = "set-string", value_name = "K=V")]
+    pub set_string: Vec<String>,
+    /// Deployment target (selects config/values/target-<target>.yaml).
+    #[arg(long, value_enum, default_value = "local")]
+    pub target: Target,
+    /// What to render for: Kubernetes (charts, ExternalSecrets) or docker compose (conf files + env file).
+    #[arg(long, value_enum, default_value = "k8s")]
+    pub flavor: Flavor,
+    /// Output directory.
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
+    /// Scenario (default: the Inventory's).
+    #[arg(long, value_name = "NAME")]
+    pub scenario: Option<String>,
+    /// Where scenarios, values and templates live [default: $WD_CONFIG_DIR, else ./config, else the checkout's config/].
+    #[arg(long, value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+    /// compose flavor only: write secret values the app reads from files (DEMO_ACCOUNT_PASSWORD)
+    /// from the environment into them (mode 0600). Without it they are left empty and listed
+    /// under pendingSecrets.
+    #[arg(long)]
+    pub secrets_from_env: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+fn target_name(t: Target) -> &'static str {
+    match t {
+        Target::Local => "local",
+        Target::Onprem => "onprem",
+        Target::Aws => "aws",
+    }
+}
+
+/// Largest Inventory read from stdin or --inventory (documented in `--help` and the README): the
+/// 640-service inventory is about 2 MiB; larger input is refused before it is parsed.
+pub const MAX_INPUT_BYTES: u64 = 32 << 20;
+
+/// Reads the Inventory: at most [`MAX_INPUT_BYTES`], and only a JSON object (a JSON array or a
+/// scalar is refused from its first byte, before any parsing).
+pub fn read_inventory(path: Option<&Path>) -> WdResult<(Inventory, String, String)> {
+    use std::io::{IsTerminal, Read};
+    let hint = "pipe one (wd-inventory --scenario waltid | wd-render) or pass --inventory FILE";
+    let (reader, name): (Box<dyn Read>, String) = match path {
+        Some(p) => {
+            let f = std::fs::File::open(p).map_err(|e| wd_core::fsio::io_input_error(p, &e))?;
+            (Box::new(f), p.display().to_string())
+        }
+        None => {
+            if std::io::stdin().is_terminal() {
+                return Err(WdError::input(format!("no Inventory on stdin; {hint}")));
+            }
+            (Box::new(std::io::stdin()), "<stdin>".to_string())
+        }
+    };
+    // Read in chunks: the first byte that is not white space decides before the rest is read.
+    let mut reader = reader.take(MAX_INPUT_BYTES + 1);
+    let mut bytes = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut seen_start = false;
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(WdError::input(format!("{name}: cannot read ({e}); {hint}"))),
+        };
+        if !seen_start {
+            if let Some(b) = chunk[..n].iter().find(|b| !b.is_ascii_whitespace()) {
+                if *b != b'{' {
+                    return Err(WdError::input(format!(
+                        "{name}: not a JSON object (it starts with {:?}); an Inventory is one ({hint})",
+                        *b as char
+                    )));
+                }
+                seen_start = true;
+            }
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+    }
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(WdError::input(format!(
+            "{name}: more than {} MiB; an Inventory is far smaller, pass the right file ({hint})",
+            MAX_INPUT_BYTES >> 20
+        )));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| WdError::input(format!("{name}: not UTF-8 text; {hint}")))?;
+    let doc = wd_core::docs::parse(&text, &name)?;
+    Ok((doc, text, name))
+}
+
+/// Merges a values layer, then its `flavor.<flavor>` section.
+fn layer(values: &mut Value, l: &Value, flavor: &str) {
+    let mut base = l.clone();
+    let fl = base.as_object_mut().and_then(|o| o.remove("flavor"));
+    values::merge(values, &base);
+    if let Some(f) = fl.as_ref().and_then(|f| f.get(flavor)) {
+        values::merge(values, f);
+    }
+}
+
+struct Input {
+    path: String,
+    sha: String,
+    role: &'static str,
+}
+
+fn input_of(path: &Path, role: &'static str) -> WdResult<Input> {
+    let bytes = std::fs::read(path).map_err(|e| wd_core::fsio::io_input_error(path, &e))?;
+    Ok(Input {
+        path: path.display().to_string(),
+        sha: sha256_hex(&bytes),
+        role,
+    })
+}
+
+/// Renders as `wd-render` with these arguments.
+pub fn run(cli: Cli) -> WdResult<Exit> {
+    let format = cli.common.init();
+    let flavor = if cli.flavor == Flavor::K8s {
+        "k8s"
+    } else {
+        "compose"
+    };
+    let target = target_name(cli.target);
+    if cli.secrets_from_env && cli.flavor == Flavor::K8s {
+        return Err(WdError::input("--secrets-from-env: only with --flavor compose; on Kubernetes secrets come from Vault through ExternalSecrets"));
+    }
+
+    // 1. The Inventory.
+    let (inventory, inv_text, inv_name) = read_inventory(cli.inventory.as_deref())?;
+    let mut inputs = vec![Input {
+        path: inv_name.clone(),
+        sha: sha256_hex(inv_text.as_bytes()),
+        role: "inventory",
+    }];
+
+    // 2. Scenario and config.
+    let scenario = cli.scenario.clone().or_else(|| inventory.sources.scenario.clone()).ok_or_else(|| {
+        WdError::input(format!("{inv_name}: sources.scenario is empty; pass --scenario NAME (or run wd-inventory --scenario NAME)"))
+    })?;
+    let config_dir = wd_core::scenario::config_dir(cli.config_dir.as_deref());
+    let scenario_path = wd_core::scenario::scenario_path(&config_dir, &scenario)?;
+    let sc: context::ScenarioFile = wd_core::yaml::read(
+        &scenario_path,
+        "the scenario needs render.components and render.dpg",
+    )?;
+    inputs.push(input_of(&scenario_path, "scenario")?);
+
+    // 3. Values: default.yaml < inventory images < target-<t>.yaml < --values < deploy.sh env < --set.
+    //    Each layer is checked alone (the first bad one is named), then the merged values.
+    let components: Vec<String> = sc.render.components.keys().cloned().collect();
+    let schema = schema::ValuesSchema::load(&config_dir, components)?;
+    let mut vals = json!({});
+    let default_path = config_dir.join("values/default.yaml");
+    let default_layer = values::load(&default_path)?;
+    schema.check_layer(&default_layer, &default_path.display().to_string())?;
+    layer(&mut vals, &default_layer, flavor);
+    inputs.push(input_of(&default_path, "values")?);
+    let images = context::inventory_images(&inventory, &sc.render);
+    schema.check_layer(&images, &format!("{inv_name}: the images of the Inventory"))?;
+    values::merge(&mut vals, &images);
+    let target_path = config_dir.join(format!("values/target-{target}.yaml"));
+    let mut value_files = vec![];
+    if target_path.is_file() {
+        value_files.push(target_path);
+    }
+    value_files.extend(cli.values.iter().cloned());
+    for p in &value_files {
+        let l = values::load(p)?;
+        schema.check_layer(&l, &p.display().to_string())?;
+        layer(&mut vals, &l, flavor);
+        inputs.push(input_of(p, "values")?);
+    }
+    let slugs: Vec<(String, String)> = sc
+        .render
+        .components
+        .iter()
+        .map(|(k, c)| (k.clone(), c.slug.clone()))
+        .collect();
+    let mut env_layer = json!({});
+    values::apply_deploy_env(&mut env_layer, &|k| std::env::var(k).ok(), &slugs);
+    schema.check_layer(
+        &env_layer,
+        "the environment (VERIFIABLY_PUBLIC_HOST, VERIFIABLY_HOSTS_PATTERN, VERIFIABLY_SLUG_*)",
+    )?;
+    values::merge(&mut vals, &env_layer);
+    let sets = cli
+        .set
+        .iter()
+        .map(|s| (s, false))
+        .chain(cli.set_string.iter().map(|s| (s, true)));
+    for (expr, string) in sets {
+        let (path, v) = values::parse_set(expr, string)?;
+        let flag = if string { "--set-string" } else { "--set" };
+        schema.check_layer(&values::set_layer(&path, &v), &format!("{flag} {expr}"))?;
+        values::set_path(&mut vals, &path, v);
+    }
+    schema.check_merged(&vals)?;
+
+    // 4. Secret plan (one source for secret names, paths and env vars).
+    let secrets_path = config_dir.join("secrets.yaml");
+    let kv = values::get(&vals, "vault.kvMount")
+        .and_then(Value::as_str)
+        .unwrap_or("secret")
+        .to_string();
+    let prefix = values::get(&vals, "vault.pathPrefix")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let secret_plan = plan::load(&secrets_path, &scenario, &kv, &prefix)?;
+    inputs.push(input_of(&secrets_path, "secrets")?);
+
+    // 5. Context and templates.
+    let demo_password = if cli.secrets_from_env {
+        let var = secret_plan
+            .secrets
+            .iter()
+            .find(|s| s.name == "demo-account-password")
+            .and_then(|s| s.env.clone())
+            .unwrap_or_default();
+        Some(
+            std::env::var(&var)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    WdError::input(format!(
+                        "--secrets-from-env: {var} is not set; export it or drop the flag"
+                    ))
+                })?,
+        )
+    } else {
+        None
+    };
+    let ctx = context::build(&context::Inputs {
+        scenario: &scenario,
+        flavor,
+        target,
+        values: &vals,
+        render: &sc.render,
+        plan: &secret_plan,
+        demo_password: demo_password.clone(),
+    })?;
+    let templates_dir = config_dir.join("templates");
+    let manifest_path = templates_dir.join("manifest.yaml");
+    let manifest = render::load_manifest(&manifest_path)?;
+    inputs.push(input_of(&manifest_path, "template")?);
+    let mut rendered =
+        render::render_all(&templates_dir, &manifest, ctx.clone(), flavor, &secret_plan)?;
+    let chart_of: BTreeMap<String, String> = sc
+        .render
+        .components
+        .iter()
+        .map(|(k, c)| (k.clone(), c.chart.clone()))
+        .collect();
+    if let Some(i) = rendered.iter().position(|r| r.def.component == "umbrella") {
+        let text = String::from_utf8(rendered[i].bytes.clone()).expect("UTF-8");
+        // The umbrella's own file is skipped: its component has no chart in chart_of.
+        rendered[i].bytes = render::embed_config_files(&text, &rendered, &chart_of)?.into_bytes();
+    }
+
+    // 6. Files, checksums, plan.
+    let common: Vec<String> = inputs
+        .iter()
+        .filter(|i| i.role != "template")
+        .map(|i| i.path.clone())
+        .collect();
+    let mut files: Vec<OutFile> = Vec::new();
+    let mut plan_files: Vec<RenderedFile> = Vec::new();
+    let mut seen_templates: Vec<String> = Vec::new();
+    let secret_file =
+        |r: &render::Rendered| demo_password.is_some() && r.def.out == "app/backends.json";
+    for r in &rendered {
+        let tpl = format!("{}/templates/{}", config_dir.display(), r.def.template);
+        if !seen_templates.contains(&tpl) {
+            inputs.push(input_of(&templates_dir.join(&r.def.template), "template")?);
+            seen_templates.push(tpl.clone());
+        }
+        let mut used = vec![tpl];
+        used.extend(common.iter().cloned());
+        plan_files.push(RenderedFile {
+            path: r.def.out.clone(),
+            sha256: sha256_hex(&r.bytes),
+            bytes: r.bytes.len() as u64,
+            template: format!("templates/{}", r.def.template),
+            component: r.def.component.clone(),
+            inputs: used,
+        });
+        files.push(OutFile {
+            rel_path: PathBuf::from(&r.def.out),
+            bytes: r.bytes.clone(),
+            mode: if secret_file(r) { 0o600 } else { 0o644 },
+        });
+    }
+    let sp_path = "secrets/secret-plan.json";
+    let sp_bytes = wd_core::docs::to_json(&secret_plan).into_bytes();
+    plan_files.push(RenderedFile {
+        path: sp_path.into(),
+        sha256: sha256_hex(&sp_bytes),
+        bytes: sp_bytes.len() as u64,
+        template: "generated".into(),
+        component: "secrets".into(),
+        inputs: vec![secrets_path.display().to_string()],
+    });
+    files.push(OutFile {
+        rel_path: sp_path.into(),
+        bytes: sp_bytes,
+        mode: 0o644,
+    });
+
+    let mut pending = Vec::new();
+    if demo_password.is_none() && rendered.iter().any(|r| r.def.out == "app/backends.json") {
+        let s = secret_plan
+            .secrets
+            .iter()
+            .find(|s| s.name == "demo-account-password");
+        pending.push(PendingSecret {
+            file: "app/backends.json".into(),
+            field: "/backends/0/config/demoAccount/password".into(),
+            secret: "demo-account-password".into(),
+            how: match (flavor, s) {
+                ("k8s", Some(s)) => format!("the verifiably-go chart fills it from Secret {}/{} when it mounts backends.json", s.k8s_secret, s.k8s_key),
+                (_, Some(s)) => format!("re-render with --secrets-from-env and {} set", s.env.clone().unwrap_or_default()),
+                _ => "define demo-account-password in config/secrets.yaml".into(),
+            },
+        });
+    }
+    let urls = ctx["urls"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| ctx["public"][k.as_str()] == json!(true))
+                .map(|(k, v)| UrlEntry {
+                    role: k.clone(),
+                    url: v.as_str().unwrap_or_default().to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let plan_doc = RenderPlan {
+        scenario: scenario.clone(),
+        flavor: flavor.into(),
+        target: target.into(),
+        out_dir: cli.out.display().to_string(),
+        inputs: inputs
+            .iter()
+            .map(|i| InputFile {
+                path: i.path.clone(),
+                sha256: i.sha.clone(),
+                role: i.role.into(),
+            })
+            .collect(),
+        files: plan_files,
+        urls,
+        secret_plan: sp_path.into(),
+        pending_secrets: pending,
+        ..Default::default()
+    };
+    files.push(OutFile {
+        rel_path: "render-plan.json".into(),
+        bytes: wd_core::docs::to_json(&plan_doc).into_bytes(),
+        mode: 0o644,
+    });
+
+    let stats = outset::switch(&cli.out, &files)?;
+    wd_core::term::step(&format!(
+        "Rendered scenario={scenario} flavor={flavor} target={target}: {} files written, {} unchanged",
+        stats.written, stats.unchanged
+    ));
+    for f in &plan_doc.files {
+        wd_core::term::done(&format!("wrote {}", cli.out.join(&f.path).display()));
+    }
+    output::emit(&plan_doc, format)?;
+    Ok(Exit::Ok)
+}
