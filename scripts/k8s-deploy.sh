@@ -206,6 +206,7 @@ resolve_app_image() {
   APP_IMAGE="${opt_app_image:-${WD_APP_IMAGE:-}}"
   APP_BUILD=0
   if [ -n "$APP_IMAGE" ]; then
+    case "$APP_IMAGE" in *@*) usage_error "--app-image $APP_IMAGE: give repo:tag (the charts pin by tag; tag a digest first, e.g. docker tag … repo:e2e)" ;; esac
     [ -n "$(image_tag "$APP_IMAGE")" ] || usage_error "--app-image $APP_IMAGE has no tag; give repo:tag"
     return
   fi
@@ -495,22 +496,28 @@ cmd_down() {
 
 cmd_reset() {
   require terraform
-  local mod kc envf
+  local mod kc="" envf
   mod=$(bootstrap_module); envf="../environments/$(env_file).tfvars"
-  kc=$(cluster_kubeconfig)
+  if [ -n "${WD_KUBECONFIG:-}" ] || [ -f "$(cluster_file)" ]; then kc=$(cluster_kubeconfig); fi
   if [ "$dry_run" = 1 ]; then
     step "Would destroy the workloads, the platform and the $target cluster (dry run: nothing changes)"
     return
   fi
   confirm "Destroy the workloads, the platform and the $target cluster?" || die "not confirmed (run with --yes to skip the question)"
   step "Destroying everything (target=$target)"
-  workloads_vars "$kc"
-  tf workloads init -input=false >/dev/null
-  tf_workspace workloads
-  tf workloads destroy -input=false -auto-approve "${WL_VARS[@]}"
-  tf platform init -input=false >/dev/null
-  tf_workspace platform
-  tf platform destroy -input=false -auto-approve -var-file="$envf" -var "kubeconfig_path=$kc"
+  if [ -n "$kc" ]; then
+    workloads_vars "$kc"
+    tf workloads init -input=false >/dev/null
+    tf_workspace workloads
+    tf workloads destroy -input=false -auto-approve "${WL_VARS[@]}"
+    tf platform init -input=false >/dev/null
+    tf_workspace platform
+    tf platform destroy -input=false -auto-approve -var-file="$envf" -var "kubeconfig_path=$kc"
+  else
+    # An `up` that failed before the cluster was recorded (or a lost record): the cluster itself
+    # goes with the bootstrap module, and with it everything in it.
+    yellow "  no cluster recorded for target=$target: destroying the bootstrap module only"
+  fi
   tf "bootstrap/$mod" init -input=false >/dev/null
   tf "bootstrap/$mod" destroy -input=false -auto-approve
   # The old cluster's unseal keys are archived, never deleted silently: the next `up` creates a

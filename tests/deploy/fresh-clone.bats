@@ -199,10 +199,16 @@ up_local() {
   [ "$status" -eq 2 ]
 }
 
-@test "status without a recorded cluster says which up to run" {
+@test "status without a recorded cluster says which up to run; reset still destroys the bootstrap" {
   run "$ROOT/k8s-deploy.sh" status --target=onprem
   [ "$status" -eq 1 ]
   [[ "$output" == *"no cluster recorded for target=onprem"* ]]
+  run "$ROOT/k8s-deploy.sh" reset --yes --target=local
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [[ "$output" == *"destroying the bootstrap module only"* ]]
+  calls | grep -q "terraform/bootstrap/local-kind destroy"
+  run "$ROOT/k8s-deploy.sh" up waltid --app-image registry.example.org/app@sha256:0123456789abcdef0123456789abcdef
+  [ "$status" -eq 2 ] && [[ "$output" == *"give repo:tag"* ]]
 }
 
 # Sets the recorded release of the local cluster (what an interrupted helm upgrade leaves).
