@@ -50,6 +50,34 @@ hyperfine --shell=bash --warmup 5 --runs 50 \
   --command-name "generated 40-service compose file" "$big" \
   --export-markdown "$work/table.md" >&2
 
+# wd-inventory (issue 11): the pipe on the users-33 fixture against the same pipe of `--version`
+# (process start, the floor), and wd-inventory alone on 160 / 640 / 10,000 generated services
+# (the users-33 shape: env map with interpolation, port, bind + named volume, depends_on,
+# healthcheck), all in ONE hyperfine run so the ratios compare like with like.
+# Goals: users-33 pipe <= 10 ms median and <= 3x the --version pipe; 640 <= 4x 160; 10k <= 1 s.
+gen_services() { # N FILE
+  local n=$1 i
+  {
+    echo "name: bench$n"
+    echo "services:"
+    for ((i = 1; i <= n; i++)); do
+      printf '  svc%d:\n    image: registry.example.org/team/svc%d:${TAG_%d:-1.%d.0}\n    environment:\n      URL: "${SCHEME:-http}://${HOST:-localhost}:${PORT_%d:-%d}/api"\n      DB_PASSWORD: ${DB_PASSWORD}\n      LEVEL: info\n    ports:\n      - "%d:%d"\n    volumes:\n      - ./cfg:/etc/svc%d:ro\n      - data%d:/var/lib/svc%d\n    depends_on:\n      svc%d:\n        condition: service_started\n    healthcheck:\n      test: ["CMD", "wget", "-qO-", "http://localhost:%d/health"]\n' \
+        "$i" "$i" "$i" "$i" "$i" $((8000 + i % 50000)) $((9000 + i % 50000)) $((8000 + i % 50000)) "$i" "$i" "$i" $(( (i % n) + 1 )) $((8000 + i % 50000))
+    done
+    echo "volumes:"
+    for ((i = 1; i <= n; i++)); do echo "  data$i:"; done
+  } > "$2"
+}
+for n in 160 640 10000; do gen_services "$n" "$work/svc$n.yaml"; done
+users33=tests/fixtures/compose/users-33/compose.yaml
+hyperfine --shell=bash --warmup 5 --runs 30 \
+  --command-name "wd-inventory --version | wd-render --version" "$bin/wd-inventory --version | $bin/wd-render --version" \
+  --command-name "users-33 pipe (33 services)" "$bin/wd-inventory -f $users33 --all -q | $bin/wd-render --scenario waltid --out $work/out-33 -q" \
+  --command-name "wd-inventory, 160 services" "$bin/wd-inventory -f $work/svc160.yaml --all -q > /dev/null" \
+  --command-name "wd-inventory, 640 services" "$bin/wd-inventory -f $work/svc640.yaml --all -q > /dev/null" \
+  --command-name "wd-inventory, 10000 services" "$bin/wd-inventory -f $work/svc10000.yaml --all -q > /dev/null" \
+  --export-markdown "$work/inventory.md" --export-json "$work/inventory.json" >&2
+
 # wd-verify: the umbrella as test_charts renders it (local profile), and generated manifests of
 # 1,000 and 2,000 objects in one hyperfine run, so the ratios compare like with like.
 verify_md=""
@@ -84,6 +112,25 @@ fi
   echo "brought wd-render from ~20 ms to ~10 ms: no fsync per staged file (the atomic rename still"
   echo "guarantees nothing is half-written on a failed run), and one handlebars Context for all"
   echo "templates instead of a deep copy of the render context per file."
+  echo
+  echo "## wd-inventory: users' shape, linear growth (issue 11)"
+  echo
+  echo "Goals: the users-33 pipe ≤ 10 ms median cold and ≤ 3× the \`--version\` pipe; 640 services"
+  echo "≤ 4× the 160-service time; 10,000 services ≤ 1 s. One hyperfine run (5 warm-ups, 30 runs);"
+  echo "the fixture is tests/fixtures/compose/users-33/, the larger files come from gen_services in"
+  echo "scripts/bench.sh (the same shape)."
+  echo
+  cat "$work/inventory.md"
+  echo
+  python3 - "$work/inventory.json" <<'PY'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+med = lambda k: r[k]["median"] * 1000
+v, u = med("wd-inventory --version | wd-render --version"), med("users-33 pipe (33 services)")
+a, b, c = med("wd-inventory, 160 services"), med("wd-inventory, 640 services"), med("wd-inventory, 10000 services")
+print(f"Medians: users-33 pipe {u:.1f} ms = {u / v:.2f}× the --version pipe ({v:.1f} ms); "
+      f"640 / 160 services = {b / a:.2f}; 10,000 services {c:.0f} ms.")
+PY
   echo
   cargo bench -q -p wd-wait --bench reaction 2>/dev/null | sed -n '/^## /,$p'
   if [ -n "$verify_md" ]; then

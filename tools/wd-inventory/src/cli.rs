@@ -80,8 +80,11 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
     ));
     let built = crate::inventory::build(&req)?;
     if cli.configs {
-        let audit =
-            crate::configs::audit(&built.inventory.project, &built.services, cli.show_secrets);
+        let audit = crate::configs::audit(
+            &built.inventory.project,
+            &built.inventory.services,
+            cli.show_secrets,
+        );
         output::emit(&audit, format)?;
         return Ok(Exit::Ok);
     }

@@ -31,11 +31,10 @@ struct ScenarioFile {
     services: Vec<String>,
 }
 
-/// The Inventory plus what `--configs` needs.
+/// The Inventory. (`--configs` reads its services' mounts: redaction never touches mounts, so
+/// no unredacted copy of the services is kept.)
 pub struct Built {
     pub inventory: Inventory,
-    /// Services before redaction (for the config deep-read).
-    pub services: Vec<Service>,
 }
 
 const DEFAULT_FILES: &[&str] = &[
@@ -572,7 +571,6 @@ pub fn build(req: &Request) -> WdResult<Built> {
         }
     }
 
-    let unredacted = selected.clone();
     if !req.show_secrets {
         for s in &mut selected {
             for e in &mut s.env {
@@ -635,10 +633,7 @@ pub fn build(req: &Request) -> WdResult<Built> {
         redacted: !req.show_secrets,
         ..Default::default()
     };
-    Ok(Built {
-        inventory,
-        services: unredacted,
-    })
+    Ok(Built { inventory })
 }
 
 /// env_file paths are relative to the compose file that names them; with several files we
