@@ -559,3 +559,42 @@ def test_exporter_fixture_is_valid_exposition_format():
     p = subprocess.run([PROMTOOL, "check", "metrics"], input=FIXTURES.read_text(), capture_output=True, text=True)
     assert p.returncode in (0, 3) and "parsing error" not in p.stdout + p.stderr, p.stdout + p.stderr
     assert len(exposed_metric_names(FIXTURES.read_text())) >= 12
+
+
+# ------------------------------------------------------------------------------------------- logs
+
+
+def test_wallet_logs_no_request_bodies():
+    """The wallet logs request/response bodies at INFO (waltid-facts §2): the chart points klogging
+    at a config that sends WARN and above to stdout (walt.id's LoggingManager then skips its own
+    INFO setup), so Promtail never reads them."""
+    for case in CASES:
+        docs = docs_of(case)
+        dep = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "waltid-walt-wallet")
+        c = tc.containers(dep)[1][0]
+        env = {e["name"]: e.get("value") for e in c["env"]}
+        path = env["KLOGGING_CONFIG_PATH"]
+        mount = next(m for m in c["volumeMounts"] if path.startswith(m["mountPath"] + "/"))
+        vol = next(v for v in tc.containers(dep)[0]["volumes"] if v["name"] == mount["name"])
+        cm = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == vol["configMap"]["name"])
+        cfg = json.loads(cm["data"][path.rsplit("/", 1)[1]])
+        ranges = [r for rule in cfg["logging"] for r in rule["levelRanges"]]
+        assert [r["fromMinLevel"] for r in ranges] == ["WARN"] and cfg["sinks"]["stdout"]["sendTo"] == "STDOUT"
+
+
+def test_promtail_masks_wallet_secrets_before_loki():
+    """Defence in depth (terraform/platform/values/promtail.yaml): a wallet line with a body keeps
+    its shape, its secret values do not survive. The expression is RE2; this pattern uses only
+    syntax Python's `re` reads the same way."""
+    values = yaml.safe_load((ROOT / "terraform/platform/values/promtail.yaml").read_text())
+    stage = values["config"]["snippets"]["pipelineStages"][1]["match"]
+    assert stage["selector"] == '{container="walt-wallet"}'
+    rep = stage["stages"][0]["replace"]
+    line = ('2026-12-02T01:00:00Z INFO Request body: {"type":"email","email":"a@b.c","password":"hunter2"} '
+            'Response: {"id":"1","token":"eyJhbGciOi.x.y","username":"a"}')
+
+    def mask(m):  # promtail's replace stage substitutes each capture group
+        return m.group(0).replace(m.group(1), rep["replace"]) if m.group(1) else m.group(0)
+    out = re.sub(rep["expression"], mask, line)
+    assert "hunter2" not in out and "eyJhbGciOi" not in out
+    assert '"email":"a@b.c"' in out and '"password":"*****"' in out

@@ -14,8 +14,26 @@
       name: {{ include "wd-lib.secretName" (list $ $.Values.existingSecret "existingSecret") }}
       key: {{ $key }}
 {{- end }}
+{{- if .Values.logging.minLevel }}
+- name: KLOGGING_CONFIG_PATH
+  value: /waltid-wallet-api/logging/klogging.json
+{{- end }}
 {{- end -}}
 
-{{- define "walt-wallet.volumes" -}}{{- end -}}
-{{- define "walt-wallet.volumeMounts" -}}{{- end -}}
+{{/* klogging.json (values logging): only minLevel and above reach stdout, so the request bodies
+the wallet logs at INFO (passwords, tokens) never reach Promtail and Loki. */}}
+{{- define "walt-wallet.volumes" -}}
+{{- if .Values.logging.minLevel }}
+- name: logging
+  configMap:
+    name: {{ include "wd-lib.fullname" . }}-logging
+{{- end }}
+{{- end -}}
+{{- define "walt-wallet.volumeMounts" -}}
+{{- if .Values.logging.minLevel }}
+- name: logging
+  mountPath: /waltid-wallet-api/logging
+  readOnly: true
+{{- end }}
+{{- end -}}
 {{- define "walt-wallet.initContainers" -}}{{- end -}}
