@@ -7,12 +7,14 @@
 //! apply compose's interpolation forms (`${V:-d}` etc.) nor report the line of a bad entry.
 
 use crate::interp;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Parsed entries in file order, plus their 1-based line numbers.
 #[derive(Debug, Clone, Default)]
 pub struct EnvFile {
     pub entries: Vec<Entry>,
+    /// Key -> index of its last entry (lookups are per variable reference: keep them O(1)).
+    index: HashMap<String, usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -34,10 +36,14 @@ impl EnvFile {
             .collect()
     }
     pub fn get(&self, key: &str) -> Option<&Entry> {
-        self.entries.iter().rev().find(|e| e.key == key)
+        self.index.get(key).map(|&i| &self.entries[i])
     }
     pub fn contains(&self, key: &str) -> bool {
-        self.entries.iter().any(|e| e.key == key)
+        self.index.contains_key(key)
+    }
+    fn push(&mut self, e: Entry) {
+        self.index.insert(e.key.clone(), self.entries.len());
+        self.entries.push(e);
     }
 }
 
@@ -65,7 +71,7 @@ pub fn parse(text: &str, process_env: &dyn Fn(&str) -> Option<String>) -> Result
             let key = body.trim();
             check_key(key).map_err(|m| format!("{lineno}:1: {m}"))?;
             seen.insert(key.to_string(), String::new());
-            out.entries.push(Entry {
+            out.push(Entry {
                 key: key.to_string(),
                 value: String::new(),
                 raw: String::new(),
@@ -121,7 +127,7 @@ pub fn parse(text: &str, process_env: &dyn Fn(&str) -> Option<String>) -> Result
                 .value
         };
         seen.insert(key.to_string(), value.clone());
-        out.entries.push(Entry {
+        out.push(Entry {
             key: key.to_string(),
             value,
             raw,
