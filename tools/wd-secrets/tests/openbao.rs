@@ -7,6 +7,14 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The binary under test: this crate's, or $WD_SECRETS_BIN (to run these tests against another
+/// build, e.g. to show a regression test fails on the code before a fix).
+fn bin() -> PathBuf {
+    std::env::var_os("WD_SECRETS_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_wd-secrets")))
+}
+
 fn sibling(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_wd-secrets")).with_file_name(name)
 }
@@ -61,7 +69,7 @@ impl Transcript {
         self.run_env(args, &[("VAULT_ADDR", addr), ("VAULT_TOKEN", token)])
     }
     fn run_env(&mut self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_wd-secrets"));
+        let mut c = Command::new(bin());
         c.args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -332,7 +340,7 @@ fn two_concurrent_seeds_write_each_key_once() {
     let dir = tempfile::tempdir().unwrap();
     let plan_path = rendered_plan(dir.path());
     let spawn = || {
-        Command::new(env!("CARGO_BIN_EXE_wd-secrets"))
+        Command::new(bin())
             .args(["seed", "--plan", plan_path.to_str().unwrap()])
             .env("VAULT_ADDR", &bao.addr)
             .env("VAULT_TOKEN", "root")
@@ -702,4 +710,173 @@ fn check_reads_the_cluster_through_kubectl() {
         ],
     );
     assert_eq!(o.status.code(), Some(3));
+}
+
+#[test]
+fn concurrent_first_seeds_on_fresh_servers_all_succeed_and_write_each_key_once() {
+    // A KV mount nobody enabled yet (the dev server's secret/ exists from the start): the seeds
+    // race to enable it, then write while the new KV v2 mount may still be upgrading.
+    let dir = tempfile::tempdir().unwrap();
+    let rendered = rendered_plan(dir.path());
+    let mut plan: Value =
+        serde_json::from_str(&std::fs::read_to_string(&rendered).unwrap()).unwrap();
+    plan["kvMount"] = "kv".into();
+    let plan_path = dir.path().join("plan-fresh-mount.json");
+    std::fs::write(&plan_path, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
+    let paths: std::collections::BTreeSet<String> = plan["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["vaultPath"].as_str().unwrap().to_string())
+        .collect();
+    for round in 0..5 {
+        let bao = dev();
+        let seeds: Vec<std::process::Child> = (0..3)
+            .map(|_| {
+                Command::new(bin())
+                    .args(["seed", "--plan", plan_path.to_str().unwrap()])
+                    .env_clear()
+                    .env("VAULT_ADDR", &bao.addr)
+                    .env("VAULT_TOKEN", "root")
+                    .env("HOME", "/nonexistent")
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let outs: Vec<Output> = seeds
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        for o in &outs {
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "round {round}: a first-time seed failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        let reports: Vec<Vec<(String, String, u64)>> =
+            outs.iter().map(|o| statuses(&json(o))).collect();
+        for (i, (name, _, _)) in reports[0].iter().enumerate() {
+            let created = reports.iter().filter(|r| r[i].1 == "created").count();
+            assert_eq!(
+                created, 1,
+                "round {round}: {name} created by exactly one seed"
+            );
+        }
+        for p in &paths {
+            let (_, m) = http("GET", &bao.addr, &format!("kv/metadata/{p}"), "root", None);
+            assert_eq!(
+                m["data"]["current_version"], 1,
+                "round {round}: kv/{p} written once"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_bad_plan_or_ca_is_exit_2_and_vault_is_not_touched() {
+    let bao = dev();
+    let dir = tempfile::tempdir().unwrap();
+    let rendered = rendered_plan(dir.path());
+    let good: Value = serde_json::from_str(&std::fs::read_to_string(&rendered).unwrap()).unwrap();
+    let mut t = Transcript::default();
+    type Edit = fn(&mut Value);
+    let cases: [(&str, Edit, &str); 6] = [
+        (
+            "empty kvMount",
+            |p| p["kvMount"] = "".into(),
+            "kvMount \"\" is empty",
+        ),
+        (
+            "empty vaultPath",
+            |p| p["secrets"][0]["vaultPath"] = "".into(),
+            ".vaultPath: \"\" is empty",
+        ),
+        (
+            "vaultPath with ../",
+            |p| p["secrets"][0]["vaultPath"] = "waltid/../../../sys/policy/x".into(),
+            ".vaultPath: \"waltid/../../../sys/policy/x\" has an empty, . or .. segment",
+        ),
+        (
+            "empty vaultKey",
+            |p| p["secrets"][0]["vaultKey"] = "".into(),
+            ".vaultKey: is empty",
+        ),
+        (
+            "length 0",
+            |p| {
+                let i = p["secrets"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .position(|s| s["policy"]["format"] == "random")
+                    .unwrap();
+                p["secrets"][i]["policy"]["length"] = 0.into();
+            },
+            ".policy.length: 0 for a random value",
+        ),
+        (
+            "unknown charset",
+            |p| {
+                let i = p["secrets"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .position(|s| s["policy"]["format"] == "random")
+                    .unwrap();
+                p["secrets"][i]["policy"]["charset"] = "klingon".into();
+            },
+            ".policy.charset",
+        ),
+    ];
+    for (what, edit, expect) in cases {
+        let mut p = good.clone();
+        edit(&mut p);
+        let f = dir.path().join("bad-plan.json");
+        std::fs::write(&f, serde_json::to_string_pretty(&p).unwrap()).unwrap();
+        let plan_arg = ["--plan", f.to_str().unwrap()];
+        for args in [vec!["seed"], vec!["check", "--cluster", "off"]] {
+            let cmd = args[0];
+            let o = t.run(&bao.addr, "root", &[&args[..], &plan_arg[..]].concat());
+            let err = String::from_utf8_lossy(&o.stderr).to_string();
+            assert_eq!(o.status.code(), Some(2), "{what} ({cmd}): {err}");
+            assert_eq!(err.trim_end().lines().count(), 1, "{what}: one line: {err}");
+            assert!(
+                err.contains("bad-plan.json") && err.contains(expect),
+                "{what}: {expect:?} not in {err}"
+            );
+        }
+    }
+    // nothing was written: no path of the plan exists (the dev server's secret/ is empty)
+    let (code, _) = http("LIST", &bao.addr, "secret/metadata/waltid", "root", None);
+    assert_eq!(code, 404, "a refused plan wrote nothing");
+
+    // a CA file that is not a PEM certificate: exit 2 naming it, not 3
+    let ca = dir.path().join("garbage-ca.pem");
+    std::fs::write(&ca, "this is not a certificate\n").unwrap();
+    for addr in [bao.addr.clone(), bao.addr.replace("http://", "https://")] {
+        let o = t.run_env(
+            &[
+                "check",
+                "--plan",
+                rendered.to_str().unwrap(),
+                "--cluster",
+                "off",
+            ],
+            &[
+                ("VAULT_ADDR", &addr),
+                ("VAULT_TOKEN", "root"),
+                ("VAULT_CACERT", ca.to_str().unwrap()),
+            ],
+        );
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert_eq!(o.status.code(), Some(2), "{addr}: {err}");
+        assert!(
+            err.contains("garbage-ca.pem: not a PEM certificate"),
+            "{err}"
+        );
+    }
 }

@@ -6,8 +6,16 @@ use openbao::{dev, http};
 use serde_json::Value;
 use std::process::{Command, Output};
 
+/// The binary under test: this crate's, or $WD_TRANSIT_BIN (to run these tests against another
+/// build, e.g. to show a regression test fails on the code before a fix).
+fn bin() -> std::path::PathBuf {
+    std::env::var_os("WD_TRANSIT_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_wd-transit").into())
+}
+
 fn run(addr: &str, token: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wd-transit"))
+    Command::new(bin())
         .args(args)
         .env_clear()
         .env("VAULT_ADDR", addr)
@@ -216,4 +224,65 @@ fn refusals_are_exit_3_or_2() {
     let o = run(a, "root", &["init"]);
     assert_eq!(o.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&o.stderr).contains("is sealed"));
+}
+
+#[test]
+fn bad_signatures_unknown_keys_and_bad_cas_are_exit_2() {
+    let bao = dev();
+    let a = bao.addr.as_str();
+    ok(&run(a, "root", &["init", "issuer"]));
+    let good = ok(&run(a, "root", &["sign", "issuer", "--input", "x"]))["signature"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let exit2 = |args: &[&str], expect: &str| {
+        let o = run(a, "root", args);
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(expect), "{args:?}: {expect:?} not in {err}");
+        assert!(o.stdout.is_empty(), "{args:?}: nothing printed");
+    };
+    for sig in ["garbage", "vault:v1:!!!not-base64", "vault:vX:AAAA", ""] {
+        exit2(
+            &["verify", "issuer", "--input", "x", "--signature", sig],
+            "not a Transit signature",
+        );
+    }
+    // well-formed, but of a version the key never had: Vault refuses it as invalid input
+    exit2(
+        &[
+            "verify",
+            "issuer",
+            "--input",
+            "x",
+            "--signature",
+            &good.replace("vault:v1:", "vault:v9:"),
+        ],
+        "--signature: transit key issuer cannot check it",
+    );
+    exit2(
+        &["sign", "nope", "--input", "x"],
+        "transit key nope does not exist",
+    );
+    exit2(
+        &["verify", "nope", "--input", "x", "--signature", &good],
+        "transit key nope does not exist",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("garbage-ca.pem");
+    std::fs::write(&ca, "not a certificate").unwrap();
+    exit2(
+        &["--vault-cacert", ca.to_str().unwrap(), "status", "issuer"],
+        "garbage-ca.pem: not a PEM certificate",
+    );
+    // the good signature still verifies
+    assert_eq!(
+        ok(&run(
+            a,
+            "root",
+            &["verify", "issuer", "--input", "x", "--signature", &good]
+        ))["valid"],
+        true
+    );
 }

@@ -39,36 +39,63 @@ fn strings(v: &Value) -> BTreeMap<String, String> {
 impl Vault {
     /// Enables a KV v2 mount when `mount` does not exist; returns whether it did. An existing
     /// mount of another kind or version is an error naming the fix.
+    ///
+    /// Two first-time runs race to enable it: the loser's `sys/mounts` call is refused (400, "path
+    /// is already in use"). That is judged by the state, not the text: when the mount exists as
+    /// KV v2 after a refused enable, another writer made it and this run goes on.
     pub fn ensure_kv2(&self, mount: &str) -> WdResult<bool> {
-        if let Some(m) = self.mount(mount)? {
-            let version = m
-                .options
-                .as_ref()
-                .and_then(|o| o.get("version"))
-                .map(String::as_str)
-                .unwrap_or("1");
-            if m.mount_type != "kv" || version != "2" {
-                return Err(wd_core::WdError::unreachable(format!(
-                    "Vault mount {mount}/ is {} (version {version}), not KV version 2; pick another kvMount in values (vault.kvMount)",
-                    m.mount_type
-                )));
-            }
+        if self.existing_kv2(mount)? {
             return Ok(false);
         }
-        self.raw_ok(
+        let (status, body) = self.raw(
             Method::POST,
             &format!("sys/mounts/{mount}"),
             Some(&json!({"type": "kv", "options": {"version": "2"}})),
-            &format!("enable KV v2 at {mount}/"),
         )?;
+        if (200..300).contains(&status) {
+            return Ok(true);
+        }
+        if status == 400 && self.existing_kv2(mount)? {
+            return Ok(false);
+        }
+        Err(self.status_error(&format!("enable KV v2 at {mount}/"), status, &body))
+    }
+
+    /// Whether `mount/` exists as KV v2; another kind or version is an error naming the fix.
+    fn existing_kv2(&self, mount: &str) -> WdResult<bool> {
+        let Some(m) = self.mount(mount)? else {
+            return Ok(false);
+        };
+        let version = m
+            .options
+            .as_ref()
+            .and_then(|o| o.get("version"))
+            .map(String::as_str)
+            .unwrap_or("1");
+        if m.mount_type != "kv" || version != "2" {
+            return Err(wd_core::WdError::unreachable(format!(
+                "Vault mount {mount}/ is {} (version {version}), not KV version 2; pick another kvMount in values (vault.kvMount)",
+                m.mount_type
+            )));
+        }
         Ok(true)
     }
 
     /// Reads the latest version of a secret: None when the path never existed; empty data with
     /// the version number when the latest version is deleted (a check-and-set write must name
     /// that version). One direct call returns data and version together.
+    /// A mount that is still upgrading (see [`crate::is_kv_upgrading`]) is waited for.
     pub fn kv_read(&self, mount: &str, path: &str) -> WdResult<Option<KvSecret>> {
-        let (status, v) = self.raw(Method::GET, &format!("{mount}/data/{path}"), None)?;
+        let mut waits = crate::backoff();
+        let (status, v) = loop {
+            let (status, v) = self.raw(Method::GET, &format!("{mount}/data/{path}"), None)?;
+            match waits.next() {
+                Some(d) if crate::is_kv_upgrading(status, &crate::errors_of(&v)) => {
+                    std::thread::sleep(d)
+                }
+                _ => break (status, v),
+            }
+        };
         let version = v["data"]["metadata"]["version"].as_u64();
         match status {
             200 | 404 if version.is_some() => Ok(Some(KvSecret {
@@ -112,14 +139,26 @@ impl Vault {
         data: &BTreeMap<String, String>,
         cas: u64,
     ) -> WdResult<Result<u64, CasMismatch>> {
-        let opts = SetSecretRequestOptions { cas: cas as u32 };
-        match self.block(vaultrs::kv2::set_with_options(
-            &self.client,
-            mount,
-            path,
-            data,
-            opts,
-        )) {
+        let mut waits = crate::backoff();
+        let result = loop {
+            let opts = SetSecretRequestOptions { cas: cas as u32 };
+            let r = self.block(vaultrs::kv2::set_with_options(
+                &self.client,
+                mount,
+                path,
+                data,
+                opts,
+            ));
+            match (&r, waits.next()) {
+                (Err(ClientError::APIError { code, errors }), Some(d))
+                    if crate::is_kv_upgrading(*code, errors) =>
+                {
+                    std::thread::sleep(d)
+                }
+                _ => break r,
+            }
+        };
+        match result {
             Ok(meta) => Ok(Ok(meta.version)),
             Err(ClientError::APIError { code: 400, errors })
                 if errors.iter().any(|e| e.contains("check-and-set")) =>

@@ -136,25 +136,25 @@ impl Vault {
                 .timeout(TIMEOUT)
                 .danger_accept_invalid_certs(args.skip_verify);
             if let Some(ca) = &args.cacert {
+                let cert = read_ca(ca)?;
                 b.ca_certs(vec![ca.display().to_string()]);
-                let pem = std::fs::read(ca).map_err(|e| wd_core::fsio::io_input_error(ca, &e))?;
-                let cert = reqwest::Certificate::from_pem(&pem).map_err(|_| {
-                    WdError::input(format!(
-                        "{}: not a PEM certificate; pass the CA of Vault's certificate",
-                        ca.display()
-                    ))
-                })?;
                 http = http.add_root_certificate(cert);
             }
             let settings = b
                 .build()
                 .map_err(|e| WdError::input(format!("Vault settings: {e}")))?;
-            let client = VaultClient::new(settings).map_err(|e| {
-                WdError::unreachable(format!("cannot set up the Vault client ({e})"))
-            })?;
-            let http = http.build().map_err(|e| {
-                WdError::unreachable(format!("cannot set up the HTTP client ({e})"))
-            })?;
+            // With a CA given, a client that cannot be built is the CA's fault (bad input).
+            let setup = |what: &str, e: &dyn std::fmt::Display| {
+                match &args.cacert {
+                Some(ca) => WdError::input(format!(
+                    "--vault-cacert/VAULT_CACERT {}: cannot be used ({e}); pass the PEM CA of Vault's certificate",
+                    ca.display()
+                )),
+                None => WdError::unreachable(format!("cannot set up the {what} ({e})")),
+            }
+            };
+            let client = VaultClient::new(settings).map_err(|e| setup("Vault client", &e))?;
+            let http = http.build().map_err(|e| setup("HTTP client", &e))?;
             Ok((client, http))
         };
         let (mut client, mut http) = make(&token)?;
@@ -233,14 +233,7 @@ impl Vault {
 
     /// The error of a non-2xx answer to a direct call, mapped like vaultrs' errors.
     pub(crate) fn status_error(&self, what: &str, status: u16, body: &Value) -> WdError {
-        let errors = body["errors"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let errors = errors_of(body);
         map_err(
             &self.addr,
             what,
@@ -276,6 +269,63 @@ impl Vault {
         }
         Err(self.status_error(what, status, &v))
     }
+}
+
+/// The CA file of `--vault-cacert`: readable, and PEM with at least one certificate; anything
+/// else is bad input (exit 2) naming the file, before any connection is tried.
+fn read_ca(ca: &std::path::Path) -> WdResult<reqwest::Certificate> {
+    let pem = std::fs::read(ca).map_err(|e| {
+        WdError::input(format!(
+            "--vault-cacert/VAULT_CACERT {}: cannot read it ({e}); pass the PEM CA of Vault's certificate",
+            ca.display()
+        ))
+    })?;
+    let not_pem = || {
+        WdError::input(format!(
+            "--vault-cacert/VAULT_CACERT {}: not a PEM certificate (no -----BEGIN CERTIFICATE----- block); pass the PEM CA of Vault's certificate",
+            ca.display()
+        ))
+    };
+    if !pem
+        .windows(b"-----BEGIN CERTIFICATE-----".len())
+        .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+    {
+        return Err(not_pem());
+    }
+    let mut certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| not_pem())?;
+    if certs.is_empty() {
+        return Err(not_pem());
+    }
+    Ok(certs.remove(0))
+}
+
+/// Whether an answer is a KV v2 mount still upgrading its storage right after it was enabled.
+/// Vault/OpenBao answer 400 (`logical.ErrInvalidRequest`) with "Upgrading from non-versioned to
+/// versioned data…" (older releases spell it "Uprading"): the status alone does not tell it from
+/// a bad request, so the status AND the text decide. It passes within moments: callers retry
+/// with [`backoff`].
+pub fn is_kv_upgrading(code: u16, errors: &[String]) -> bool {
+    code == 400
+        && errors
+            .iter()
+            .any(|e| e.contains("non-versioned to versioned data"))
+}
+
+/// Bounded backoff for transient answers: 25 ms doubling to 800 ms, about 10 s in all.
+pub fn backoff() -> impl Iterator<Item = Duration> {
+    (0..16u32).map(|i| Duration::from_millis(25u64 << i.min(5)))
+}
+
+/// The `errors` strings of a Vault JSON error body.
+pub fn errors_of(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn unreachable(addr: &str, detail: &str) -> WdError {

@@ -122,7 +122,8 @@ impl Vault {
             .map_err(|e| map_err(&self.addr, &format!("rotate transit key {name}"), e))
     }
 
-    /// Signs base64 `input`; returns the `vault:vN:…` signature.
+    /// Signs base64 `input`; returns the `vault:vN:…` signature. A 400 answer is Transit saying
+    /// the request is invalid (no such key, a key type that cannot sign): bad input, exit 2.
     pub fn transit_sign(&self, mount: &str, name: &str, input_b64: &str) -> WdResult<String> {
         let r = self
             .block(vaultrs::transit::data::sign(
@@ -132,7 +133,13 @@ impl Vault {
                 input_b64,
                 None,
             ))
-            .map_err(|e| map_err(&self.addr, &format!("sign with transit key {name}"), e))?;
+            .map_err(|e| match e {
+                vaultrs::error::ClientError::APIError { code: 400, errors } => WdError::input(format!(
+                    "sign with transit key {name}: {}; check the key name (wd-transit status {name}) and the input",
+                    errors.join("; ")
+                )),
+                e => map_err(&self.addr, &format!("sign with transit key {name}"), e),
+            })?;
         Ok(r.signature)
     }
 
@@ -160,6 +167,12 @@ impl Vault {
                 wd_core::term::warn(&format!("wd-transit: {name}: the signature's key version is below min_decryption_version"));
                 Ok(false)
             }
+            // Any other 400 is Transit refusing the request as invalid: a malformed signature
+            // (no vault:vN: prefix, bad base64, a version the key never had) or no such key.
+            Err(vaultrs::error::ClientError::APIError { code: 400, errors }) => Err(WdError::input(format!(
+                "--signature: transit key {name} cannot check it ({}); pass a signature `wd-transit sign {name}` printed (vault:v<N>:<base64>)",
+                errors.join("; ")
+            ))),
             Err(e) => Err(map_err(
                 &self.addr,
                 &format!("verify with transit key {name}"),
