@@ -16,7 +16,7 @@ const MAX_DEPTH: usize = 6;
 /// Something the summary could not check, for a warning finding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
-    /// `special-bind-source` or `unreadable-mounted-file`.
+    /// `special-bind-source`, `unreadable-mounted-file` or `unscanned-mounted-file`.
     pub code: &'static str,
     pub message: String,
 }
@@ -173,6 +173,16 @@ fn kind_by_name(name: &str) -> Option<FileKind> {
 fn summarise_file(path: &Path, rel: &str, bytes: u64, notes: &mut Vec<Note>) -> FileSummary {
     let named = kind_by_name(rel);
     let content = match read_for_scan(path) {
+        Ok(None) => {
+            notes.push(Note {
+                code: "unscanned-mounted-file",
+                message: format!(
+                    "{rel} is {bytes} bytes, more than the {} MiB scan limit; classified by name, not checked for secrets",
+                    crate::input::MAX_SCAN_BYTES >> 20
+                ),
+            });
+            None
+        }
         Ok(c) => c,
         Err(why) => {
             notes.push(Note {

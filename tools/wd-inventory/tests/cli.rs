@@ -1083,3 +1083,39 @@ fn a_missing_bind_source_is_reported_once_with_its_services() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.matches("./dags").count(), 1, "{err}");
 }
+
+/// Reads are bounded: a compose file over 16 MiB is refused at once (exit 2), a mounted file over
+/// 1 MiB is classified by name and reported as not checked, never read whole.
+#[test]
+fn large_inputs_are_bounded_with_a_clear_error() {
+    let d = project(&[(
+        "compose.yaml",
+        "services:\n  a:\n    image: x:1\n    volumes:\n      - ./cfg:/etc/a:ro\n",
+    )]);
+    let mut big = String::from("password = \"literal\"\n");
+    while big.len() < (3 << 20) {
+        big.push_str("# padding padding padding padding padding padding padding padding\n");
+    }
+    std::fs::create_dir(d.path().join("cfg")).unwrap();
+    std::fs::write(d.path().join("cfg/app.conf"), &big).unwrap();
+    let inv = ok_json(&run_in(d.path(), &["-f", "compose.yaml"], &[]));
+    let f = &inv["findings"][0];
+    assert_eq!(f["code"], "unscanned-mounted-file", "{inv}");
+    assert!(
+        f["message"].as_str().unwrap().contains("app.conf is 3"),
+        "{f}"
+    );
+    let mut huge = String::from("services:\n  a:\n    image: x:1\n");
+    while huge.len() <= (16 << 20) {
+        huge.push_str("# a comment line that pads the compose file beyond its size limit....\n");
+    }
+    std::fs::write(d.path().join("huge.yaml"), huge).unwrap();
+    bad(
+        &["-f", "huge.yaml"],
+        d.path(),
+        &[
+            "huge.yaml: ",
+            "more than the 16 MiB limit for a compose file",
+        ],
+    );
+}
