@@ -185,7 +185,8 @@ def test_default_profile_shows_the_known_defects():
     prod = wd_verify(prod_text, *orchestrator_flags(prod_values))
     redis_calls = [c for c in prod["calls"] if c["to"].startswith("redis://")]
     for c in redis_calls:
-        host = c["to"].split("://", 1)[1].split(":")[0]
+        authority = c["to"].split("://", 1)[1].split("/")[0]
+        host = authority.rsplit("@", 1)[-1].split(":")[0]  # after the userinfo (redis://:$(PW)@host:port)
         has_service = ("Service", host) in {(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(prod_text) if d}
         if not has_service:
             assert not c["ok"] and any(host in f["message"] for f in errors(prod, "call-path/dns")), c
