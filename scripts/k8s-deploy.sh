@@ -542,19 +542,16 @@ cmd_status() {
 }
 
 cmd_logs() {
-  local svc="$1" args=() kc
+  local svc="$1" args=() kc chart
   require kubectl
   [ "$follow" = 1 ] && args+=(-f)
-  case "$svc" in
-    issuer|walt-issuer|issuer-api) svc=walt-issuer ;;
-    verifier|walt-verifier|verifier-api) svc=walt-verifier ;;
-    wallet|walt-wallet|wallet-api) svc=walt-wallet ;;
-    app|verifiably-go) svc=verifiably-go ;;
-    keycloak|wso2is|libretranslate|redis) ;;
-    *) usage_error "logs: unknown service $svc; use issuer, verifier, wallet, app, keycloak, wso2is, libretranslate or redis" ;;
-  esac
+  # Names and aliases of a component live in the scenario (render.components); wd-urls answers
+  # with the chart, or fails with "unknown component X; use <the known names>".
+  if ! chart=$(wd wd-urls --component "$svc" 2>&1); then
+    usage_error "logs: unknown service $svc; ${chart#*; }"
+  fi
   kc=$(cluster_kubeconfig)
-  kubectl --kubeconfig "$kc" -n "$NAMESPACE" logs "deployment/$RELEASE-$svc" --all-containers "${args[@]}"
+  kubectl --kubeconfig "$kc" -n "$NAMESPACE" logs "deployment/$RELEASE-$chart" --all-containers "${args[@]}"
 }
 
 main() {

@@ -86,6 +86,9 @@ up_local() {
   run "$ROOT/k8s-deploy.sh" logs wallet
   [ "$status" -eq 0 ] || { echo "$output"; false; }
   [[ "$output" == *"deployment/waltid-walt-wallet"* ]]
+  # aliases come from the scenario (render.components.*.aliases), through wd-urls --component
+  run "$ROOT/k8s-deploy.sh" logs issuer-api
+  [ "$status" -eq 0 ] && [[ "$output" == *"deployment/waltid-walt-issuer"* ]]
   run "$ROOT/k8s-deploy.sh" run waltid
   [ "$status" -eq 0 ] || { echo "$output"; false; }
   calls | grep -q "^kubectl --kubeconfig $HOME/.kube/wd-kind.yaml -n waltid rollout restart deployment/waltid-verifiably-go"
@@ -270,7 +273,7 @@ PYEOF
   run "$ROOT/k8s-deploy.sh" up nosuch
   [ "$status" -eq 2 ] && [[ "$output" == *"unknown scenario nosuch (known: waltid)"* ]]
   run "$ROOT/k8s-deploy.sh" logs postgres
-  [ "$status" -eq 2 ]
+  [ "$status" -eq 2 ] && [[ "$output" == *"logs: unknown service postgres; use app, issuer, keycloak, libretranslate, verifier, wallet, wso2is or redis"* ]]
   run "$ROOT/k8s-deploy.sh"
   [ "$status" -eq 2 ]
   run "$ROOT/k8s-deploy.sh" help

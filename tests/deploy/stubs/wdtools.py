@@ -47,6 +47,9 @@ def port_alive(port):
 
 def main(tool, argv):
     check_flags(tool, argv)
+    if tool == "wd-urls" and "--component" in argv:
+        # an offline question about the scenario (no cluster): the real binary answers
+        os.execv(str(REAL / tool), [tool, *argv])
     stubstate.record(tool, argv)
     with stubstate.state() as s:
         if tool == "wd-secrets" and argv[0] == "init":

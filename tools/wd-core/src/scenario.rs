@@ -1,9 +1,246 @@
-//! Scenario definitions (`config/scenarios/<name>.yaml`) and where `config/` is.
+//! Scenario definitions (`config/scenarios/<name>.yaml`), typed once, and where `config/` is.
 //!
-//! Read by wd-inventory (which services, which compose files) and wd-render (display data).
+//! A scenario names its compose files and services (wd-inventory), its components — the one
+//! home of a component's compose service, chart, public host label, port, aliases and the
+//! Secret its login comes from (wd-render, wd-wait, wd-urls, and `k8s-deploy.sh logs` through
+//! `wd-urls --component`) — and the `verify:` rules (wd-verify).
+//!
+//! Not here: how a tool uses these facts (URL rules, templates, readiness).
 
 use crate::error::{WdError, WdResult};
+use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// A scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Compose files, relative to the scenario file.
+    pub compose: Vec<String>,
+    /// The compose services the scenario runs.
+    pub services: Vec<String>,
+    pub render: ScenarioRender,
+    #[serde(default)]
+    pub verify: VerifyRules,
+}
+
+/// `render:`: the components and the display data wd-render needs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScenarioRender {
+    /// Component name (the values key, the RenderPlan's URL role) → component.
+    pub components: BTreeMap<String, Component>,
+    /// Umbrella charts that are not a compose service of the scenario (optional dependencies
+    /// such as Redis), so tools and the script know them without a table of their own.
+    #[serde(default)]
+    pub addons: BTreeMap<String, Addon>,
+    /// backends.json display metadata (verifiably-go's shape), passed through as is.
+    pub dpg: serde_json::Value,
+}
+
+/// How a component is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+impl std::fmt::Display for Scheme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One component of a scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Component {
+    /// The compose service it comes from.
+    pub service: String,
+    /// Its chart in the umbrella (the Deployment is `<release>-<chart>`).
+    pub chart: String,
+    /// Its compose slug (deploy.sh's VERIFIABLY_HOSTS_PATTERN / VERIFIABLY_SLUG_*).
+    pub slug: String,
+    /// Its public host label (`<host>.<domain>`).
+    pub host: String,
+    /// Its container port.
+    pub port: u16,
+    pub scheme: Scheme,
+    /// Served through an Ingress.
+    pub public: bool,
+    /// The other names it answers to besides its key (`k8s-deploy.sh logs issuer-api`,
+    /// `wd-urls --component walt-issuer`); each name means one component.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// What its public URL is, for people (`walt.id issuer API (swagger)`).
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Path appended to its public URL for people (`/swagger`, `/admin`).
+    #[serde(default)]
+    pub path: String,
+    /// How to log in to it.
+    #[serde(default)]
+    pub login: Option<Login>,
+}
+
+/// A login: the user, and the secret (a `name` in config/secrets.yaml) holding its password.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Login {
+    pub user: String,
+    pub secret: String,
+}
+
+/// An umbrella chart that is not a compose service of the scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Addon {
+    pub chart: String,
+    pub port: u16,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+impl Scenario {
+    /// Reads and checks a scenario file: every name and alias resolves to one component.
+    pub fn read(path: &Path) -> WdResult<Scenario> {
+        let sc: Scenario = crate::yaml::read(
+            path,
+            "a scenario needs name, compose, services and render.components (see config/scenarios/waltid.yaml)",
+        )?;
+        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+        for (key, names) in sc.names() {
+            for n in names {
+                if let Some(other) = seen.insert(n, key) {
+                    if other != key {
+                        return Err(WdError::input(format!(
+                            "{}: render: {n:?} names both {other} and {key}; give each alias to one component",
+                            path.display()
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(sc)
+    }
+
+    /// The scenario `name` of `config_dir`, and its path.
+    pub fn load(config_dir: &Path, name: &str) -> WdResult<(Scenario, PathBuf)> {
+        let path = scenario_path(config_dir, name)?;
+        Ok((Self::read(&path)?, path))
+    }
+
+    /// Every component and addon with the names it answers to: its key and its aliases.
+    fn names(&self) -> Vec<(&str, Vec<&str>)> {
+        let comps = self
+            .render
+            .components
+            .iter()
+            .map(|(k, c)| (k.as_str(), &c.aliases));
+        let addons = self
+            .render
+            .addons
+            .iter()
+            .map(|(k, a)| (k.as_str(), &a.aliases));
+        comps
+            .chain(addons)
+            .map(|(k, aliases)| {
+                let mut v = vec![k];
+                v.extend(aliases.iter().map(String::as_str));
+                (k, v)
+            })
+            .collect()
+    }
+
+    /// The component a name or alias means.
+    pub fn component(&self, name: &str) -> Option<(&str, &Component)> {
+        self.render
+            .components
+            .iter()
+            .find(|(k, c)| *k == name || c.aliases.iter().any(|a| a == name))
+            .map(|(k, c)| (k.as_str(), c))
+    }
+
+    /// The umbrella chart a component or addon name or alias means.
+    pub fn chart_of(&self, name: &str) -> Option<&str> {
+        if let Some((_, c)) = self.component(name) {
+            return Some(&c.chart);
+        }
+        self.render
+            .addons
+            .iter()
+            .find(|(k, a)| *k == name || a.aliases.iter().any(|x| x == name))
+            .map(|(_, a)| a.chart.as_str())
+    }
+
+    /// The component and addon names, for "use …" messages: `a, b or c`.
+    pub fn known_names(&self) -> String {
+        let names: Vec<&str> = self
+            .render
+            .components
+            .keys()
+            .chain(self.render.addons.keys())
+            .map(String::as_str)
+            .collect();
+        match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            Some((last, _)) => last.to_string(),
+            None => "none".into(),
+        }
+    }
+
+    /// The component whose public host label is `label`.
+    pub fn by_host(&self, label: &str) -> Option<(&str, &Component)> {
+        self.render
+            .components
+            .iter()
+            .find(|(_, c)| c.host == label)
+            .map(|(k, c)| (k.as_str(), c))
+    }
+}
+
+/// Where a planned secret lands in Kubernetes (from config/secrets.yaml, the one source).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretRef {
+    pub name: String,
+    pub k8s_secret: String,
+    pub k8s_key: String,
+}
+
+/// The Kubernetes Secret and key of the secret `name` in `<config_dir>/secrets.yaml` (only
+/// these fields are read; wd-render owns the rest of that file's meaning).
+pub fn secret_ref(config_dir: &Path, name: &str) -> WdResult<SecretRef> {
+    #[derive(Deserialize)]
+    struct File {
+        secrets: Vec<SecretRef>,
+    }
+    let path = config_dir.join("secrets.yaml");
+    let f: File = crate::yaml::read(
+        &path,
+        "secrets.yaml lists secrets with name, k8sSecret, k8sKey",
+    )?;
+    f.secrets.into_iter().find(|s| s.name == name).ok_or_else(|| {
+        WdError::input(format!(
+            "{}: no secret named {name:?} (a scenario login refers to it); add it or fix the login's secret",
+            path.display()
+        ))
+    })
+}
 
 /// The config directory: `--config-dir`, else `$WD_CONFIG_DIR`, else `./config`, else the
 /// `config/` of the checkout the binary was built in (`<repo>/target/<profile>/wd-*`).
@@ -237,4 +474,60 @@ pub fn read_verify_rules(path: &Path) -> WdResult<VerifyRules> {
         "the `verify:` section of a scenario file (see config/scenarios/waltid.yaml)",
     )?;
     Ok(f.verify.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo_config() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config")
+    }
+
+    #[test]
+    fn the_waltid_scenario_is_one_typed_home_for_its_components() {
+        let (sc, _) = Scenario::load(&repo_config(), "waltid").unwrap();
+        assert_eq!(sc.chart_of("issuer-api"), Some("walt-issuer"));
+        assert_eq!(sc.chart_of("walt-wallet"), Some("walt-wallet"));
+        assert_eq!(sc.chart_of("auth"), Some("keycloak"));
+        assert_eq!(sc.chart_of("redis"), Some("redis"));
+        assert_eq!(sc.chart_of("postgres"), None);
+        assert_eq!(sc.by_host("auth").map(|(k, _)| k), Some("keycloak"));
+        assert_eq!(
+            sc.known_names(),
+            "app, issuer, keycloak, libretranslate, verifier, wallet, wso2is or redis"
+        );
+        assert!(
+            !sc.verify.url_env.is_empty(),
+            "the verify: section is read too"
+        );
+        for (name, c) in &sc.render.components {
+            if let Some(l) = &c.login {
+                let r = secret_ref(&repo_config(), &l.secret).unwrap();
+                assert!(!r.k8s_secret.is_empty() && !r.k8s_key.is_empty(), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_alias_of_two_components_and_a_typo_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::fs::read_to_string(repo_config().join("scenarios/waltid.yaml")).unwrap();
+        let p = dir.path().join("s.yaml");
+        std::fs::write(
+            &p,
+            base.replace("aliases: [auth]", "aliases: [auth, walt-issuer]"),
+        )
+        .unwrap();
+        let e = Scenario::read(&p).unwrap_err();
+        assert!(
+            e.message
+                .contains("\"walt-issuer\" names both issuer and keycloak"),
+            "{}",
+            e.message
+        );
+        std::fs::write(&p, base.replace("aliases: [auth]", "alias: [auth]")).unwrap();
+        let e = Scenario::read(&p).unwrap_err();
+        assert!(e.message.contains("unknown field `alias`"), "{}", e.message);
+    }
 }

@@ -134,3 +134,33 @@ fn urls_offline_from_a_render_plan() {
         "{urls:?}"
     );
 }
+
+#[test]
+fn component_names_and_aliases_resolve_to_their_chart() {
+    for (name, chart) in [
+        ("issuer", "walt-issuer"),
+        ("issuer-api", "walt-issuer"),
+        ("walt-wallet", "walt-wallet"),
+        ("verifier-api", "walt-verifier"),
+        ("app", "verifiably-go"),
+        ("verifiably-go", "verifiably-go"),
+        ("auth", "keycloak"),
+        ("wso2is", "wso2is"),
+        ("libretranslate", "libretranslate"),
+        ("redis", "redis"),
+    ] {
+        let o = run(&["--component", name]);
+        assert_eq!(
+            (o.status.code(), String::from_utf8_lossy(&o.stdout).trim()),
+            (Some(0), chart),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let o = run(&["--component", "postgres"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "wd-urls: unknown component postgres; use app, issuer, keycloak, libretranslate, verifier, wallet, wso2is or redis\n"
+    );
+}

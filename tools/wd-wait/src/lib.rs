@@ -122,23 +122,19 @@ fn targets_from_plan(
     plan: &wd_core::docs::render_plan::RenderPlan,
 ) -> WdResult<Vec<Target>> {
     let config_dir = wd_core::scenario::config_dir(cli.config_dir.as_deref());
-    let path = wd_core::scenario::scenario_path(&config_dir, &plan.scenario)?;
-    let sc: Value = wd_core::yaml::read(&path, "a scenario with render.components")?;
+    let (sc, _) = wd_core::scenario::Scenario::load(&config_dir, &plan.scenario)?;
     let ns = cli.namespace.clone();
     let mut out = Vec::new();
-    let components: Vec<&str> = plan.files.iter().map(|f| f.component.as_str()).collect();
-    if let Some(comps) = sc["render"]["components"].as_object() {
-        for (name, c) in comps {
-            if components.contains(&name.as_str()) || c["public"] == false {
-                let chart = c["chart"].as_str().unwrap_or(name);
-                out.push(Target {
-                    api_version: "apps/v1".into(),
-                    kind: "Deployment".into(),
-                    namespace: ns.clone(),
-                    name: Some(format!("{}-{chart}", cli.release)),
-                    selector: None,
-                });
-            }
+    let rendered: Vec<&str> = plan.files.iter().map(|f| f.component.as_str()).collect();
+    for (name, c) in &sc.render.components {
+        if rendered.contains(&name.as_str()) || !c.public {
+            out.push(Target {
+                api_version: "apps/v1".into(),
+                kind: "Deployment".into(),
+                namespace: ns.clone(),
+                name: Some(format!("{}-{}", cli.release, c.chart)),
+                selector: None,
+            });
         }
     }
     out.push(Target {

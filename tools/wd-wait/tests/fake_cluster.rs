@@ -343,3 +343,63 @@ fn a_timeout_says_so_on_stderr() {
     );
     assert_eq!(report(&o)["objects"][0]["state"], "pending");
 }
+
+#[test]
+fn a_render_plan_names_the_scenarios_components_from_the_typed_scenario() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap();
+    let bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_wd-wait"));
+    let out = tempfile::tempdir().unwrap();
+    let inv = Command::new(bin.with_file_name("wd-inventory"))
+        .current_dir(&root)
+        .args(["--scenario", "waltid", "-q"])
+        .output()
+        .unwrap();
+    assert!(inv.status.success());
+    let mut r = Command::new(bin.with_file_name("wd-render"))
+        .current_dir(&root)
+        .args(["--out", out.path().to_str().unwrap(), "-q"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    r.stdin.take().unwrap().write_all(&inv.stdout).unwrap();
+    assert!(r.wait().unwrap().success());
+    let plan = std::fs::read_to_string(out.path().join("render-plan.json")).unwrap();
+    let k = FakeKube::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = k.kubeconfig(dir.path());
+    let o = spawn(&kc, &plan, &["--timeout", "1s"])
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let r = report(&o);
+    let names: Vec<(String, String)> = r["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            assert_eq!(x["state"], "missing");
+            (
+                x["objectKind"].as_str().unwrap().to_string(),
+                x["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for want in [
+        ("Deployment", "waltid-walt-issuer"),
+        ("Deployment", "waltid-walt-wallet"),
+        ("Deployment", "waltid-keycloak"),
+        ("Deployment", "waltid-libretranslate"),
+        ("Deployment", "waltid-verifiably-go"),
+        ("Cluster", "waltid-pg"),
+        ("ExternalSecret", "waltid-keycloak-admin"),
+    ] {
+        assert!(
+            names.contains(&(want.0.to_string(), want.1.to_string())),
+            "{want:?} in {names:?}"
+        );
+    }
+}
