@@ -3,16 +3,11 @@
 //! ports. Every server is killed when its handle drops.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
+pub use crate::repo_root;
 
 /// The bao binary: $WD_BAO, else the one `make venv` installed.
 pub fn bao() -> PathBuf {

@@ -95,31 +95,13 @@ fn urls_and_logins_from_the_cluster() {
 
 #[test]
 fn urls_offline_from_a_render_plan() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap();
-    let bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_wd-urls"));
     let dir = tempfile::tempdir().unwrap();
-    let inv = Command::new(bin.with_file_name("wd-inventory"))
-        .current_dir(&root)
-        .args(["--scenario", "waltid", "-q"])
-        .output()
-        .unwrap();
-    let mut r = Command::new(bin.with_file_name("wd-render"))
-        .current_dir(&root)
-        .args(["--out", dir.path().to_str().unwrap(), "-q"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    r.stdin.take().unwrap().write_all(&inv.stdout).unwrap();
-    assert!(r.wait().unwrap().success());
-    let l = ok(&run(&[
-        "--render-plan",
-        dir.path().join("render-plan.json").to_str().unwrap(),
-    ]));
+    let plan = wd_testsupport::render_scenario(
+        std::path::Path::new(env!("CARGO_BIN_EXE_wd-urls")),
+        "waltid",
+        dir.path(),
+    );
+    let l = ok(&run(&["--render-plan", plan.to_str().unwrap()]));
     assert_eq!(l["source"], "render-plan");
     let urls: Vec<&str> = l["urls"]
         .as_array()

@@ -346,28 +346,13 @@ fn a_timeout_says_so_on_stderr() {
 
 #[test]
 fn a_render_plan_names_the_scenarios_components_from_the_typed_scenario() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap();
-    let bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_wd-wait"));
     let out = tempfile::tempdir().unwrap();
-    let inv = Command::new(bin.with_file_name("wd-inventory"))
-        .current_dir(&root)
-        .args(["--scenario", "waltid", "-q"])
-        .output()
-        .unwrap();
-    assert!(inv.status.success());
-    let mut r = Command::new(bin.with_file_name("wd-render"))
-        .current_dir(&root)
-        .args(["--out", out.path().to_str().unwrap(), "-q"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    r.stdin.take().unwrap().write_all(&inv.stdout).unwrap();
-    assert!(r.wait().unwrap().success());
-    let plan = std::fs::read_to_string(out.path().join("render-plan.json")).unwrap();
+    let plan = wd_testsupport::render_scenario(
+        std::path::Path::new(env!("CARGO_BIN_EXE_wd-wait")),
+        "waltid",
+        out.path(),
+    );
+    let plan = std::fs::read_to_string(plan).unwrap();
     let k = FakeKube::start();
     let dir = tempfile::tempdir().unwrap();
     let kc = k.kubeconfig(dir.path());
