@@ -194,6 +194,19 @@ pub fn build(req: &Request) -> WdResult<Built> {
         )));
     }
     for s in &services {
+        if let Some(d) = s
+            .depends_on
+            .iter()
+            .find(|d| d.required && !by_name.contains_key(&d.service))
+        {
+            let f = &loaded[by_name[&s.name].1];
+            return Err(WdError::input(format!(
+                "{}: services.{}.depends_on: depends on undefined service {:?}; define it or remove the dependency",
+                f.place(&format!("services.{}.depends_on", s.name), &d.service),
+                s.name,
+                d.service
+            )));
+        }
         if s.image.is_none() && s.build.is_none() {
             let f = &loaded[by_name[&s.name].1];
             return Err(WdError::input(format!(

@@ -976,6 +976,10 @@ fn what_docker_compose_config_refuses_is_refused() {
             ],
         ),
         (
+            "services:\n  a:\n    image: x:1\n  b:\n    image: x:1\n    depends_on:\n      - a\n      - ghost\n",
+            &["compose.yaml:8:9:", "services.b.depends_on", "undefined service \"ghost\""],
+        ),
+        (
             "services:\n  a:\n    image: x:1\n    env_file: ./envdir\n",
             &["compose.yaml:4:15:", "./envdir is a directory"],
         ),
