@@ -327,7 +327,13 @@ fn redact_auth_schemes(text: &str) -> String {
         while e < b.len() && !matches!(b[e], b' ' | b'\t' | b'\n' | b'"' | b'\'' | b',') {
             e += 1;
         }
-        if e > s && !is_reference(&text[s..e]) {
+        let token = &text[s..e];
+        // `Basic` takes base64 (`Basic dXNlcjpwdw==`), not prose (`basic text`).
+        let base64 = token.len() >= 8
+            && token
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='));
+        if e > s && !is_reference(token) && (skip == 7 || base64) {
             out.push_str(&text[last..s]);
             out.push_str(MASK);
             last = e;
@@ -361,7 +367,7 @@ pub fn redact_args(args: &mut [String]) {
     let mut user_next = false;
     for a in args.iter_mut() {
         if redact_next || user_next {
-            let (was_user, _) = (user_next, redact_next);
+            let was_user = user_next;
             redact_next = false;
             user_next = false;
             if !a.starts_with('-') && !is_reference(a) {
@@ -549,6 +555,11 @@ mod tests {
             "jdbc:postgresql://db/x?user=a&password=***"
         );
         assert_eq!(redact_text("Bearer eyJabc"), "Bearer ***");
+        assert_eq!(
+            redact_text("Authorization: Basic dXNlcjpwYXNz"),
+            "Authorization: Basic ***"
+        );
+        assert_eq!(redact_text("basic text format"), "basic text format");
         assert_eq!(
             redact_text("http://${USER}:${PASS}@h/"),
             "http://${USER}:${PASS}@h/",
