@@ -63,7 +63,8 @@ pub struct Cli {
     /// What to render for: Kubernetes (charts, ExternalSecrets) or docker compose (conf files + env file).
     #[arg(long, value_enum, default_value = "k8s")]
     pub flavor: Flavor,
-    /// Output directory.
+    /// Output directory. The set switches as a whole: DIR/<entry> are links into
+    /// DIR/.wd-render/current, one rename moves them all to a new render; other files in DIR stay.
     #[arg(long, value_name = "DIR", default_value = "out")]
     pub out: PathBuf,
     /// Scenario (default: the Inventory's).

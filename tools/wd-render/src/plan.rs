@@ -82,6 +82,27 @@ pub fn load(path: &Path, scenario: &str, kv_mount: &str, prefix: &str) -> WdResu
                 }
             }
         }
+        // The same rule wd-secrets applies to the plan it reads (its planck module): a Vault
+        // location stays inside the mount, and a key has a name.
+        if s.vault_path.is_empty()
+            || s.vault_path.starts_with('/')
+            || s.vault_path.ends_with('/')
+            || s.vault_path.chars().any(char::is_whitespace)
+            || s.vault_path
+                .split('/')
+                .any(|x| x.is_empty() || x == "." || x == "..")
+        {
+            return Err(at(
+                "vaultPath",
+                format!("{:?}: use segments like waltid/wallet/auth (no empty, . or .. segment, no leading or trailing /)", s.vault_path),
+            ));
+        }
+        if s.vault_key.trim().is_empty() {
+            return Err(at(
+                "vaultKey",
+                "is empty; name the key inside the Vault secret".into(),
+            ));
+        }
         if out.secrets.iter().any(|x| x.name == s.name) {
             return Err(at("name", "is defined twice; names must be unique".into()));
         }

@@ -683,6 +683,18 @@ fn bad_input_writes_nothing() {
         &["--config-dir", dir.to_str().unwrap()],
         &["unknown secret \"nope\""],
     );
+    // a Vault path that leaves the planned tree
+    let secrets = std::fs::read_to_string(dir.join("secrets.yaml")).unwrap();
+    std::fs::write(
+        dir.join("secrets.yaml"),
+        secrets.replacen("vaultPath: ", "vaultPath: ../", 1),
+    )
+    .unwrap();
+    fails(
+        &inv,
+        &["--config-dir", dir.to_str().unwrap()],
+        &["secrets.yaml: secrets[", "].vaultPath: \"../"],
+    );
     // a bad secrets.yaml field
     std::fs::write(dir.join("secrets.yaml"), "secrets:\n  - name: x\n").unwrap();
     fails(
