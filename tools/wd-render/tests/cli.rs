@@ -1076,3 +1076,26 @@ fn oversized_or_non_object_input_is_refused_before_it_is_parsed() {
     let peak = children_peak_rss_mib();
     assert!(peak < 400, "a refused input cost {peak} MiB of memory");
 }
+
+#[test]
+fn concurrent_renders_into_one_directory_take_turns() {
+    let inv = ref_inventory();
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let a = ok(&render(&inv, &["--out", o], &[]));
+    let b_args = ["--out", o, "--set", "persistence.redis.enabled=true"];
+    let children: Vec<std::process::Child> = (0..4)
+        .map(|i| {
+            let args: &[&str] = if i % 2 == 0 { &["--out", o] } else { &b_args };
+            let mut c = command(args, &[]).spawn().unwrap();
+            c.stdin.take().unwrap().write_all(&inv).unwrap();
+            c
+        })
+        .collect();
+    let mut plans = vec![a];
+    for c in children {
+        plans.push(ok(&c.wait_with_output().unwrap()));
+    }
+    let refs: Vec<&Value> = plans.iter().collect();
+    assert_whole_set(out.path(), &refs, &[], "after four concurrent renders");
+}
