@@ -117,8 +117,9 @@ pub fn switch(dir: &Path, files: &[OutFile]) -> WdResult<Written> {
 
     let tops: BTreeSet<String> = files.iter().map(|f| top_of(&f.rel_path)).collect();
     let legacy = legacy_files(&dir);
+    // Refuse someone else's entries before anything is written.
     for top in &tops {
-        prepare_top(&dir, top, &legacy)?;
+        prepare_top(&dir, top, &legacy, false)?;
     }
 
     // 1. The new generation, complete, beside the current one.
@@ -142,8 +143,10 @@ pub fn switch(dir: &Path, files: &[OutFile]) -> WdResult<Written> {
             return Err(e);
         }
     };
-    // 2. Links for the top-level entries (new ones dangle until the switch: nothing to mix).
+    // 2. Links for the top-level entries (new ones dangle until the switch: nothing to mix);
+    //    plain entries of the pre-generation layout make way for them.
     for top in &tops {
+        prepare_top(&dir, top, &legacy, true)?;
         ensure_link(&dir, top)?;
     }
     // 3. The switch.
@@ -209,9 +212,9 @@ fn is_our_link(p: &Path) -> bool {
 }
 
 /// Makes room for the link of `top`: our link stays; a plain entry that an earlier render wrote
-/// (listed in the plain render-plan.json of the pre-generation layout) is migrated; anything else
-/// is someone else's and is refused.
-fn prepare_top(dir: &Path, top: &str, legacy: &[PathBuf]) -> WdResult<()> {
+/// (listed in the plain render-plan.json of the pre-generation layout) is migrated when
+/// `migrate`; anything else is someone else's and is refused.
+fn prepare_top(dir: &Path, top: &str, legacy: &[PathBuf], migrate: bool) -> WdResult<()> {
     let p = dir.join(top);
     let Ok(meta) = std::fs::symlink_metadata(&p) else {
         return Ok(());
@@ -226,7 +229,7 @@ fn prepare_top(dir: &Path, top: &str, legacy: &[PathBuf]) -> WdResult<()> {
             p.display()
         )));
     }
-    if meta.is_dir() {
+    if meta.is_dir() && migrate {
         for l in legacy.iter().filter(|l| top_of(l) == top) {
             let _ = std::fs::remove_file(dir.join(l));
         }
