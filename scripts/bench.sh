@@ -70,9 +70,12 @@ gen_services() { # N FILE
 }
 for n in 160 640 10000; do gen_services "$n" "$work/svc$n.yaml"; done
 users33=tests/fixtures/compose/users-33/compose.yaml
+"$bin/wd-inventory" -f $users33 --all -q > "$work/users33.json"
 hyperfine --shell=bash --warmup 5 --runs 30 \
   --command-name "wd-inventory --version | wd-render --version" "$bin/wd-inventory --version | $bin/wd-render --version" \
   --command-name "users-33 pipe (33 services)" "$bin/wd-inventory -f $users33 --all -q | $bin/wd-render --scenario waltid --out $work/out-33 -q" \
+  --command-name "users-33: wd-inventory alone" "$bin/wd-inventory -f $users33 --all -q > /dev/null" \
+  --command-name "users-33: wd-render alone" "$bin/wd-render --scenario waltid --inventory $work/users33.json --out $work/out-33b -q" \
   --command-name "wd-inventory, 160 services" "$bin/wd-inventory -f $work/svc160.yaml --all -q > /dev/null" \
   --command-name "wd-inventory, 640 services" "$bin/wd-inventory -f $work/svc640.yaml --all -q > /dev/null" \
   --command-name "wd-inventory, 10000 services" "$bin/wd-inventory -f $work/svc10000.yaml --all -q > /dev/null" \
@@ -128,7 +131,9 @@ r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
 med = lambda k: r[k]["median"] * 1000
 v, u = med("wd-inventory --version | wd-render --version"), med("users-33 pipe (33 services)")
 a, b, c = med("wd-inventory, 160 services"), med("wd-inventory, 640 services"), med("wd-inventory, 10000 services")
-print(f"Medians: users-33 pipe {u:.1f} ms = {u / v:.2f}× the --version pipe ({v:.1f} ms); "
+i, w = med("users-33: wd-inventory alone"), med("users-33: wd-render alone")
+print(f"Medians: users-33 pipe {u:.1f} ms = {u / v:.2f}× the --version pipe ({v:.1f} ms), of which "
+      f"wd-inventory alone {i:.1f} ms and wd-render alone {w:.1f} ms; "
       f"640 / 160 services = {b / a:.2f}; 10,000 services {c:.0f} ms.")
 PY
   echo
