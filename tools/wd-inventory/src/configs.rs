@@ -6,19 +6,6 @@ use std::path::Path;
 use wd_core::docs::config_audit::*;
 use wd_core::docs::inventory::{MountType, Service};
 
-/// walt.id config fields that hold (or point at) secrets (waltid-facts §2).
-pub const WALTID_SECRET_FIELDS: &[&str] = &[
-    "ciTokenKey",
-    "requestSigningKeyFile",
-    "encryptionKey",
-    "signKey",
-    "tokenKey",
-    "signingKey",
-    "pepper",
-    "password",
-    "clientSecret",
-];
-
 /// walt.id fields whose value is a URL that differs per environment (waltid-facts §2).
 const ENV_URL_FIELDS: &[&str] = &[
     "baseUrl",
@@ -211,9 +198,7 @@ fn classify(f: &hocon::Field, paths: &[String], show_secrets: bool) -> ConfigFie
     }
     env_vars.retain(|v| !paths.iter().any(|p| p == v));
     let value = f.raw.trim_matches('"');
-    let is_secret = f.jwk_private
-        || WALTID_SECRET_FIELDS.contains(&leaf.as_str())
-        || secrets::classify(&leaf).is_some();
+    let is_secret = f.jwk_private || secrets::is_secret_field(&leaf);
     let literal = !files::strip_refs(&f.raw)
         .trim_matches(|c: char| c == '"' || c.is_whitespace())
         .is_empty()

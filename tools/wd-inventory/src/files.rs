@@ -228,7 +228,7 @@ fn summarise_file(path: &Path, rel: &str, bytes: u64, notes: &mut Vec<Note>) -> 
 /// A literal value (not only `${…}` references, not a placeholder) under a secret name.
 fn literal_secret(key: &str, raw_value: &str) -> bool {
     let k = key.trim_matches('"');
-    if secrets::classify(k).is_none() && !crate::configs::WALTID_SECRET_FIELDS.contains(&k) {
+    if !secrets::is_secret_field(k) {
         return false;
     }
     let v = raw_value.trim();

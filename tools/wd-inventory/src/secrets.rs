@@ -1,9 +1,10 @@
 //! What is a secret, and how to hide it: the ONE home of wd-inventory's secret detection.
 //!
 //! Three kinds of evidence, all documented here and nowhere else:
-//! 1. **Names** ([`classify`]): a table of well-known secret names ([`KNOWN`], with what each
-//!    one is), words that make any name a credential ([`SECRET_WORDS`]) and last words that do
-//!    ([`SECRET_SUFFIXES`]). `DB_PASS`, `PGPASSWORD`, `RABBITMQ_DEFAULT_PASS`, `DATABASE_URL`,
+//! 1. **Names** ([`classify`], [`is_secret_field`]): a table of well-known secret names
+//!    ([`KNOWN`], with what each one is), walt.id's secret config fields
+//!    ([`WALTID_SECRET_FIELDS`]), words that make any name a credential ([`SECRET_WORDS`])
+//!    and last words that do ([`SECRET_SUFFIXES`]). `DB_PASS`, `PGPASSWORD`, `RABBITMQ_DEFAULT_PASS`, `DATABASE_URL`,
 //!    `CREDENTIALS`, `*_KEY` are secrets; `*_FILE`/`*_PATH` pointers and `PUBLIC_KEY` are not.
 //! 2. **Values** ([`redact_text`]): credentials inside a string whatever its name: URL userinfo
 //!    (`postgresql+psycopg2://airflow:***@postgres/airflow`, `redis://:***@redis:6379`,
@@ -71,6 +72,25 @@ pub const KNOWN: &[(&str, &str)] = &[
     ("VAULT_DEV_ROOT_TOKEN_ID", "Vault dev-mode root token"),
     ("VAULT_TOKEN", "Vault token"),
 ];
+
+/// walt.id config fields that hold (or point at) secrets (waltid-facts §2).
+pub const WALTID_SECRET_FIELDS: &[&str] = &[
+    "ciTokenKey",
+    "requestSigningKeyFile",
+    "encryptionKey",
+    "signKey",
+    "tokenKey",
+    "signingKey",
+    "pepper",
+    "password",
+    "clientSecret",
+];
+
+/// A config file field (HOCON/JSON/YAML key) that holds a secret: a walt.id secret field or a
+/// name [`classify`] recognises.
+pub fn is_secret_field(key: &str) -> bool {
+    WALTID_SECRET_FIELDS.contains(&key) || classify(key).is_some()
+}
 
 /// Words that make a name a credential wherever they stand (`DB_PASSWORD_HASH`,
 /// `CLIENT_SECRET_VALUE`). Not CREDENTIAL (singular): in walt.id configs it names verifiable
