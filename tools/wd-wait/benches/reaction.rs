@@ -153,4 +153,7 @@ fn main() {
     println!("\nPercentiles are nearest-rank. Per event wd-wait judges only the object the event touched (the");
     println!("objects live in kube-runtime's reflector store), so CPU per object stays flat from 200 to 1,000");
     println!("objects; one list and one watch for the one kind waited on, not one per object.");
+    println!("\nBefore (issue 11): wd-wait re-judged and deep-copied every target on every event; at 800");
+    println!("objects a wait cost 1.4–4.1 s CPU and its reaction p99 reached 260+ ms (measured then at 1 ms");
+    println!("resolution, so sub-millisecond reactions read as 0).");
 }
