@@ -324,3 +324,27 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
     }
     Ok(Exit::Ok)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_transit_signatures_reach_vault() {
+        for ok in ["vault:v1:AAAA", "vault:v12:aGVsbG8="] {
+            assert!(check_signature(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "garbage",
+            "vault:v0:AAAA",
+            "vault:vX:AAAA",
+            "vault:v1:!!!",
+            "vault:v1",
+        ] {
+            let e = check_signature(bad).unwrap_err();
+            assert_eq!(e.exit, Exit::Usage, "{bad}");
+            assert!(e.message.contains("not a Transit signature"), "{e}");
+        }
+    }
+}

@@ -377,3 +377,37 @@ pub fn map_err(addr: &str, what: &str, e: ClientError) -> WdError {
 pub fn is_not_found(e: &ClientError) -> bool {
     matches!(e, ClientError::APIError { code: 404, .. })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_kv_upgrade_answer_is_waited_out_and_not_for_ever() {
+        let up = vec!["Upgrading from non-versioned to versioned data. This backend will be unavailable for a brief period and will resume service shortly.".to_string()];
+        let old_spelling = vec![up[0].replace("Upgrading", "Uprading")];
+        assert!(is_kv_upgrading(400, &up) && is_kv_upgrading(400, &old_spelling));
+        assert!(!is_kv_upgrading(500, &up), "the status decides too");
+        assert!(!is_kv_upgrading(
+            400,
+            &["check-and-set parameter did not match".into()]
+        ));
+        let total: Duration = backoff().sum();
+        assert!(
+            total >= Duration::from_secs(5) && total <= Duration::from_secs(12),
+            "{total:?}"
+        );
+    }
+
+    #[test]
+    fn a_ca_that_is_not_pem_is_bad_input() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("ca.pem");
+        std::fs::write(&f, "garbage").unwrap();
+        let e = read_ca(&f).unwrap_err();
+        assert_eq!(e.exit, wd_core::Exit::Usage);
+        assert!(e.message.contains("ca.pem: not a PEM certificate"), "{e}");
+        let e = read_ca(&d.path().join("missing.pem")).unwrap_err();
+        assert_eq!(e.exit, wd_core::Exit::Usage);
+    }
+}
