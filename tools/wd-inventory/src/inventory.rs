@@ -4,10 +4,10 @@
 use crate::compose::{self, ComposeFile, Normaliser, Vars};
 use crate::dotenv::{self, EnvFile};
 use crate::{configs, files, hocon, interp, secrets};
-use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use wd_core::docs::inventory::*;
+use wd_core::scenario::Scenario;
 use wd_core::{WdError, WdResult};
 
 /// What the command line asked for.
@@ -22,13 +22,6 @@ pub struct Request {
     pub show_secrets: bool,
     pub config_dir: PathBuf,
     pub process_env: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ScenarioFile {
-    /// Compose files relative to the scenario file.
-    compose: Vec<String>,
-    services: Vec<String>,
 }
 
 /// The Inventory. (`--configs` reads its services' mounts: redaction never touches mounts, so
@@ -84,14 +77,12 @@ const KNOWN_STATE: &[(&str, &str)] = &[
     ("/config", "service runtime config"),
 ];
 
-fn load_scenario(req: &Request) -> WdResult<Option<(ScenarioFile, PathBuf)>> {
+/// The scenario's compose files (relative to its file) and services: wd-core's typed scenario.
+fn load_scenario(req: &Request) -> WdResult<Option<(Scenario, PathBuf)>> {
     let Some(name) = &req.scenario else {
         return Ok(None);
     };
-    let path = wd_core::scenario::scenario_path(&req.config_dir, name)?;
-    let sc: ScenarioFile =
-        wd_core::yaml::read(&path, "a scenario needs `compose` and `services` lists")?;
-    Ok(Some((sc, path)))
+    Scenario::load(&req.config_dir, name).map(Some)
 }
 
 fn load_env(path: &Path, process: &BTreeMap<String, String>) -> WdResult<EnvFile> {
