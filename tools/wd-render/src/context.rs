@@ -4,34 +4,14 @@
 //! `http://<publicHost>:<port>`, or `hostsPattern` (printf `%s`) with the component's slug.
 
 use crate::values;
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
 use wd_core::docs::inventory::Inventory;
 use wd_core::docs::secret_plan::SecretPlan;
 use wd_core::{WdError, WdResult};
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct Component {
-    pub service: String,
-    pub chart: String,
-    pub slug: String,
-    pub host: String,
-    pub port: u16,
-    pub scheme: String,
-    pub public: bool,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ScenarioRender {
-    pub components: BTreeMap<String, Component>,
-    pub dpg: Value,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ScenarioFile {
-    pub render: ScenarioRender,
-}
+/// A scenario's components and display data: wd-core's typed scenario (the one home of a
+/// component: service, chart, slug, host, port, scheme, aliases, login).
+pub use wd_core::scenario::{Component, ScenarioRender};
 
 /// Container path of the verifier's request signing key (mounted from its Secret).
 pub const VERIFIER_SIGNING_KEY_PATH: &str = "/waltid-verifier-api/secrets/request-signing.key.pem";

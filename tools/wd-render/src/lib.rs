@@ -200,10 +200,7 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
     })?;
     let config_dir = wd_core::scenario::config_dir(cli.config_dir.as_deref());
     let scenario_path = wd_core::scenario::scenario_path(&config_dir, &scenario)?;
-    let sc: context::ScenarioFile = wd_core::yaml::read(
-        &scenario_path,
-        "the scenario needs render.components and render.dpg",
-    )?;
+    let sc = wd_core::scenario::Scenario::read(&scenario_path)?;
     inputs.push(input_of(&scenario_path, "scenario")?);
 
     // 3. Values: default.yaml < inventory images < target-<t>.yaml < --values < deploy.sh env < --set.
