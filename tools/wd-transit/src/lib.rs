@@ -10,7 +10,6 @@ use clap::{Parser, Subcommand};
 use wd_core::cli::CommonArgs;
 use wd_core::docs::vault::{TransitKey, TransitKeyRef, TransitKeys, TransitSignature};
 use wd_core::{output, Exit, WdError, WdResult};
-use wd_vault::transit::KeyInfo;
 use wd_vault::{Vault, VaultArgs};
 
 /// Vault/OpenBao Transit keys for walt.id signers: create, rotate, inspect, sign/verify, and
@@ -118,21 +117,13 @@ impl Input {
     }
 }
 
-fn key_doc(k: KeyInfo, action: &str) -> TransitKey {
-    TransitKey {
-        name: k.name,
-        key_type: k.key_type,
-        latest_version: k.latest_version,
-        min_decryption_version: k.min_decryption_version,
-        min_encryption_version: k.min_encryption_version,
-        versions: k.versions,
-        exportable: k.exportable,
-        deletion_allowed: k.deletion_allowed,
-        action: action.into(),
-    }
+/// The key as read, with what this run did to it.
+fn key_doc(mut k: TransitKey, action: &str) -> TransitKey {
+    k.action = action.into();
+    k
 }
 
-fn existing(v: &Vault, mount: &str, name: &str) -> WdResult<KeyInfo> {
+fn existing(v: &Vault, mount: &str, name: &str) -> WdResult<TransitKey> {
     v.transit_key(mount, name)?.ok_or_else(|| WdError::input(format!("transit key {name} does not exist in {mount}/; create it with `wd-transit init {name}`")))
 }
 

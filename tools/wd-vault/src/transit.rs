@@ -2,25 +2,13 @@
 
 use crate::{map_err, Vault};
 use reqwest::Method;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use vaultrs::api::transit::requests::{
     CreateKeyRequestBuilder, UpdateKeyConfigurationRequestBuilder, VerifySignedDataRequestBuilder,
 };
 use vaultrs::api::transit::KeyType;
+use wd_core::docs::vault::TransitKey;
 use wd_core::{WdError, WdResult};
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct KeyInfo {
-    pub name: String,
-    pub key_type: String,
-    pub latest_version: u64,
-    pub min_decryption_version: u64,
-    pub min_encryption_version: u64,
-    pub versions: Vec<u64>,
-    pub exportable: bool,
-    pub deletion_allowed: bool,
-}
 
 impl Vault {
     /// Enables a transit mount when absent; returns whether it did.
@@ -44,7 +32,9 @@ impl Vault {
     }
 
     /// Reads a key (direct: vaultrs' response type has no latest_version); None when absent.
-    pub fn transit_key(&self, mount: &str, name: &str) -> WdResult<Option<KeyInfo>> {
+    /// The key is wd-core's `TransitKey` document item (one type for a transit key), with
+    /// `action: read`.
+    pub fn transit_key(&self, mount: &str, name: &str) -> WdResult<Option<TransitKey>> {
         let (status, v) = self.raw(Method::GET, &format!("{mount}/keys/{name}"), None)?;
         if status == 404 {
             return Ok(None);
@@ -58,7 +48,7 @@ impl Vault {
             .map(|o| o.keys().filter_map(|k| k.parse().ok()).collect())
             .unwrap_or_default();
         versions.sort_unstable();
-        Ok(Some(KeyInfo {
+        Ok(Some(TransitKey {
             name: name.to_string(),
             key_type: d["type"].as_str().unwrap_or("").to_string(),
             latest_version: d["latest_version"]
@@ -69,6 +59,7 @@ impl Vault {
             versions,
             exportable: d["exportable"].as_bool().unwrap_or(false),
             deletion_allowed: d["deletion_allowed"].as_bool().unwrap_or(false),
+            action: "read".into(),
         }))
     }
 
