@@ -58,7 +58,13 @@ fn enumerated_fields_refuse_values_outside_their_enum() {
         "target": "local", "outDir": "out", "inputs": [], "files": [], "urls": [], "secretPlan": "s",
         "pendingSecrets": []});
     let ok: RenderPlan = parse(&rp.to_string(), "rp.json").unwrap();
-    assert_eq!((ok.flavor.as_str(), ok.target.as_str()), ("k8s", "local"));
+    assert_eq!(
+        (ok.flavor, ok.target),
+        (
+            wd_core::docs::render_plan::Flavor::K8s,
+            wd_core::docs::render_plan::DeployTarget::Local
+        )
+    );
     for (field, bad) in [("flavor", "helm"), ("target", "dev")] {
         let mut v = rp.clone();
         v[field] = json!(bad);

@@ -89,7 +89,11 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
         return Ok(Exit::Ok);
     }
     let inv = built.inventory;
-    for f in inv.findings.iter().filter(|f| f.severity == "warning") {
+    for f in inv
+        .findings
+        .iter()
+        .filter(|f| f.severity == wd_core::docs::Severity::Warning)
+    {
         wd_core::term::warn(&format!(
             "wd-inventory: warning: {}{}",
             f.service
@@ -104,7 +108,7 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
         let errors: Vec<_> = inv
             .findings
             .iter()
-            .filter(|f| f.severity == "error")
+            .filter(|f| f.severity == wd_core::docs::Severity::Error)
             .collect();
         for f in &errors {
             wd_core::term::eprint_error(&format!(

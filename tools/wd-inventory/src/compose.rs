@@ -482,7 +482,7 @@ impl<'a> Normaliser<'a> {
             Some(s) => EnvVar {
                 name: name.into(),
                 raw: Some(s.raw.clone()),
-                origin: "environment".into(),
+                origin: wd_core::docs::inventory::EnvOrigin::Environment,
                 references: dedup_refs(refs_of(&s.refs)),
                 value: Some(s.value),
                 ..Default::default()
@@ -490,7 +490,7 @@ impl<'a> Normaliser<'a> {
             None => EnvVar {
                 name: name.into(),
                 raw: None,
-                origin: "environment".into(),
+                origin: wd_core::docs::inventory::EnvOrigin::Environment,
                 references: vec![self.var_ref(name, false)],
                 value: self.vars.lookup(name),
                 ..Default::default()

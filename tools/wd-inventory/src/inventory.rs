@@ -7,6 +7,7 @@ use crate::{configs, files, hocon, interp, secrets};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use wd_core::docs::inventory::*;
+use wd_core::docs::Severity;
 use wd_core::scenario::Scenario;
 use wd_core::{WdError, WdResult};
 
@@ -299,7 +300,7 @@ pub fn build(req: &Request) -> WdResult<Built> {
                 Err(_) => {
                     findings.push(Finding {
                         code: "missing-env-file".into(),
-                        severity: "warning".into(),
+                        severity: Severity::Warning,
                         service: Some(s.name.clone()),
                         message: format!(
                             "env_file {} does not exist (required: false, so compose starts without it)",
@@ -333,7 +334,7 @@ pub fn build(req: &Request) -> WdResult<Built> {
                 let var = EnvVar {
                     name: e.key.clone(),
                     raw: Some(e.raw.clone()),
-                    origin: format!("env_file:{}", ef.path),
+                    origin: EnvOrigin::EnvFile(ef.path.clone()),
                     references: refs
                         .iter()
                         .map(|r| compose::var_ref(&vars, &r.name, r.has_default))
@@ -372,7 +373,7 @@ pub fn build(req: &Request) -> WdResult<Built> {
                     } else {
                         !nothing_set.is_empty()
                     };
-                    if e.origin == "environment" && literal_secret {
+                    if e.origin == EnvOrigin::Environment && literal_secret {
                         e.inline_secret_default = true;
                         let (code, what) = if has_refs {
                             ("inline-secret-default", "has a non-empty inline default")
@@ -381,7 +382,7 @@ pub fn build(req: &Request) -> WdResult<Built> {
                         };
                         findings.push(Finding {
                             code: code.into(),
-                            severity: "error".into(),
+                            severity: Severity::Error,
                             service: Some(s.name.clone()),
                             message: format!("secret {} {what} in the compose file; reference a variable without a default (${{{}}}) and set it in the env file", e.name, e.name),
                         });
@@ -399,7 +400,7 @@ pub fn build(req: &Request) -> WdResult<Built> {
                         for n in notes {
                             findings.push(Finding {
                                 code: n.code.into(),
-                                severity: "warning".into(),
+                                severity: Severity::Warning,
                                 service: Some(s.name.clone()),
                                 message: format!(
                                     "bind source {}: {}",
@@ -429,7 +430,7 @@ pub fn build(req: &Request) -> WdResult<Built> {
                             .push(s.name.clone());
                     }
                     for f in b.files.iter().filter(|f| f.carries_secrets) {
-                        findings.push(Finding { code: "secret-in-mounted-file".into(), severity: "warning".into(), service: Some(s.name.clone()), message: format!("{} mounted at {} carries secrets ({}); render it with env references instead", f.path, m.target, f.secret_fields.join(", ")) });
+                        findings.push(Finding { code: "secret-in-mounted-file".into(), severity: Severity::Warning, service: Some(s.name.clone()), message: format!("{} mounted at {} carries secrets ({}); render it with env references instead", f.path, m.target, f.secret_fields.join(", ")) });
                     }
                     m.bind = Some(b.clone());
                 }
@@ -458,7 +459,7 @@ pub fn build(req: &Request) -> WdResult<Built> {
             if !img.pinned {
                 findings.push(Finding {
                     code: "unpinned-image".into(),
-                    severity: "error".into(),
+                    severity: Severity::Error,
                     service: Some(s.name.clone()),
                     message: format!(
                         "image {} is not pinned: {}; use a version tag or a digest",
@@ -476,7 +477,7 @@ pub fn build(req: &Request) -> WdResult<Built> {
             if !wanted_set.contains(&d.service) {
                 findings.push(Finding {
                     code: "dependency-not-selected".into(),
-                    severity: "warning".into(),
+                    severity: Severity::Warning,
                     service: Some(s.name.clone()),
                     message: format!(
                         "depends on {} ({}), which is not selected",
@@ -491,7 +492,7 @@ pub fn build(req: &Request) -> WdResult<Built> {
         users.dedup();
         findings.push(Finding {
             code: "missing-bind-source".into(),
-            severity: "warning".into(),
+            severity: Severity::Warning,
             service: (users.len() == 1).then(|| users[0].clone()),
             message: if users.len() == 1 {
                 format!("bind source {source} does not exist yet (generated at deploy time?)")
@@ -533,7 +534,7 @@ pub fn build(req: &Request) -> WdResult<Built> {
         .map(|(n, _)| n.clone())
         .collect();
     for u in &unset {
-        findings.push(Finding { code: "unset-variable".into(), severity: "warning".into(), service: None, message: format!("{u} is referenced without a default and set nowhere; compose substitutes an empty string") });
+        findings.push(Finding { code: "unset-variable".into(), severity: Severity::Warning, service: None, message: format!("{u} is referenced without a default and set nowhere; compose substitutes an empty string") });
     }
     let mut defined: BTreeSet<String> = BTreeSet::new();
     for f in [vars.env_file.as_ref(), vars.env_example.as_ref()]
@@ -591,7 +592,7 @@ pub fn build(req: &Request) -> WdResult<Built> {
                         let literal = interp::interpolate(raw, &|_| None)
                             .map(|r| !r.value.is_empty())
                             .unwrap_or(true)
-                            || e.origin != "environment";
+                            || e.origin != EnvOrigin::Environment;
                         if literal {
                             e.raw = None;
                         }

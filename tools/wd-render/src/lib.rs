@@ -12,7 +12,7 @@ pub mod render;
 pub mod schema;
 pub mod values;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,18 +22,9 @@ use wd_core::docs::render_plan::*;
 use wd_core::fsio::{sha256_hex, OutFile};
 use wd_core::{output, Exit, WdError, WdResult};
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Target {
-    Local,
-    Onprem,
-    Aws,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq)]
-pub enum Flavor {
-    K8s,
-    Compose,
-}
+/// `--target` and `--flavor` are the RenderPlan's own enums (wd-core), so the plan says exactly
+/// what the command line chose.
+pub use wd_core::docs::render_plan::{DeployTarget as Target, Flavor};
 
 /// Render the walt.id config files, backends.json, auth-providers.json, the umbrella chart's
 /// values and the secret plan from an Inventory (stdin) and values, atomically into --out.
@@ -80,14 +71,6 @@ pub struct Cli {
     pub secrets_from_env: bool,
     #[command(flatten)]
     pub common: CommonArgs,
-}
-
-fn target_name(t: Target) -> &'static str {
-    match t {
-        Target::Local => "local",
-        Target::Onprem => "onprem",
-        Target::Aws => "aws",
-    }
 }
 
 /// Largest Inventory read from stdin or --inventory (documented in `--help` and the README): the
@@ -181,7 +164,7 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
     } else {
         "compose"
     };
-    let target = target_name(cli.target);
+    let target = cli.target.as_str();
     if cli.secrets_from_env && cli.flavor == Flavor::K8s {
         return Err(WdError::input("--secrets-from-env: only with --flavor compose; on Kubernetes secrets come from Vault through ExternalSecrets"));
     }
@@ -395,8 +378,8 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
         .unwrap_or_default();
     let plan_doc = RenderPlan {
         scenario: scenario.clone(),
-        flavor: flavor.into(),
-        target: target.into(),
+        flavor: cli.flavor,
+        target: cli.target,
         out_dir: cli.out.display().to_string(),
         inputs: inputs
             .iter()

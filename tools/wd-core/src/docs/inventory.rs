@@ -102,9 +102,7 @@ pub struct EnvVar {
     /// The expression as written (`${DB_PASSWORD:-waltid}`), or null for a bare `KEY` taken from the environment.
     pub raw: Option<String>,
     /// Where the variable is set: `environment` or `env_file:<path>`.
-    #[schemars(with = "EnvOrigin")]
-    #[serde(deserialize_with = "super::one_of::<_, EnvOrigin>")]
-    pub origin: String,
+    pub origin: EnvOrigin,
     /// Variables the expression references, with where each is defined.
     pub references: Vec<VarRef>,
     /// The resolved value; null when redacted (see `redacted`) or unset.
@@ -118,8 +116,9 @@ pub struct EnvVar {
 
 /// Where an environment variable of a service is set: the `environment` section, or an
 /// `env_file` (written `env_file:<path>`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum EnvOrigin {
+    #[default]
     Environment,
     EnvFile(String),
 }
@@ -367,9 +366,7 @@ pub struct Finding {
     /// `unpinned-image`, `inline-secret-default`, `secret-in-mounted-file`, `unset-variable`.
     pub code: String,
     /// `error` findings fail `--check`; `warning` ones are reported only.
-    #[schemars(with = "super::Severity")]
-    #[serde(deserialize_with = "super::one_of::<_, super::Severity>")]
-    pub severity: String,
+    pub severity: super::Severity,
     pub service: Option<String>,
     pub message: String,
 }

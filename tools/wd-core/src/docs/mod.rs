@@ -39,17 +39,19 @@ pub enum Severity {
     Warning,
 }
 
-/// Deserializes a string field that must be one of `E`'s values and keeps it a `String`: the
-/// schema (`#[schemars(with = "E")]`) and the reader are strict while the producers still build
-/// the field from text. A wrong value is a parse error naming the allowed ones.
-pub(crate) fn one_of<'de, D, E>(d: D) -> Result<String, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    E: DeserializeOwned,
-{
-    let s = String::deserialize(d)?;
-    E::deserialize(serde::de::value::StrDeserializer::<D::Error>::new(&s))?;
-    Ok(s)
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Declares a one-variant enum used as a document's `kind` field, so a wrong kind is

@@ -12,12 +12,8 @@ pub struct RenderPlan {
     pub api_version: ApiVersion,
     pub kind: RenderPlanKind,
     pub scenario: String,
-    #[schemars(with = "Flavor")]
-    #[serde(deserialize_with = "super::one_of::<_, Flavor>")]
-    pub flavor: String,
-    #[schemars(with = "DeployTarget")]
-    #[serde(deserialize_with = "super::one_of::<_, DeployTarget>")]
-    pub target: String,
+    pub flavor: Flavor,
+    pub target: DeployTarget,
     pub out_dir: String,
     /// Every input file with its checksum (inventory, values files, templates).
     pub inputs: Vec<InputFile>,
@@ -32,10 +28,11 @@ pub struct RenderPlan {
 
 /// What a render is for: Kubernetes (charts' values) or docker compose (conf files + env file).
 #[derive(
-    Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, clap::ValueEnum,
+    Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, Default, clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Flavor {
+    #[default]
     K8s,
     Compose,
 }
@@ -43,10 +40,11 @@ pub enum Flavor {
 /// Where a deployment runs: `local` (kind, plain HTTP on *.localtest.me), `onprem` (k3s) or
 /// `aws` (EKS); the last two use the production profile.
 #[derive(
-    Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, clap::ValueEnum,
+    Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, Default, clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum DeployTarget {
+    #[default]
     Local,
     Onprem,
     Aws,
@@ -68,6 +66,18 @@ impl Flavor {
             Flavor::K8s => "k8s",
             Flavor::Compose => "compose",
         }
+    }
+}
+
+impl std::fmt::Display for Flavor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for DeployTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::cluster::*;
 use super::config_audit::ConfigAudit;
-use super::inventory::{Inventory, Mount, MountType, Service};
+use super::inventory::{EnvOrigin, Inventory, Mount, MountType, Service};
 use super::render_plan::RenderPlan;
 use super::secret_plan::SecretPlan;
 use super::vault::*;
@@ -174,7 +174,7 @@ impl View for Inventory {
         let mut findings = Table::new("Findings", &["severity", "code", "service", "message"]);
         for f in &self.findings {
             findings.row(vec![
-                f.severity.clone(),
+                f.severity.to_string(),
                 f.code.clone(),
                 or_dash(f.service.as_deref()),
                 f.message.clone(),
@@ -313,7 +313,7 @@ fn inventory_markdown(inv: &Inventory) -> String {
         let own: Vec<_> = svc
             .env
             .iter()
-            .filter(|e| e.origin == "environment")
+            .filter(|e| e.origin == EnvOrigin::Environment)
             .collect();
         if !own.is_empty() {
             s.push_str("\n| variable | expression | value | secret |\n|---|---|---|---|\n");
@@ -333,12 +333,16 @@ fn inventory_markdown(inv: &Inventory) -> String {
                 ));
             }
         }
-        let from_files = svc.env.iter().filter(|e| e.origin != "environment").count();
+        let from_files = svc
+            .env
+            .iter()
+            .filter(|e| e.origin != EnvOrigin::Environment)
+            .count();
         if from_files > 0 {
             let secrets: Vec<_> = svc
                 .env
                 .iter()
-                .filter(|e| e.origin != "environment" && e.secret.is_some())
+                .filter(|e| e.origin != EnvOrigin::Environment && e.secret.is_some())
                 .map(|e| e.name.clone())
                 .collect();
             s.push_str(&format!(
