@@ -547,7 +547,7 @@ cmd_logs() {
   [ "$follow" = 1 ] && args+=(-f)
   # Names and aliases of a component live in the scenario (render.components); wd-urls answers
   # with the chart, or fails with "unknown component X; use <the known names>".
-  if ! chart=$(wd wd-urls --component "$svc" 2>&1); then
+  if ! chart=$(wd wd-urls --config-dir "$ROOT/config" --component "$svc" 2>&1); then
     usage_error "logs: unknown service $svc; ${chart#*; }"
   fi
   kc=$(cluster_kubeconfig)
