@@ -61,6 +61,7 @@ gen_services() { # N FILE
     echo "name: bench$n"
     echo "services:"
     for ((i = 1; i <= n; i++)); do
+      # shellcheck disable=SC2016  # the ${…} are compose interpolations written into the file, not bash's
       printf '  svc%d:\n    image: registry.example.org/team/svc%d:${TAG_%d:-1.%d.0}\n    environment:\n      URL: "${SCHEME:-http}://${HOST:-localhost}:${PORT_%d:-%d}/api"\n      DB_PASSWORD: ${DB_PASSWORD}\n      LEVEL: info\n    ports:\n      - "%d:%d"\n    volumes:\n      - ./cfg:/etc/svc%d:ro\n      - data%d:/var/lib/svc%d\n    depends_on:\n      svc%d:\n        condition: service_started\n    healthcheck:\n      test: ["CMD", "wget", "-qO-", "http://localhost:%d/health"]\n' \
         "$i" "$i" "$i" "$i" "$i" $((8000 + i % 50000)) $((9000 + i % 50000)) $((8000 + i % 50000)) "$i" "$i" "$i" $(( (i % n) + 1 )) $((8000 + i % 50000))
     done

@@ -249,12 +249,13 @@ build_chart_deps() {
   helm dependency build "$u" >/dev/null
 }
 
-# helm template of the umbrella with exactly the values the workloads step passes (terraform/
+# helm template of the umbrella as the workloads step installs it: the same values (terraform/
 # workloads creates the ExternalSecrets itself from the secret plan, so it turns the umbrella's
-# off; wd-verify reads the secret plan for them).
+# off; wd-verify reads the secret plan for them), on a cluster that serves prometheus-operator's
+# CRDs (the platform installs kube-prometheus-stack first): ServiceMonitors and Probes render.
 template_umbrella() {
   helm template "$RELEASE" "$(umbrella_dir)" -n "$NAMESPACE" -f "$OUT/helm/values-waltid.yaml" -f "$(profile_values)" \
-    --set externalSecrets.enabled=false > "$OUT/manifests.yaml"
+    --set externalSecrets.enabled=false --api-versions monitoring.coreos.com/v1 > "$OUT/manifests.yaml"
 }
 
 # wd-verify: the deployment as a whole (call paths, references, images, pod security, capacity,

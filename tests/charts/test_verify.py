@@ -42,8 +42,11 @@ def plans(target):
 
 @functools.lru_cache(maxsize=None)
 def manifests(profile):
-    """`helm template` output of the profile: one multi-document YAML stream, and the values."""
-    values, _, rendered, _ = tc.render_case(f"umbrella/{profile}")
+    """`helm template` output of the profile as it is installed: after the platform, so the
+    cluster serves ESO's and prometheus-operator's CRDs (ServiceMonitors, Probes and the
+    NetworkPolicies that admit their scrapers render together). One YAML stream, and the values."""
+    values, _, _, _ = tc.render_case(f"umbrella/{profile}")
+    rendered = tc.render_chart(tc.CASES[f"umbrella/{profile}"][1], values, api_versions=(tc.ESO, "monitoring.coreos.com/v1"))
     text = "".join(f"---\n# Source: {p}\n{t}\n" for p, t in sorted(rendered.items()) if not p.endswith("NOTES.txt"))
     return text, values
 
@@ -103,6 +106,20 @@ def test_every_profile_reads_and_every_call_is_derived(profile):
     # capacity: a line per namespace and the total, with the cluster's allocatable
     total = [c for c in report["capacity"] if c["scope"] == "total"][0]
     assert total["memoryAllocatableBytes"] > 0 and total["memoryRequestsBytes"] > 0
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_every_scrape_and_probe_is_a_call_that_works(profile):
+    """Prometheus -> each ServiceMonitor's Services and the blackbox exporter -> each Probe URL
+    are derived and allowed (NetworkPolicies on both sides, names resolve)."""
+    report = run_profile(profile)
+    text, _ = manifests(profile)
+    docs = [d for d in yaml.safe_load_all(text) if d]
+    probes = sum(len(d["spec"]["targets"]["staticConfig"]["static"]) for d in docs if d["kind"] == "Probe")
+    scrape = [c for c in report["calls"] if c["from"].startswith("Prometheus/")]
+    probe = [c for c in report["calls"] if c["from"].startswith("BlackboxExporter/")]
+    assert scrape and len(probe) == probes, report["calls"]
+    assert all(c["ok"] for c in scrape + probe), [c for c in scrape + probe if not c["ok"]]
 
 
 @pytest.mark.parametrize("profile", list(PROFILES))

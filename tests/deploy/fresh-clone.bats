@@ -73,8 +73,10 @@ up_local() {
   # platform and workloads state per target
   calls | grep -q "^terraform -chdir=$ROOT/terraform/platform workspace select -or-create=true local"
   calls | grep -q "^terraform -chdir=$ROOT/terraform/workloads workspace select -or-create=true local"
-  # wd-verify ran on the rendered manifests before anything was applied
+  # wd-verify ran on the rendered manifests before anything was applied, as they install: after
+  # the platform, so the monitoring objects (and the scrapes wd-verify checks) are there
   [ -s "$ROOT/out/manifests.yaml" ]
+  grep -q "^kind: ServiceMonitor" "$ROOT/out/manifests.yaml"
   # no port-forward outlives the run
   run ! pgrep -f "kubectl.py.*port-forward"
 }

@@ -33,6 +33,10 @@ def parse(argv):
             opts.setdefault("set", []).append(argv[i + 1])
             i += 2
             continue
+        if a == "--api-versions":
+            opts.setdefault("api_versions", []).append(argv[i + 1])
+            i += 2
+            continue
         if a in ("--wait",):
             opts["wait"] = True
         elif a.startswith("-"):
@@ -84,9 +88,14 @@ def main(argv):
             for h in head:
                 cur = cur.setdefault(h, {})
             cur[last] = yaml.safe_load(v)
+        # The engine's native render takes the Capabilities (`--api-versions`) like helm does;
+        # helm-python's Chart.render has no argument for them.
+        import json
+        from helm_python import _native
         with helm.Chart.load(str(chart)) as ch:
             try:
-                out = ch.render(values, name=name, namespace=opts.get("n", "default"))
+                native = {"name": name, "namespace": opts.get("n", "default"), "api_versions": opts.get("api_versions", [])}
+                out = json.loads(_native.call_string("helm_render", ch._raw(), json.dumps(values), json.dumps(native)))
             except Exception as e:
                 die(str(e))
         for path, text in sorted(out.items()):

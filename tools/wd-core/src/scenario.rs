@@ -344,6 +344,12 @@ pub struct VerifyRules {
     /// The cluster DNS pods (outside the manifests).
     #[serde(default)]
     pub dns: Option<PeerPods>,
+    /// Prometheus's pods (outside the manifests): they scrape what ServiceMonitors select.
+    #[serde(default)]
+    pub prometheus: Option<PeerPods>,
+    /// The blackbox exporter's pods (outside the manifests): they call the URLs Probes list.
+    #[serde(default)]
+    pub blackbox: Option<PeerPods>,
     /// Custom resources an operator turns into pods and Services (CloudNativePG `Cluster`).
     #[serde(default)]
     pub operators: Vec<OperatorRule>,

@@ -20,12 +20,13 @@ pub enum Target {
         host: String,
         port: Option<u16>,
     },
-    /// An Ingress backend: Service name and port (number or name) in the Ingress's namespace.
+    /// A Service port an object routes to: an Ingress backend, or a Service a ServiceMonitor
+    /// selects (`via`: that object).
     Backend {
         namespace: String,
         service: String,
         port: IntOrStr,
-        ingress: usize,
+        via: usize,
     },
     /// A pod the platform starts that has no Service (cert-manager's HTTP-01 solver).
     Pod { pod: usize, port: u16 },
@@ -455,13 +456,95 @@ pub fn derive(ctx: &Ctx) -> Vec<Call> {
                         namespace: o.namespace.clone(),
                         service: name,
                         port,
-                        ingress: i,
+                        via: i,
                     },
                 });
             }
         }
     }
+    monitoring_calls(ix, &mut calls);
     calls
+}
+
+/// Prometheus → every Service port a ServiceMonitor selects, and the blackbox exporter → every
+/// URL a Probe lists (prometheus-operator semantics: `selector.matchLabels`, `namespaceSelector`
+/// `matchNames`/`any`, else the monitor's own namespace; endpoints name a Service port).
+fn monitoring_calls(ix: &Index, calls: &mut Vec<Call>) {
+    if let Some(prom) = ix.prometheus {
+        for (i, o) in ix.of_kind("ServiceMonitor") {
+            let spec = o.v.get("spec");
+            let want: Vec<(String, String)> = spec
+                .and_then(|s| s.get("selector"))
+                .and_then(|s| s.get("matchLabels"))
+                .and_then(|m| m.as_object())
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), str_of(Some(v)).to_string()))
+                .collect();
+            let nsel = spec.and_then(|s| s.get("namespaceSelector"));
+            let any_ns = nsel
+                .and_then(|n| n.get("any"))
+                .and_then(|a| a.as_bool())
+                .unwrap_or(false);
+            let names: Vec<String> = arr(nsel.and_then(|n| n.get("matchNames")))
+                .iter()
+                .map(|n| str_of(Some(n)).to_string())
+                .collect();
+            let endpoints = arr(spec.and_then(|s| s.get("endpoints")));
+            for (_, svc) in ix.of_kind("Service") {
+                let in_ns = any_ns
+                    || (names.is_empty() && svc.namespace == o.namespace)
+                    || names.contains(&svc.namespace);
+                let labels = svc.v.get("metadata").and_then(|m| m.get("labels"));
+                let matches = want.iter().all(|(k, v)| {
+                    labels.and_then(|l| l.get(k)).and_then(|x| x.as_str()) == Some(v.as_str())
+                });
+                if !in_ns || !matches {
+                    continue;
+                }
+                for ep in endpoints {
+                    let port = ep
+                        .get("port")
+                        .or_else(|| ep.get("targetPort"))
+                        .and_then(IntOrStr::from)
+                        .unwrap_or(IntOrStr::Int(80));
+                    calls.push(Call {
+                        pod: prom,
+                        container: None,
+                        raw: format!("{}:{port}{}", svc.name, str_of(ep.get("path"))),
+                        source: format!("ServiceMonitor {}", o.name),
+                        target: Target::Backend {
+                            namespace: svc.namespace.clone(),
+                            service: svc.name.clone(),
+                            port,
+                            via: i,
+                        },
+                    });
+                }
+            }
+        }
+    }
+    if let Some(bb) = ix.blackbox {
+        for (_, o) in ix.of_kind("Probe") {
+            let targets =
+                o.v.get("spec")
+                    .and_then(|s| s.get("targets"))
+                    .and_then(|t| t.get("staticConfig"))
+                    .and_then(|s| s.get("static"));
+            for url in arr(targets) {
+                let raw = str_of(Some(url));
+                if let Some((scheme, host, port)) = parse_target(raw, "http") {
+                    calls.push(Call {
+                        pod: bb,
+                        container: None,
+                        raw: raw.to_string(),
+                        source: format!("Probe {}", o.name),
+                        target: Target::Url { scheme, host, port },
+                    });
+                }
+            }
+        }
+    }
 }
 
 /// Hosts that resolve to the loopback address wherever they are looked up.
@@ -937,7 +1020,7 @@ pub fn check(ctx: &Ctx, out: &mut Out) {
                 namespace,
                 service,
                 port,
-                ingress,
+                via,
             } => {
                 if ix
                     .services
@@ -948,7 +1031,7 @@ pub fn check(ctx: &Ctx, out: &mut Out) {
                 } else {
                     ck.err(
                         "call-path/ingress-backend",
-                        vec![ix.objs[*ingress].r()],
+                        vec![ix.objs[*via].r()],
                         format!("{} routes to Service {namespace}/{service}, which is not in the manifests", call.source),
                         format!("deploy Service {service} or fix the Ingress backend"),
                     );

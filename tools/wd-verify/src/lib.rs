@@ -159,6 +159,7 @@ pub fn verify(
         &rules.operators,
         rules.ingress_controller.as_ref(),
         rules.dns.as_ref(),
+        [rules.prometheus.as_ref(), rules.blackbox.as_ref()],
         rules.acme_solver.as_ref(),
     );
     let ctx = Ctx {

@@ -258,6 +258,8 @@ pub const KNOWN_KINDS: &[&str] = &[
     "PriorityClass",
     "Issuer",
     "ClusterIssuer",
+    "ServiceMonitor",
+    "Probe",
 ];
 
 pub struct Index {
@@ -273,6 +275,9 @@ pub struct Index {
     pub ignored: BTreeMap<String, u32>,
     pub ingress_controller: Option<usize>,
     pub dns: Option<usize>,
+    /// Prometheus's and the blackbox exporter's pods (callers of ServiceMonitors and Probes).
+    pub prometheus: Option<usize>,
+    pub blackbox: Option<usize>,
     /// cert-manager HTTP-01 solver pods (one per namespace with an ACME-issued Ingress).
     pub acme_solvers: Vec<usize>,
 }
@@ -445,6 +450,7 @@ impl Index {
         operators: &[OperatorRule],
         ingress: Option<&PeerPods>,
         dns: Option<&PeerPods>,
+        monitoring: [Option<&PeerPods>; 2],
         acme: Option<&AcmeSolver>,
     ) -> Index {
         let mut ix = Index {
@@ -458,6 +464,8 @@ impl Index {
             ignored: BTreeMap::new(),
             ingress_controller: None,
             dns: None,
+            prometheus: None,
+            blackbox: None,
             acme_solvers: vec![],
         };
         for (i, o) in ix.objs.iter().enumerate() {
@@ -569,7 +577,13 @@ impl Index {
                 });
             }
         }
-        for (which, peer) in [("IngressController", ingress), ("ClusterDNS", dns)] {
+        let [prometheus, blackbox] = monitoring;
+        for (which, peer) in [
+            ("IngressController", ingress),
+            ("ClusterDNS", dns),
+            ("Prometheus", prometheus),
+            ("BlackboxExporter", blackbox),
+        ] {
             if let Some(p) = peer {
                 ix.pods.push(Pod {
                     owner: ObjectRef {
@@ -609,10 +623,11 @@ impl Index {
                     platform: true,
                 });
                 let i = ix.pods.len() - 1;
-                if which == "IngressController" {
-                    ix.ingress_controller = Some(i);
-                } else {
-                    ix.dns = Some(i);
+                match which {
+                    "IngressController" => ix.ingress_controller = Some(i),
+                    "ClusterDNS" => ix.dns = Some(i),
+                    "Prometheus" => ix.prometheus = Some(i),
+                    _ => ix.blackbox = Some(i),
                 }
             }
         }

@@ -107,9 +107,15 @@ fn unused_allowed_flows_are_warnings_or_errors_with_strict() {
         .iter()
         .filter(|f| f.check == "call-path/unused-flow")
         .collect();
-    assert_eq!(w.len(), 1, "{:#?}", r.findings);
-    assert_eq!(w[0].severity, Severity::Warning);
+    // app -> translate is allowed and unused; so is monitoring -> translate (no ServiceMonitor
+    // or Probe selects translate, yet Prometheus and the blackbox exporter may reach it).
+    assert_eq!(w.len(), 2, "{:#?}", r.findings);
+    assert!(w.iter().all(|f| f.severity == Severity::Warning));
     assert!(w[0].message.contains("app-to-translate"));
+    assert!(
+        w[1].message.contains("translate-from-monitoring")
+            && w[1].message.contains("Prometheus/monitoring/prometheus")
+    );
     let strict = run_text(
         &text,
         &Options {
@@ -498,5 +504,40 @@ fn an_unreachable_cluster_for_node_capacity_is_exit_3() {
     assert!(
         err.contains("list Nodes") && err.lines().count() == 1,
         "{err}"
+    );
+}
+
+#[test]
+fn prometheus_scrapes_and_blackbox_probes_are_calls_judged_like_any_other() {
+    let r = run("call-scrape-blocked", &Options::default());
+    let from = |who: &str| {
+        r.calls
+            .iter()
+            .filter(|c| c.from.starts_with(who))
+            .collect::<Vec<_>>()
+    };
+    // ServiceMonitor: Prometheus -> Service web, port named "metrics" -> container port 9100
+    let scrape = from("Prometheus/");
+    assert_eq!(scrape.len(), 1, "{:#?}", r.calls);
+    assert!(scrape[0].source == "ServiceMonitor web" && !scrape[0].ok);
+    let blocked = errors(&r, "call-path/ingress");
+    assert!(
+        blocked
+            .iter()
+            .any(|m| m.contains("Prometheus") && m.contains("9100")),
+        "{blocked:#?}"
+    );
+    // Probe: blackbox exporter -> http://web.demo.svc:80/healthz, allowed by app-from-blackbox
+    let probe = from("BlackboxExporter/");
+    assert_eq!(probe.len(), 1, "{:#?}", r.calls);
+    assert!(
+        probe[0].ok && probe[0].resolves_to == "Service demo/web",
+        "{:#?}",
+        probe[0]
+    );
+    assert!(
+        r.summary.ignored_kinds.is_empty(),
+        "{:?}",
+        r.summary.ignored_kinds
     );
 }
