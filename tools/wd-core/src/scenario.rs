@@ -77,8 +77,12 @@ pub struct Component {
     pub slug: String,
     /// Its public host label (`<host>.<domain>`).
     pub host: String,
-    /// Its container port.
+    /// Its container port in compose.
     pub port: u16,
+    /// Its container port in Kubernetes where it differs from `port` (Keycloak: 8180 in compose,
+    /// 8080 in its chart); see [`Component::cluster_port`].
+    #[serde(default)]
+    pub k8s_port: Option<u16>,
     pub scheme: Scheme,
     /// Served through an Ingress.
     pub public: bool,
@@ -95,6 +99,13 @@ pub struct Component {
     /// How to log in to it.
     #[serde(default)]
     pub login: Option<Login>,
+}
+
+impl Component {
+    /// Its container port in Kubernetes: `k8sPort`, else `port`.
+    pub fn cluster_port(&self) -> u16 {
+        self.k8s_port.unwrap_or(self.port)
+    }
 }
 
 /// A login: the user, and the secret (a `name` in config/secrets.yaml) holding its password.
@@ -499,6 +510,10 @@ mod tests {
         assert_eq!(sc.chart_of("redis"), Some("redis"));
         assert_eq!(sc.chart_of("postgres"), None);
         assert_eq!(sc.by_host("auth").map(|(k, _)| k), Some("keycloak"));
+        let kc = &sc.render.components["keycloak"];
+        assert_eq!((kc.port, kc.cluster_port()), (8180, 8080));
+        let issuer = &sc.render.components["issuer"];
+        assert_eq!((issuer.port, issuer.cluster_port()), (7002, 7002));
         assert_eq!(
             sc.known_names(),
             "app, issuer, keycloak, libretranslate, verifier, wallet, wso2is or redis"
