@@ -6,9 +6,74 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-/// Reads a UTF-8 text file; the error names the file and what to do.
+/// Largest file [`read_text`] reads (scenarios, values, templates, documents): far above any
+/// real one; a larger input is refused at once instead of read into memory.
+pub const MAX_TEXT_BYTES: u64 = 32 << 20;
+
+/// What a path is, for messages: `a directory`, `a FIFO`, `a character device`, ….
+pub fn kind_of(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_file() {
+        "a regular file"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Reads a UTF-8 text file of at most [`MAX_TEXT_BYTES`]; the error names the file and what
+/// to do. Regular files only (see [`read_text_bounded`]).
 pub fn read_text(path: &Path) -> WdResult<String> {
-    let bytes = std::fs::read(path).map_err(|e| io_input_error(path, &e))?;
+    read_text_bounded(path, MAX_TEXT_BYTES, "a text file")
+}
+
+/// Reads a regular UTF-8 text file of at most `limit` bytes; `what` names it in errors (`a
+/// compose file`). The file type is checked with `metadata` BEFORE opening, so a FIFO, socket
+/// or device never blocks the run (opening a FIFO waits for a writer) and `/dev/zero` is never
+/// read; a file that grew since is cut at `limit + 1` bytes and refused.
+pub fn read_text_bounded(path: &Path, limit: u64, what: &str) -> WdResult<String> {
+    let meta = std::fs::metadata(path).map_err(|e| io_input_error(path, &e))?;
+    if meta.is_dir() {
+        return Err(WdError::input(format!(
+            "{}: is a directory, not {what}; name the file inside it",
+            path.display()
+        )));
+    }
+    if !meta.is_file() {
+        return Err(WdError::input(format!(
+            "{}: is {}, not {what}; pass a regular file (pipes and devices are not read)",
+            path.display(),
+            kind_of(&meta)
+        )));
+    }
+    let too_big = || {
+        WdError::input(format!(
+            "{}: more than the {} MiB limit for {what}; split it or remove what does not belong",
+            path.display(),
+            limit >> 20
+        ))
+    };
+    if meta.len() > limit {
+        return Err(too_big());
+    }
+    let f = std::fs::File::open(path).map_err(|e| io_input_error(path, &e))?;
+    let mut bytes = Vec::new();
+    f.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_input_error(path, &e))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_big());
+    }
     String::from_utf8(bytes).map_err(|_| {
         WdError::input(format!(
             "{}: not UTF-8 text; convert it to UTF-8",
@@ -257,5 +322,34 @@ mod tests {
             sha256_hex(b""),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
+    }
+}
+
+#[cfg(test)]
+mod bounded_read_tests {
+    use super::*;
+
+    #[test]
+    fn reads_regular_files_only_and_within_the_limit() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("a.yaml");
+        std::fs::write(&f, "x: 1\n").unwrap();
+        assert_eq!(read_text(&f).unwrap(), "x: 1\n");
+        let e = read_text_bounded(&f, 2, "a values file").unwrap_err();
+        assert!(e.message.contains("limit for a values file"), "{e}");
+        let e = read_text(d.path()).unwrap_err();
+        assert!(e.message.contains("is a directory"), "{e}");
+        // a FIFO is refused without opening it (opening would wait for a writer forever)
+        let fifo = d.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let e = read_text(&fifo).unwrap_err();
+        assert!(e.message.contains("is a FIFO"), "{e}");
+        let e = read_text(Path::new("/dev/zero")).unwrap_err();
+        assert!(e.message.contains("character device"), "{e}");
+        assert_eq!(e.exit, crate::Exit::Usage);
     }
 }

@@ -13,83 +13,18 @@
 
 use std::io::Read;
 use std::path::Path;
-use wd_core::{WdError, WdResult};
+use wd_core::WdResult;
 
 pub const MAX_COMPOSE_BYTES: u64 = 16 << 20;
 pub const MAX_ENV_BYTES: u64 = 1 << 20;
 pub const MAX_SCAN_BYTES: u64 = 1 << 20;
 
-/// What a path is, for messages: `a directory`, `a FIFO`, `a character device`, ….
-pub fn kind_of(meta: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let t = meta.file_type();
-    if t.is_dir() {
-        "a directory"
-    } else if t.is_file() {
-        "a regular file"
-    } else if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_socket() {
-        "a socket"
-    } else if t.is_char_device() {
-        "a character device"
-    } else if t.is_block_device() {
-        "a block device"
-    } else {
-        "not a regular file"
-    }
-}
-
-/// Why a path cannot be read as a regular file of at most `limit` bytes, or its metadata.
-fn check(path: &Path, limit: u64, what: &str) -> WdResult<std::fs::Metadata> {
-    let meta = std::fs::metadata(path).map_err(|e| wd_core::fsio::io_input_error(path, &e))?;
-    if meta.is_dir() {
-        return Err(WdError::input(format!(
-            "{}: is a directory, not {what}; name the file inside it",
-            path.display()
-        )));
-    }
-    if !meta.is_file() {
-        return Err(WdError::input(format!(
-            "{}: is {}, not {what}; pass a regular file (wd-inventory does not read pipes or devices)",
-            path.display(),
-            kind_of(&meta)
-        )));
-    }
-    if meta.len() > limit {
-        return Err(WdError::input(format!(
-            "{}: {} bytes, more than the {} MiB limit for {what}; split it or remove what is not compose",
-            path.display(),
-            meta.len(),
-            limit >> 20
-        )));
-    }
-    Ok(meta)
-}
+pub use wd_core::fsio::kind_of;
 
 /// Reads a regular UTF-8 text file of at most `limit` bytes; `what` names it in errors
-/// (`a compose file`).
+/// (`a compose file`). The one bounded reader is wd-core's.
 pub fn read_text(path: &Path, limit: u64, what: &str) -> WdResult<String> {
-    check(path, limit, what)?;
-    let f = std::fs::File::open(path).map_err(|e| wd_core::fsio::io_input_error(path, &e))?;
-    let mut bytes = Vec::new();
-    // `take`: the file may have grown since `metadata`.
-    f.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| wd_core::fsio::io_input_error(path, &e))?;
-    if bytes.len() as u64 > limit {
-        return Err(WdError::input(format!(
-            "{}: more than the {} MiB limit for {what}",
-            path.display(),
-            limit >> 20
-        )));
-    }
-    String::from_utf8(bytes).map_err(|_| {
-        WdError::input(format!(
-            "{}: not UTF-8 text; convert it to UTF-8",
-            path.display()
-        ))
-    })
+    wd_core::fsio::read_text_bounded(path, limit, what)
 }
 
 /// Reads a regular file for scanning, at most [`MAX_SCAN_BYTES`]: `Ok(None)` when it is larger

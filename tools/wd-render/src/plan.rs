@@ -43,9 +43,6 @@ struct PolicyDef {
     why: String,
 }
 
-const FORMATS: &[&str] = &["random", "rsa-jwk", "ec-p256-pem", "waltid-key", "external"];
-const CHARSETS: &[&str] = &["alphanumeric", "lowercase", "hex", "printable"];
-
 pub fn load(path: &Path, scenario: &str, kv_mount: &str, prefix: &str) -> WdResult<SecretPlan> {
     let f: SecretsFile =
         wd_core::yaml::read(path, "see the header of config/secrets.yaml for the fields")?;
@@ -55,75 +52,10 @@ pub fn load(path: &Path, scenario: &str, kv_mount: &str, prefix: &str) -> WdResu
         ..Default::default()
     };
     for s in f.secrets {
-        let at = |field: &str, msg: String| {
-            WdError::input(format!(
-                "{}: secrets[{}].{field}: {msg}",
-                path.display(),
-                s.name
-            ))
-        };
-        if !FORMATS.contains(&s.policy.format.as_str()) {
-            return Err(at(
-                "policy.format",
-                format!("{:?} is not one of {}", s.policy.format, FORMATS.join(", ")),
-            ));
-        }
-        if s.policy.format == "random" {
-            match (&s.policy.length, &s.policy.charset) {
-                (Some(l), Some(c)) if *l >= 8 && CHARSETS.contains(&c.as_str()) => {}
-                _ => {
-                    return Err(at(
-                        "policy",
-                        format!(
-                            "random needs length >= 8 and a charset ({})",
-                            CHARSETS.join(", ")
-                        ),
-                    ))
-                }
-            }
-        }
-        // The same rule wd-secrets applies to the plan it reads (its planck module): a Vault
-        // location stays inside the mount, and a key has a name.
-        if s.vault_path.is_empty()
-            || s.vault_path.starts_with('/')
-            || s.vault_path.ends_with('/')
-            || s.vault_path.chars().any(char::is_whitespace)
-            || s.vault_path
-                .split('/')
-                .any(|x| x.is_empty() || x == "." || x == "..")
-        {
-            return Err(at(
-                "vaultPath",
-                format!("{:?}: use segments like waltid/wallet/auth (no empty, . or .. segment, no leading or trailing /)", s.vault_path),
-            ));
-        }
-        if s.vault_key.trim().is_empty() {
-            return Err(at(
-                "vaultKey",
-                "is empty; name the key inside the Vault secret".into(),
-            ));
-        }
-        if out.secrets.iter().any(|x| x.name == s.name) {
-            return Err(at("name", "is defined twice; names must be unique".into()));
-        }
-        if out
-            .secrets
-            .iter()
-            .any(|x| x.vault_path == s.vault_path && x.vault_key == s.vault_key)
-        {
-            return Err(at(
-                "vaultKey",
-                format!("{}#{} is used by another secret", s.vault_path, s.vault_key),
-            ));
-        }
         out.secrets.push(PlannedSecret {
             name: s.name,
             description: s.description,
-            vault_path: if prefix.is_empty() {
-                s.vault_path
-            } else {
-                format!("{prefix}/{}", s.vault_path)
-            },
+            vault_path: s.vault_path,
             vault_key: s.vault_key,
             k8s_secret: s.k8s_secret,
             k8s_key: s.k8s_key,
@@ -140,6 +72,32 @@ pub fn load(path: &Path, scenario: &str, kv_mount: &str, prefix: &str) -> WdResu
             restart_on_rotate: s.restart_on_rotate,
             runbook: s.runbook,
         });
+    }
+    // The plan's own rules, in wd-core: the same ones wd-secrets applies before Vault is asked.
+    if let Some(p) = out.problem() {
+        return Err(WdError::input(match p.secret {
+            Some((_, name)) => format!(
+                "{}: secrets[{name}].{}: {}; use Vault paths like wallet/auth below the prefix and generation policies wd-secrets knows",
+                path.display(),
+                p.field,
+                p.message
+            ),
+            None => format!(
+                "values vault.{}: {}; set vault.kvMount to a KV v2 mount such as secret",
+                p.field, p.message
+            ),
+        }));
+    }
+    // Paths as written are checked above (the message quotes the file); then below the prefix.
+    if !prefix.is_empty() {
+        if let Some(why) = wd_core::docs::secret_plan::vault_path_problem(prefix) {
+            return Err(WdError::input(format!(
+                "values vault.pathPrefix: {prefix:?} {why}; use segments like waltid"
+            )));
+        }
+        for s in &mut out.secrets {
+            s.vault_path = format!("{prefix}/{}", s.vault_path);
+        }
     }
     Ok(out)
 }
