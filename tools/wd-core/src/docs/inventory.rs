@@ -191,7 +191,9 @@ pub struct VarRef {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct SecretReason {
-    /// `name-rule` (the name looks like a credential) or `known` (listed in waltid-facts §1).
+    /// `known` (a well-known secret name, wd-inventory's secrets.rs table), `name-rule` (the name
+    /// looks like a credential: a word or suffix) or `value-rule` (the value carries one: URL
+    /// userinfo, `password=`, a Bearer/Basic header, a password flag on a command line).
     pub rule: String,
     pub detail: String,
 }
@@ -363,7 +365,11 @@ pub struct Variables {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
-    /// `unpinned-image`, `inline-secret-default`, `secret-in-mounted-file`, `unset-variable`.
+    /// `unpinned-image`, `inline-secret-default`, `inline-secret`, `secret-in-mounted-file`,
+    /// `unset-variable`, `missing-env-file`, `missing-bind-source` (one per source, listing its
+    /// services), `special-bind-source` (a FIFO/socket/device, not read),
+    /// `unreadable-mounted-file`, `unscanned-mounted-file` (over the scan limit),
+    /// `dependency-not-selected`.
     pub code: String,
     /// `error` findings fail `--check`; `warning` ones are reported only.
     pub severity: super::Severity,
