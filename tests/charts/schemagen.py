@@ -44,6 +44,23 @@ FREE = {
             },
         },
     },
+    # The umbrella's component table (wd-render's values; default files/components.yaml).
+    "components": {
+        "type": "object",
+        "additionalProperties": {
+            "type": "object",
+            "required": ["component", "port", "public"],
+            "additionalProperties": False,
+            "properties": {
+                "component": {"type": "string"},
+                "service": {"type": "string"},
+                "host": {"type": "string"},
+                "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                "scheme": {"enum": ["http", "https"]},
+                "public": {"type": "boolean"},
+            },
+        },
+    },
     "pdb.minAvailable": {"type": ["integer", "string"]},
     "postgres.backup.schedule": {"type": "string"},
 }

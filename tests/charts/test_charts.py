@@ -23,7 +23,10 @@ import schemagen
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = (ROOT / os.environ.get("WD_BIN", "target/debug")).resolve()
 CHARTS = ROOT / "charts"
-SUBCHARTS = ["walt-issuer", "walt-verifier", "walt-wallet", "verifiably-go", "keycloak", "wso2is", "libretranslate", "redis"]
+# The scenario's components and addons by chart: config/scenarios/waltid.yaml, the one home.
+SCENARIO = yaml.safe_load((ROOT / "config/scenarios/waltid.yaml").read_text())["render"]
+COMPONENTS = {c["chart"]: c for c in [*SCENARIO["components"].values(), *SCENARIO["addons"].values()]}
+SUBCHARTS = list(COMPONENTS)
 WALTID = {"walt-issuer", "walt-verifier", "walt-wallet"}
 UMBRELLA = CHARTS / "umbrella" / "waltid"
 KUBE_VERSION = "1.30.0"
@@ -272,6 +275,50 @@ def test_generated_files_are_current():
     assert chartfiles.current() == chartfiles.expected(BIN), "charts/*/files/config is stale: run `make chart-files`"
     for c in schemagen.charts():
         assert (c / "values.schema.json").read_text() == schemagen.schema_for(c), f"{c}/values.schema.json is stale: run `make chart-schemas`"
+
+
+def test_umbrella_templates_do_not_restate_the_scenarios_components():
+    """The scenario is the one home of a component's chart and port (STYLE "One home per fact",
+    issue 11): the umbrella's templates range over the `components` table (wd-render's values, or
+    files/components.yaml on pure defaults). No template states a port the scenario holds or lists
+    charts; _helpers.tpl names no chart at all (a template names a chart only for an edge of its own)."""
+    ports = {str(c[k]) for c in COMPONENTS.values() for k in ("port", "k8sPort") if k in c}
+    name = {c: re.compile(rf"(?<![\w.-]){re.escape(c)}(?![\w-])") for c in COMPONENTS}
+    found = []
+    for tpl in sorted((UMBRELLA / "templates").iterdir()):
+        for n, line in enumerate(tpl.read_text().splitlines(), 1):
+            where = f"{tpl.relative_to(ROOT)}:{n}"
+            found += [f"{where}: port {p}" for p in ports if re.search(rf"(?<![\w.]){p}(?![\w.])", line)]
+            named = [c for c in COMPONENTS if name[c].search(line)]
+            if tpl.name == "_helpers.tpl" and named:
+                found.append(f"{where}: names {named}")
+            for lst in re.findall(r'\blist((?:\s+"[^"]*")+)', line):
+                listed = [c for c in COMPONENTS if f'"{c}"' in lst]
+                if listed:
+                    found.append(f"{where}: lists {listed}")
+    assert not found, "the umbrella restates config/scenarios/waltid.yaml (use the components table):\n" + "\n".join(found)
+
+
+def test_umbrella_ports_and_public_hosts_come_from_the_components_table():
+    """Pure defaults read files/components.yaml (Keycloak's Kubernetes port 8080, not its compose
+    8180); a `components` value (wd-render's) is what the Ingresses and NetworkPolicies follow."""
+    def ingress_port(docs, chart):
+        np = next(d for _, d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == f"{RELEASE}-ingress-to-{chart}")
+        return np["spec"]["ingress"][0]["ports"][0]["port"]
+    build_dependencies()
+    defaults = load_docs(render_chart(UMBRELLA, {}))
+    for chart, c in COMPONENTS.items():
+        if c.get("public"):
+            assert ingress_port(defaults, chart) == c.get("k8sPort", c["port"]), chart
+    assert ingress_port(defaults, "keycloak") == 8080
+    ingresses = {d["metadata"]["name"] for _, d in defaults if d["kind"] == "Ingress"}
+    assert ingresses == {f"{RELEASE}-{ch}" for ch, c in COMPONENTS.items() if c.get("public")}
+    values = copy.deepcopy(wd_render())
+    values["components"]["keycloak"]["port"] = 8081
+    values["components"]["wso2is"]["public"] = False
+    docs = load_docs(render_chart(UMBRELLA, values))
+    assert ingress_port(docs, "keycloak") == 8081
+    assert f"{RELEASE}-wso2is" not in {d["metadata"]["name"] for _, d in docs if d["kind"] == "Ingress"}
 
 
 def test_secret_names_are_the_secret_plans():

@@ -86,7 +86,7 @@ pub fn build(i: &Inputs<'_>) -> WdResult<Value> {
             let release = str_at(v, "release")?;
             let ns = str_at(v, "namespace")?;
             let host = format!("{release}-{}.{ns}.svc", c.chart);
-            (format!("http://{host}:{}", c.port), host)
+            (format!("http://{host}:{}", c.cluster_port()), host)
         } else if i.flavor == "k8s" {
             let scheme = if tls { "https" } else { "http" };
             let host = format!("{}.{domain}", c.host);
@@ -112,6 +112,17 @@ pub fn build(i: &Inputs<'_>) -> WdResult<Value> {
         hosts.insert(name.clone(), Value::String(host));
         ports.insert(name.clone(), json!(c.port));
         public.insert(name.clone(), json!(c.public));
+    }
+    // The umbrella's component table, by chart (its Ingresses, NetworkPolicies, NOTES range it).
+    let mut charts = Map::new();
+    for (name, c) in &i.render.components {
+        let row = json!({"component": name, "service": c.service, "host": c.host,
+            "port": c.cluster_port(), "scheme": c.scheme.as_str(), "public": c.public});
+        charts.insert(c.chart.clone(), row);
+    }
+    for (name, a) in &i.render.addons {
+        let row = json!({"component": name, "port": a.port, "public": false});
+        charts.insert(a.chart.clone(), row);
     }
     let roles = values::strings(v, "roles");
     for r in &roles {
@@ -185,6 +196,7 @@ pub fn build(i: &Inputs<'_>) -> WdResult<Value> {
         "hosts": hosts,
         "ports": ports,
         "public": public,
+        "components": charts,
         "images": values::get(v, "images").cloned().unwrap_or_else(|| json!({})),
         "roles": {"issuer": roles.iter().any(|r| r == "issuer"), "holder": roles.iter().any(|r| r == "holder"), "verifier": roles.iter().any(|r| r == "verifier")},
         "features": features,

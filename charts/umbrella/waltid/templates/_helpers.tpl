@@ -1,11 +1,27 @@
-{{/* Public components: values key (subchart), service port name, backend protocol. */}}
+{{/*
+The scenario's components by chart, as YAML: {<chart>: {component, service, host, port, scheme,
+public}}. The `components` value (wd-render writes it from config/scenarios/waltid.yaml
+render.components and addons; `port` is the Kubernetes port), else, on pure defaults,
+files/components.yaml (the same table, generated from wd-render's output by `make chart-files`).
+*/}}
+{{- define "waltid.components" -}}
+{{- .Values.components | default (.Files.Get "files/components.yaml" | fromYaml).components | toYaml -}}
+{{- end -}}
+
+{{/*
+Public components, as a YAML list: chart (values key, subchart), port (the Service port name:
+the component's scheme), backendProtocol (HTTPS for an https component).
+*/}}
 {{- define "waltid.public" -}}
-- {chart: walt-issuer, port: http}
-- {chart: walt-verifier, port: http}
-- {chart: walt-wallet, port: http}
-- {chart: verifiably-go, port: http}
-- {chart: keycloak, port: http}
-- {chart: wso2is, port: https, backendProtocol: HTTPS}
+{{- $out := list -}}
+{{- range $chart, $c := include "waltid.components" . | fromYaml -}}
+{{- if $c.public -}}
+{{- $row := dict "chart" $chart "port" $c.scheme -}}
+{{- if eq $c.scheme "https" }}{{ $_ := set $row "backendProtocol" "HTTPS" }}{{ end -}}
+{{- $out = append $out $row -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
 {{- end -}}
 
 {{- define "waltid.selector" -}}
@@ -14,13 +30,13 @@ app.kubernetes.io/instance: {{ .ctx.Release.Name }}
 {{- end -}}
 
 {{/*
-The container port of a subchart: its `port` value when the umbrella values set it (wd-render
-does, from the scenario), else the documented default (waltid-facts §1-§3).
+The container port of a subchart: its `port` value when set, else the component table's
+(waltid.components: the scenario's Kubernetes port).
 */}}
 {{- define "waltid.port" -}}
-{{- $defaults := dict "walt-issuer" 7002 "walt-verifier" 7003 "walt-wallet" 7001 "verifiably-go" 8080 "keycloak" 8080 "wso2is" 9443 "libretranslate" 5000 "redis" 6379 -}}
 {{- $v := index .ctx.Values .chart | default dict -}}
-{{- $v.port | default (index $defaults .chart) -}}
+{{- $row := index (include "waltid.components" .ctx | fromYaml) .chart | default dict -}}
+{{- $v.port | default $row.port | required (printf "waltid: %s is not a component of the scenario (components / files/components.yaml)" .chart) -}}
 {{- end -}}
 
 {{/*
