@@ -64,7 +64,9 @@ FREE = {
     "pdb.minAvailable": {"type": ["integer", "string"]},
     "postgres.backup.schedule": {"type": "string"},
 }
-SUBCHARTS = ["walt-issuer", "walt-verifier", "walt-wallet", "verifiably-go", "keycloak", "wso2is", "libretranslate", "redis"]
+# The umbrella's subcharts: the charts of the scenario's components and addons (the one home).
+_RENDER = yaml.safe_load((ROOT / "config/scenarios/waltid.yaml").read_text())["render"]
+SUBCHARTS = [c["chart"] for c in [*_RENDER["components"].values(), *_RENDER["addons"].values()]]
 
 
 def infer(value, path):
