@@ -21,7 +21,9 @@
 //! the current generation: no rewrite, no new inode), adds links for new top-level entries, then
 //! renames a fresh `current` link over the old one: before that rename every reader sees the old
 //! set in full, after it the new set in full. Then it removes the links of entries the new plan
-//! no longer lists and every other generation. A render killed at any point leaves leftovers only
+//! no longer lists and every other generation. A render whose set equals the current
+//! generation's (same paths, bytes and modes, nothing else) switches nothing: there is nothing
+//! to make visible, and building and removing a generation was most of an unchanged render's time. A render killed at any point leaves leftovers only
 //! inside `.wd-render/` (and at worst a dangling top-level link); the next render removes them.
 //! Renders into one DIR take turns on an flock of `.wd-render/lock`. Files are not fsync'ed: the
 //! guarantee holds against killed or failing runs, not against power loss (as before; syncing
@@ -122,6 +124,26 @@ pub fn switch(dir: &Path, files: &[OutFile]) -> WdResult<Written> {
         prepare_top(&dir, top, &legacy, false)?;
     }
 
+    // 0. The current generation is already exactly this set (a render of unchanged inputs, the
+    //    common case): nothing to switch; only the links and leftovers are seen to. Creating and
+    //    then removing a generation of hard links costs more than the rest of a render (ext4
+    //    allocates and discards the directories' blocks).
+    if let Some(cur) = current_gen
+        .as_deref()
+        .filter(|c| holds_exactly(&state.join(c), files))
+    {
+        for top in &tops {
+            prepare_top(&dir, top, &legacy, true)?;
+            ensure_link(&dir, top)?;
+        }
+        remove_unlisted_links(&dir, &tops);
+        remove_stale(&state, Some(cur));
+        return Ok(Written {
+            written: 0,
+            unchanged: files.len(),
+        });
+    }
+
     // 1. The new generation, complete, beside the current one.
     let gen_name = format!(
         "{GEN_PREFIX}{}-{}",
@@ -191,6 +213,46 @@ fn write_generation(gen: &Path, current: Option<&Path>, files: &[OutFile]) -> Wd
         stats.written += 1;
     }
     Ok(stats)
+}
+
+/// Whether the tree `gen` holds exactly `files` (same paths, bytes and modes) and nothing else.
+fn holds_exactly(gen: &Path, files: &[OutFile]) -> bool {
+    let mut want: std::collections::HashMap<&Path, &OutFile> =
+        files.iter().map(|f| (f.rel_path.as_path(), f)).collect();
+    if want.len() != files.len() {
+        return false; // a path listed twice: the full write reports it
+    }
+    let dirs: BTreeSet<&Path> = files
+        .iter()
+        .flat_map(|f| f.rel_path.ancestors().skip(1))
+        .filter(|a| !a.as_os_str().is_empty())
+        .collect();
+    fn walk(
+        base: &Path,
+        rel: &Path,
+        want: &mut std::collections::HashMap<&Path, &OutFile>,
+        dirs: &BTreeSet<&Path>,
+    ) -> bool {
+        let Ok(rd) = std::fs::read_dir(base.join(rel)) else {
+            return false;
+        };
+        for e in rd {
+            let Ok(e) = e else { return false };
+            let r = rel.join(e.file_name());
+            let ok = match e.file_type() {
+                Ok(t) if t.is_dir() => dirs.contains(r.as_path()) && walk(base, &r, want, dirs),
+                Ok(t) if t.is_file() => want
+                    .remove(r.as_path())
+                    .is_some_and(|f| same_file_content(&base.join(&r), f)),
+                _ => false,
+            };
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+    walk(gen, Path::new(""), &mut want, &dirs) && want.is_empty()
 }
 
 fn same_file_content(old: &Path, f: &OutFile) -> bool {
