@@ -8,6 +8,7 @@
 pub mod context;
 pub mod outset;
 pub mod plan;
+pub mod preload;
 pub mod render;
 pub mod schema;
 pub mod values;
@@ -78,7 +79,8 @@ pub struct Cli {
 pub const MAX_INPUT_BYTES: u64 = 32 << 20;
 
 /// Reads the Inventory: at most [`MAX_INPUT_BYTES`], and only a JSON object (a JSON array or a
-/// scalar is refused from its first byte, before any parsing).
+/// scalar is refused from its first byte, before any parsing). Returns the Inventory, the
+/// sha256 of its text and the name it was read as (the file, or `<stdin>`).
 pub fn read_inventory(path: Option<&Path>) -> WdResult<(Inventory, String, String)> {
     use std::io::{IsTerminal, Read};
     let hint = "pipe one (wd-inventory --scenario waltid | wd-render) or pass --inventory FILE";
@@ -127,8 +129,20 @@ pub fn read_inventory(path: Option<&Path>) -> WdResult<(Inventory, String, Strin
     }
     let text = String::from_utf8(bytes)
         .map_err(|_| WdError::input(format!("{name}: not UTF-8 text; {hint}")))?;
-    let doc = wd_core::docs::parse(&text, &name)?;
-    Ok((doc, text, name))
+    // The typed parse straight from the text is the common case and about twice as fast as
+    // wd_core's parse (JSON → Value → Inventory); anything it refuses goes through that parse,
+    // so a bad Inventory gets exactly its message (apiVersion, kind, position).
+    // The checksum is taken on a second thread meanwhile.
+    let (doc, sha) = std::thread::scope(|s| {
+        let sha = s.spawn(|| sha256_hex(text.as_bytes()));
+        let doc = match serde_json::from_str::<Inventory>(&text) {
+            Ok(doc) => Ok(doc),
+            Err(_) => wd_core::docs::parse(&text, &name),
+        };
+        (doc, sha.join())
+    });
+    let sha = sha.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    Ok((doc?, sha, name))
 }
 
 /// Merges a values layer, then its `flavor.<flavor>` section.
@@ -169,11 +183,29 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
         return Err(WdError::input("--secrets-from-env: only with --flavor compose; on Kubernetes secrets come from Vault through ExternalSecrets"));
     }
 
+    // 0. What does not depend on the Inventory is loaded meanwhile (preload.rs).
+    let config_dir = wd_core::scenario::config_dir(cli.config_dir.as_deref());
+    let default_path = config_dir.join("values/default.yaml");
+    let target_path = config_dir.join(format!("values/target-{target}.yaml"));
+    let mut value_files = vec![];
+    if target_path.is_file() {
+        value_files.push(target_path);
+    }
+    value_files.extend(cli.values.iter().cloned());
+    let preload = preload::Preload::start(
+        config_dir.clone(),
+        flavor,
+        std::iter::once(&default_path)
+            .chain(&value_files)
+            .cloned()
+            .collect(),
+    );
+
     // 1. The Inventory.
-    let (inventory, inv_text, inv_name) = read_inventory(cli.inventory.as_deref())?;
+    let (inventory, inv_sha, inv_name) = read_inventory(cli.inventory.as_deref())?;
     let mut inputs = vec![Input {
         path: inv_name.clone(),
-        sha: sha256_hex(inv_text.as_bytes()),
+        sha: inv_sha,
         role: "inventory",
     }];
 
@@ -181,7 +213,6 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
     let scenario = cli.scenario.clone().or_else(|| inventory.sources.scenario.clone()).ok_or_else(|| {
         WdError::input(format!("{inv_name}: sources.scenario is empty; pass --scenario NAME (or run wd-inventory --scenario NAME)"))
     })?;
-    let config_dir = wd_core::scenario::config_dir(cli.config_dir.as_deref());
     let scenario_path = wd_core::scenario::scenario_path(&config_dir, &scenario)?;
     let sc = wd_core::scenario::Scenario::read(&scenario_path)?;
     inputs.push(input_of(&scenario_path, "scenario")?);
@@ -189,24 +220,19 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
     // 3. Values: default.yaml < inventory images < target-<t>.yaml < --values < deploy.sh env < --set.
     //    Each layer is checked alone (the first bad one is named), then the merged values.
     let components: Vec<String> = sc.render.components.keys().cloned().collect();
-    let schema = schema::ValuesSchema::load(&config_dir, components)?;
+    let preloaded = preload.wait();
+    let schema = preloaded.schema?.with_components(components);
+    let mut layers = preloaded.values.into_iter();
     let mut vals = json!({});
-    let default_path = config_dir.join("values/default.yaml");
-    let default_layer = values::load(&default_path)?;
+    let default_layer = layers.next().expect("one per values file")?;
     schema.check_layer(&default_layer, &default_path.display().to_string())?;
     layer(&mut vals, &default_layer, flavor);
     inputs.push(input_of(&default_path, "values")?);
     let images = context::inventory_images(&inventory, &sc.render);
     schema.check_layer(&images, &format!("{inv_name}: the images of the Inventory"))?;
     values::merge(&mut vals, &images);
-    let target_path = config_dir.join(format!("values/target-{target}.yaml"));
-    let mut value_files = vec![];
-    if target_path.is_file() {
-        value_files.push(target_path);
-    }
-    value_files.extend(cli.values.iter().cloned());
     for p in &value_files {
-        let l = values::load(p)?;
+        let l = layers.next().expect("one per values file")?;
         schema.check_layer(&l, &p.display().to_string())?;
         layer(&mut vals, &l, flavor);
         inputs.push(input_of(p, "values")?);
@@ -282,10 +308,17 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
     })?;
     let templates_dir = config_dir.join("templates");
     let manifest_path = templates_dir.join("manifest.yaml");
-    let manifest = render::load_manifest(&manifest_path)?;
+    let manifest = preloaded.manifest?;
     inputs.push(input_of(&manifest_path, "template")?);
-    let mut rendered =
-        render::render_all(&templates_dir, &manifest, ctx.clone(), flavor, &secret_plan)?;
+    let mut templates = preloaded.templates;
+    let mut rendered = render::render_all(
+        &templates_dir,
+        &mut templates,
+        &manifest,
+        ctx.clone(),
+        flavor,
+        &secret_plan,
+    )?;
     let chart_of: BTreeMap<String, String> = sc
         .render
         .components
@@ -295,7 +328,9 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
     if let Some(i) = rendered.iter().position(|r| r.def.component == "umbrella") {
         let text = String::from_utf8(rendered[i].bytes.clone()).expect("UTF-8");
         // The umbrella's own file is skipped: its component has no chart in chart_of.
-        rendered[i].bytes = render::embed_config_files(&text, &rendered, &chart_of)?.into_bytes();
+        let parsed = rendered[i].yaml.take();
+        rendered[i].bytes =
+            render::embed_config_files(&text, parsed, &rendered, &chart_of)?.into_bytes();
     }
 
     // 6. Files, checksums, plan.
@@ -312,7 +347,16 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
     for r in &rendered {
         let tpl = format!("{}/templates/{}", config_dir.display(), r.def.template);
         if !seen_templates.contains(&tpl) {
-            inputs.push(input_of(&templates_dir.join(&r.def.template), "template")?);
+            // The template's text was read for rendering: its checksum is known.
+            let input = match templates.sha256(&r.def.template) {
+                Some(sha) => Input {
+                    path: templates_dir.join(&r.def.template).display().to_string(),
+                    sha: sha.to_string(),
+                    role: "template",
+                },
+                None => input_of(&templates_dir.join(&r.def.template), "template")?,
+            };
+            inputs.push(input);
             seen_templates.push(tpl.clone());
         }
         let mut used = vec![tpl];

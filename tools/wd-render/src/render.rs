@@ -1,11 +1,11 @@
 //! Renders the template manifest with handlebars in strict mode, entirely in memory.
 
 use handlebars::{
-    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason,
+    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason, Template,
 };
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use wd_core::docs::secret_plan::SecretPlan;
 use wd_core::{WdError, WdResult};
@@ -36,10 +36,85 @@ pub struct OutputDef {
 pub struct Rendered {
     pub def: OutputDef,
     pub bytes: Vec<u8>,
+    /// A `format: yaml` output as parsed when it was checked (so it is not parsed twice).
+    pub yaml: Option<serde_norway::Value>,
 }
 
 pub fn load_manifest(path: &Path) -> WdResult<Manifest> {
     wd_core::yaml::read(path, "each output needs template, out and component")
+}
+
+/// The templates of a manifest's outputs for one flavor, read and parsed before the render
+/// needs them (parsing is most of a render's template time, and it does not depend on the
+/// Inventory, so [`crate::preload`] does it while the Inventory is read). A template that cannot
+/// be read or parsed keeps its error; the render reports it only when an output it renders
+/// uses that template, in manifest order, as if the template had been read there.
+#[derive(Default)]
+pub struct Templates {
+    parsed: HashMap<String, WdResult<Template>>,
+    sha256: HashMap<String, String>,
+}
+
+impl Templates {
+    /// Reads and parses every template an output of `flavor` names (each once).
+    pub fn load(templates_dir: &Path, manifest: &Manifest, flavor: &str) -> Templates {
+        let mut t = Templates::default();
+        for def in manifest.outputs.iter().filter(|d| applies(d, flavor)) {
+            if !t.parsed.contains_key(&def.template) {
+                let p = t.parse(templates_dir, &def.template);
+                t.parsed.insert(def.template.clone(), p);
+            }
+        }
+        t
+    }
+
+    /// The sha256 of a template's text as it was read, if it was read.
+    pub fn sha256(&self, template: &str) -> Option<&str> {
+        self.sha256.get(template).map(String::as_str)
+    }
+
+    /// Registers `template` in `hb` (once), reading and parsing it now if [`Self::load`] did not.
+    fn register(
+        &mut self,
+        hb: &mut Handlebars,
+        templates_dir: &Path,
+        template: &str,
+    ) -> WdResult<()> {
+        if hb.has_template(template) {
+            return Ok(());
+        }
+        let parsed = match self.parsed.remove(template) {
+            Some(p) => p,
+            None => self.parse(templates_dir, template),
+        };
+        hb.register_template(template, parsed?);
+        Ok(())
+    }
+
+    /// Reads and parses one template as `Handlebars::register_template_string` does.
+    fn parse(&mut self, templates_dir: &Path, template: &str) -> WdResult<Template> {
+        let src = wd_core::fsio::read_text(&templates_dir.join(template))?;
+        self.sha256.insert(
+            template.to_string(),
+            wd_core::fsio::sha256_hex(src.as_bytes()),
+        );
+        Template::compile_with_name(&src, template.to_string()).map_err(|e| {
+            let pos = e
+                .pos()
+                .map(|(l, c)| format!(":{l}:{c}"))
+                .unwrap_or_default();
+            WdError::input(format!(
+                "config/templates/{template}{pos}: template syntax error: {}; fix the template",
+                e.reason()
+            ))
+        })
+    }
+}
+
+fn applies(def: &OutputDef, flavor: &str) -> bool {
+    def.flavors
+        .as_ref()
+        .is_none_or(|f| f.iter().any(|x| x == flavor))
 }
 
 fn truthy(v: Option<&Value>) -> bool {
@@ -116,9 +191,11 @@ fn registry(plan: &SecretPlan) -> Handlebars<'static> {
     hb
 }
 
-/// Renders every output of the manifest that applies to the flavor. Nothing is written.
+/// Renders every output of the manifest that applies to the flavor, with the templates
+/// `templates` holds (see [`Templates`]). Nothing is written.
 pub fn render_all(
     templates_dir: &Path,
+    templates: &mut Templates,
     manifest: &Manifest,
     ctx: Value,
     flavor: &str,
@@ -130,32 +207,16 @@ pub fn render_all(
     // for every file, which was most of a render's CPU time.
     let mut ctx = Context::from(ctx);
     for def in &manifest.outputs {
-        if let Some(f) = &def.flavors {
-            if !f.iter().any(|x| x == flavor) {
-                continue;
-            }
+        if !applies(def, flavor) {
+            continue;
         }
         if let Some(w) = &def.when {
             if !truthy(crate::values::get(ctx.data(), w)) {
                 continue;
             }
         }
-        let tpl_path = templates_dir.join(&def.template);
         let shown = format!("config/templates/{}", def.template);
-        if !hb.has_template(&def.template) {
-            let src = wd_core::fsio::read_text(&tpl_path)?;
-            hb.register_template_string(&def.template, src)
-                .map_err(|e| {
-                    let pos = e
-                        .pos()
-                        .map(|(l, c)| format!(":{l}:{c}"))
-                        .unwrap_or_default();
-                    WdError::input(format!(
-                        "{shown}{pos}: template syntax error: {}; fix the template",
-                        e.reason()
-                    ))
-                })?;
-        }
+        templates.register(&mut hb, templates_dir, &def.template)?;
         // `local` is this output's `with:`.
         if let Some(o) = ctx.data_mut().as_object_mut() {
             o.insert("local".into(), def.with.clone().unwrap_or(Value::Null));
@@ -172,6 +233,7 @@ pub fn render_all(
             };
             WdError::input(format!("{shown}{pos}: {why}"))
         })?;
+        let mut yaml = None;
         let bytes = match def.format.as_deref() {
             Some("json") => {
                 let v: Value = serde_json::from_str(&text).map_err(|e| {
@@ -182,10 +244,11 @@ pub fn render_all(
                 s.into_bytes()
             }
             Some("yaml") => {
-                serde_norway::from_str::<serde_norway::Value>(&text).map_err(|e| {
+                let parsed = serde_norway::from_str::<serde_norway::Value>(&text).map_err(|e| {
                     let loc = e.location().map(|l| format!(" at output line {} column {}", l.line(), l.column())).unwrap_or_default();
                     WdError::input(format!("{shown}: renders invalid YAML{loc}; use {{{{json …}}}} for values"))
                 })?;
+                yaml = Some(parsed);
                 text.into_bytes()
             }
             Some("text") | None => text.into_bytes(),
@@ -194,15 +257,18 @@ pub fn render_all(
         out.push(Rendered {
             def: def.clone(),
             bytes,
+            yaml,
         });
     }
     Ok(out)
 }
 
 /// Adds `<chart>.config.files.<file name>` to the umbrella values for every rendered file of a
-/// component that has a chart, so the charts mount exactly what wd-render rendered.
+/// component that has a chart, so the charts mount exactly what wd-render rendered. `parsed`
+/// is `values_yaml` already parsed, if it was.
 pub fn embed_config_files(
     values_yaml: &str,
+    parsed: Option<serde_norway::Value>,
     rendered: &[Rendered],
     chart_of: &BTreeMap<String, String>,
 ) -> WdResult<String> {
@@ -211,8 +277,11 @@ pub fn embed_config_files(
         .take_while(|l| l.starts_with('#'))
         .map(|l| format!("{l}\n"))
         .collect();
-    let mut v: Value = serde_norway::from_str::<serde_norway::Value>(values_yaml)
-        .ok()
+    let mut v: Value = parsed
+        .map_or_else(
+            || serde_norway::from_str::<serde_norway::Value>(values_yaml).ok(),
+            Some,
+        )
         .and_then(|y| serde_json::to_value(y).ok())
         .ok_or_else(|| {
             WdError::input("config/templates/helm/values.yaml.hbs: renders invalid YAML")

@@ -52,6 +52,19 @@ fn short(v: &Value) -> String {
 impl ValuesSchema {
     /// Loads `<config_dir>/values.schema.json`; `components` are the scenario's component names.
     pub fn load(config_dir: &Path, components: Vec<String>) -> WdResult<ValuesSchema> {
+        Ok(Self::compile(config_dir)?.with_components(components))
+    }
+
+    /// The scenario's component names (the keys `images` and `slugs` may have).
+    pub fn with_components(mut self, components: Vec<String>) -> ValuesSchema {
+        self.components = components;
+        self
+    }
+
+    /// Loads and compiles `<config_dir>/values.schema.json` without the scenario's components
+    /// (they are set with [`Self::with_components`]): the costly part of a render that does not
+    /// depend on the Inventory, so it can run while the Inventory is read ([`crate::preload`]).
+    pub fn compile(config_dir: &Path) -> WdResult<ValuesSchema> {
         let path = config_dir.join(SCHEMA_FILE);
         let text = wd_core::fsio::read_text(&path)?;
         let json: Value = serde_json::from_str(&text).map_err(|e| {
@@ -84,7 +97,7 @@ impl ValuesSchema {
             layer,
             complete,
             path,
-            components,
+            components: Vec::new(),
             raw: json,
         })
     }
