@@ -71,10 +71,12 @@ gen_services() { # N FILE
 }
 for n in 160 640 10000; do gen_services "$n" "$work/svc$n.yaml"; done
 users33=tests/fixtures/compose/users-33/compose.yaml
+load_before=$(cut -d' ' -f1 /proc/loadavg)
 "$bin/wd-inventory" -f $users33 --all -q > "$work/users33.json"
 hyperfine --shell=bash --warmup 5 --runs 30 \
   --command-name "wd-inventory --version | wd-render --version" "$bin/wd-inventory --version | $bin/wd-render --version" \
   --command-name "users-33 pipe (33 services)" "$bin/wd-inventory -f $users33 --all -q | $bin/wd-render --scenario waltid --out $work/out-33 -q" \
+  --command-name "waltid pipe (8 services)" "$bin/wd-inventory --scenario waltid -q | $bin/wd-render --out $work/out-ref33 -q" \
   --command-name "users-33: wd-inventory alone" "$bin/wd-inventory -f $users33 --all -q > /dev/null" \
   --command-name "users-33: wd-render alone" "$bin/wd-render --scenario waltid --inventory $work/users33.json --out $work/out-33b -q" \
   --command-name "wd-inventory, 160 services" "$bin/wd-inventory -f $work/svc160.yaml --all -q > /dev/null" \
@@ -122,7 +124,8 @@ fi
   echo "Goals: the users-33 pipe ≤ 10 ms median cold and ≤ 3× the \`--version\` pipe; 640 services"
   echo "≤ 4× the 160-service time; 10,000 services ≤ 1 s. One hyperfine run (5 warm-ups, 30 runs);"
   echo "the fixture is tests/fixtures/compose/users-33/, the larger files come from gen_services in"
-  echo "scripts/bench.sh (the same shape)."
+  echo "scripts/bench.sh (the same shape). Measured on $(date -u +%Y-%m-%d) at load $load_before"
+  echo "(1-minute load average when the run started; other work on the machine makes the figures noisy)."
   echo
   cat "$work/inventory.md"
   echo
@@ -131,10 +134,12 @@ import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
 med = lambda k: r[k]["median"] * 1000
 v, u = med("wd-inventory --version | wd-render --version"), med("users-33 pipe (33 services)")
+ref = med("waltid pipe (8 services)")
 a, b, c = med("wd-inventory, 160 services"), med("wd-inventory, 640 services"), med("wd-inventory, 10000 services")
 i, w = med("users-33: wd-inventory alone"), med("users-33: wd-render alone")
 print(f"Medians: users-33 pipe {u:.1f} ms = {u / v:.2f}× the --version pipe ({v:.1f} ms), of which "
       f"wd-inventory alone {i:.1f} ms and wd-render alone {w:.1f} ms; "
+      f"waltid pipe {ref:.1f} ms = {ref / v:.2f}×; "
       f"640 / 160 services = {b / a:.2f}; 10,000 services {c:.0f} ms.")
 PY
   echo
