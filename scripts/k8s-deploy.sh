@@ -145,15 +145,21 @@ remember_cluster() {
 }
 
 # The kubeconfig of the target's cluster as `up` recorded it (WD_KUBECONFIG overrides).
-cluster_kubeconfig() {
-  if [ -n "${WD_KUBECONFIG:-}" ]; then echo "$WD_KUBECONFIG"; return; fi
+# One field (KUBECONFIG_PATH or CLUSTER) of the target's record; dies naming the `up` to run.
+recorded() {
   local f; f="$(cluster_file)"
   [ -f "$f" ] || die "no cluster recorded for target=$target: run ./k8s-deploy.sh up <scenario> --target=$target first (or set WD_KUBECONFIG)"
   local KUBECONFIG_PATH="" CLUSTER=""
   # shellcheck disable=SC1090
   . "$f"
-  [ -f "$KUBECONFIG_PATH" ] || die "the kubeconfig of target=$target ($KUBECONFIG_PATH) is gone: run up --target=$target again"
-  echo "$KUBECONFIG_PATH"
+  case "$1" in KUBECONFIG_PATH) echo "$KUBECONFIG_PATH" ;; CLUSTER) echo "$CLUSTER" ;; esac
+}
+
+cluster_kubeconfig() {
+  if [ -n "${WD_KUBECONFIG:-}" ]; then echo "$WD_KUBECONFIG"; return; fi
+  local kc; kc=$(recorded KUBECONFIG_PATH) || exit 1
+  [ -f "$kc" ] || die "the kubeconfig of target=$target ($kc) is gone: run up --target=$target again"
+  echo "$kc"
 }
 
 require_scenario() {
@@ -462,13 +468,12 @@ cmd_run() {
   require docker kubectl
   [ "$target" = local ] && require kind
   kc=$(cluster_kubeconfig)
+  # `run` always rebuilds from VERIFIABLY_SRC: the image decision of `up` without --app-image.
   opt_app_image="" WD_APP_IMAGE="" resolve_app_image
   build_app_image
   if [ "$target" = local ]; then
-    local CLUSTER="" KUBECONFIG_PATH=""
-    # shellcheck disable=SC1090
-    . "$(cluster_file)"
-    load_app_image "${CLUSTER:-waltid}"
+    local cluster; cluster=$(recorded CLUSTER) || exit 1
+    load_app_image "$cluster"
   else
     kubectl --kubeconfig "$kc" -n "$NAMESPACE" set image "deployment/$RELEASE-verifiably-go" "verifiably-go=$APP_IMAGE"
   fi

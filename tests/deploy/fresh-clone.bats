@@ -62,8 +62,13 @@ up_local() {
     ls "$ROOT"/charts/umbrella/waltid/charts/"$c"-*.tgz
   done
   # the app image was built and loaded into the kind cluster before the workloads
-  calls | grep -n "^docker build -t verifiably-go:local\|^kind load docker-image verifiably-go:local --name waltid\|^terraform .*/workloads apply" > "$BATS_TEST_TMPDIR/order"
-  [ "$(cut -d: -f2- "$BATS_TEST_TMPDIR/order" | cut -c1-20 | tr '\n' '|')" = "docker build -t veri|kind load docker-im|terraform -chdir=$(echo "$ROOT" | cut -c1-3)" ] || [ "$(wc -l < "$BATS_TEST_TMPDIR/order")" -eq 3 ]
+  calls > "$BATS_TEST_TMPDIR/calls"
+  built=$(grep -n -m1 "^docker build -t verifiably-go:local " "$BATS_TEST_TMPDIR/calls" | cut -d: -f1)
+  boot=$(grep -n -m1 "^terraform -chdir=$ROOT/terraform/bootstrap/local-kind apply" "$BATS_TEST_TMPDIR/calls" | cut -d: -f1)
+  loaded=$(grep -n -m1 "^kind load docker-image verifiably-go:local --name waltid" "$BATS_TEST_TMPDIR/calls" | cut -d: -f1)
+  workloads=$(grep -n -m1 "^terraform -chdir=$ROOT/terraform/workloads apply" "$BATS_TEST_TMPDIR/calls" | cut -d: -f1)
+  [ -n "$built" ] && [ -n "$boot" ] && [ -n "$loaded" ] && [ -n "$workloads" ]
+  [ "$built" -lt "$boot" ] && [ "$boot" -lt "$loaded" ] && [ "$loaded" -lt "$workloads" ]
   # one port-forward per Vault replica on kernel-chosen ports, keys per target
   calls | grep -q "^kubectl --kubeconfig $HOME/.kube/wd-kind.yaml -n vault port-forward pod/vault-0 :8200"
   [ -f "$HOME/.config/wd/vault-init-local.json" ]

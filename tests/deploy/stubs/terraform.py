@@ -169,6 +169,11 @@ def shadow_module(moddir):
                 outputs[f"out__{labels[0]}"] = value
     for name in pure_locals:
         outputs[f"local__{name}"] = f"local.{name}"
+    # every variable as terraform resolved it (var files, -var, TF_VAR_*, defaults)
+    for kind, label, _ in allb:
+        if kind == "variable":
+            name = re.findall(r'"([^"]+)"', label)[0]
+            outputs[f"var__{name}"] = f"var.{name}"
     shadow = pathlib.Path(tempfile.mkdtemp(prefix=f".tfshadow-{moddir.name}-", dir=moddir.parent))
     for p in moddir.iterdir():
         if p.suffix != ".tf" and not p.name.startswith((".terraform", "terraform.tfstate")):
@@ -319,10 +324,9 @@ def main(argv):
     with stubstate.state() as s:
         mod = s["tf"][str(moddir)]
         ws = mod.get("workspace", "default")
-        vars_ = {k[len("local__"):]: v for k, v in outs.items() if k.startswith("local__")}
         if destroy:
             mod.setdefault("states", {}).pop(ws, None)
-            on_destroy(s, moddir, vars_, outs)
+            on_destroy(s, moddir, outs)
             return 0
         outputs = dict(recorded)
         outputs.update({k[len("out__"):]: v for k, v in outs.items() if k.startswith("out__")})
@@ -347,8 +351,7 @@ def on_apply(s, moddir, outs, outputs, rendered):
                              "nodes": int(outputs.get("node_count", 1)), "images": [], "objects": {}, "releases": {}}
         return
     # the kubeconfig the module was applied with (the providers' config_path)
-    kc_var = _var_from_args("kubeconfig_path")
-    kc = os.path.abspath(os.path.expanduser(kc_var or "~/.kube/config"))
+    kc = os.path.abspath(os.path.expanduser(outs.get("var__kubeconfig_path") or "~/.kube/config"))
     if moddir.name == "platform":
         import yaml
         vault = outs.get("res__helm_release__vault__values")
@@ -383,7 +386,7 @@ def on_apply(s, moddir, outs, outputs, rendered):
         c["releases"][os.environ.get("WD_RELEASE", "waltid")] = {"status": "deployed", "revision": 1}
 
 
-def on_destroy(s, moddir, vars_, outs):
+def on_destroy(s, moddir, outs):
     if moddir.parent.name == "bootstrap":
         for kc, c in list(s["clusters"].items()):
             if c["name"] == outs.get("out__cluster_name") and (c.get("type") in (None, outs.get("out__cluster_type"))):
@@ -391,15 +394,5 @@ def on_destroy(s, moddir, vars_, outs):
                 pathlib.Path(kc).unlink(missing_ok=True)
 
 
-ARGS = sys.argv[1:]
-
-
-def _var_from_args(name):
-    for i, a in enumerate(ARGS):
-        if a == "-var" and i + 1 < len(ARGS) and ARGS[i + 1].startswith(name + "="):
-            return ARGS[i + 1].split("=", 1)[1]
-    return None
-
-
 if __name__ == "__main__":
-    sys.exit(main(ARGS))
+    sys.exit(main(sys.argv[1:]))

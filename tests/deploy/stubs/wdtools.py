@@ -39,6 +39,14 @@ def opt(argv, name):
     return vals
 
 
+def local_images():
+    """The scenario's images built from source (config/scenarios/waltid.yaml verify.localImages,
+    read from the checkout the script runs in)."""
+    import yaml
+    scenario = yaml.safe_load(pathlib.Path("config/scenarios/waltid.yaml").read_text())
+    return set(scenario.get("verify", {}).get("localImages", []))
+
+
 def port_alive(port):
     with socket.socket() as s:
         s.settimeout(1)
@@ -92,7 +100,10 @@ def main(tool, argv):
                 die(tool, "timed out: no Deployment of the scenario exists", 1)
             for name, d in deps.items():
                 for image in d["images"]:
-                    local = image.endswith(":local") or "/" not in image.split(":")[0] and image.split(":")[0] in ("verifiably-go",)
+                    # Pullable from nowhere: an image the scenario builds from source (its one
+                    # list, verify.localImages), or one `docker build` made and nothing pushed.
+                    repo = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+                    local = (repo in local_images() or image in s["images"]) and image not in s.get("pushed", [])
                     if c.get("type") == "kind" and local and image not in c["images"]:
                         die(tool, f"Deployment {name}: ErrImageNeverPull/ImagePullBackOff: {image} is not on the kind nodes (nothing built and loaded it)", 1)
                     if c.get("type") != "kind" and local:

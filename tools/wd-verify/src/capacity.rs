@@ -244,51 +244,27 @@ pub fn check(ctx: &Ctx, out: &mut Out) {
         .map(|(n, r)| format!("{n} {}m/{}", r.cpu_req, gib(r.mem_req)))
         .collect::<Vec<_>>()
         .join(", ");
-    if total.mem_req > cap_mem {
-        out.findings.push(finding(
-            "capacity/memory",
-            Severity::Error,
-            vec![],
-            format!(
-                "the workloads request memory: needs {}, cluster has {} ({ns_list})",
-                gib(total.mem_req),
-                gib(cap_mem)
-            ),
-            "lower requests/replicas (a lighter profile) or add nodes/memory".into(),
-        ));
-    }
-    if total.cpu_req > cap_cpu {
-        out.findings.push(finding(
-            "capacity/cpu",
-            Severity::Error,
-            vec![],
-            format!(
-                "the workloads request CPU: needs {}m, cluster has {}m ({ns_list})",
-                total.cpu_req, cap_cpu
-            ),
-            "lower requests/replicas (a lighter profile) or add nodes/CPU".into(),
-        ));
-    }
-    if total.mem_lim > cap_mem {
-        out.findings.push(finding(
-            "capacity/memory-limits",
-            Severity::Warning,
-            vec![],
-            format!("memory limits add up to {}, the cluster has {}: under load pods are OOM-killed or evicted", gib(total.mem_lim), gib(cap_mem)),
-            "lower limits or add memory".into(),
-        ));
-    }
-    if total.cpu_lim > cap_cpu {
-        out.findings.push(finding(
-            "capacity/cpu-limits",
-            Severity::Warning,
-            vec![],
-            format!(
-                "CPU limits add up to {}m, the cluster has {}m: under load pods are throttled",
-                total.cpu_lim, cap_cpu
-            ),
-            "lower limits or add CPU".into(),
-        ));
+    // (check, severity, over capacity, what, fix)
+    let (mem, cpu) = (gib(cap_mem), cap_cpu);
+    let rules = [
+        ("capacity/memory", Severity::Error, total.mem_req > cap_mem,
+         format!("the workloads request memory: needs {}, cluster has {mem} ({ns_list})", gib(total.mem_req)),
+         "lower requests/replicas (a lighter profile) or add nodes/memory"),
+        ("capacity/cpu", Severity::Error, total.cpu_req > cap_cpu,
+         format!("the workloads request CPU: needs {}m, cluster has {cpu}m ({ns_list})", total.cpu_req),
+         "lower requests/replicas (a lighter profile) or add nodes/CPU"),
+        ("capacity/memory-limits", Severity::Warning, total.mem_lim > cap_mem,
+         format!("memory limits add up to {}, the cluster has {mem}: under load pods are OOM-killed or evicted", gib(total.mem_lim)),
+         "lower limits or add memory"),
+        ("capacity/cpu-limits", Severity::Warning, total.cpu_lim > cap_cpu,
+         format!("CPU limits add up to {}m, the cluster has {cpu}m: under load pods are throttled", total.cpu_lim),
+         "lower limits or add CPU"),
+    ];
+    for (check, severity, over, message, fix) in rules {
+        if over {
+            out.findings
+                .push(finding(check, severity, vec![], message, fix.into()));
+        }
     }
 }
 
