@@ -143,6 +143,9 @@ print(f"Medians: users-33 pipe {u:.1f} ms = {u / v:.2f}× the --version pipe ({v
       f"640 / 160 services = {b / a:.2f}; 10,000 services {c:.0f} ms.")
 PY
   echo
+  # the analysis is written by hand (it survives every run): docs/benchmarks-notes/
+  sed '/^<!--/,/-->$/d' docs/benchmarks-notes/pipe.md
+  echo
   cargo bench -q -p wd-wait --bench reaction 2>/dev/null | sed -n '/^## /,$p'
   if [ -n "$verify_md" ]; then
     echo
@@ -155,6 +158,8 @@ PY
     echo "Ingress; every check runs. Exit 1 runs (findings) are timed like the others (-i)."
     echo
     cat "$verify_md"
+    echo
+    sed '/^<!--/,/-->$/d' docs/benchmarks-notes/verify.md
   fi
 } > docs/benchmarks.md.tmp
 mv docs/benchmarks.md.tmp docs/benchmarks.md
