@@ -47,13 +47,6 @@ def parse(argv):
     return opts, pos, files
 
 
-def missing_deps(chart):
-    import yaml
-    meta = yaml.safe_load((chart / "Chart.yaml").read_text())
-    have = {p.name for p in (chart / "charts").glob("*.tgz")} if (chart / "charts").is_dir() else set()
-    return [d["name"] for d in meta.get("dependencies") or [] if f"{d['name']}-{d['version']}.tgz" not in have]
-
-
 def main(argv):
     import helm_python as helm
     import yaml
@@ -73,21 +66,16 @@ def main(argv):
         name, chart = pos[1], pathlib.Path(pos[2])
         if not (chart / "Chart.yaml").is_file():
             die(f"path \"{chart}\" not found")
-        miss = missing_deps(chart)
+        miss = stubstate.missing_deps(chart)
         if miss:
             die(f"An error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {', '.join(miss)}")
         values = {}
         for f in files:
             if not os.path.isfile(f):
                 die(f"open {f}: no such file or directory")
-            values = deep_merge(values, yaml.safe_load(pathlib.Path(f).read_text()) or {})
+            values = stubstate.deep_merge(values, yaml.safe_load(pathlib.Path(f).read_text()) or {})
         for kv in opts.get("set", []):
-            k, v = kv.split("=", 1)
-            cur = values
-            *head, last = k.split(".")
-            for h in head:
-                cur = cur.setdefault(h, {})
-            cur[last] = yaml.safe_load(v)
+            stubstate.set_path(values, *kv.split("=", 1))
         # The engine's native render takes the Capabilities (`--api-versions`) like helm does;
         # helm-python's Chart.render has no argument for them.
         import json
@@ -125,13 +113,6 @@ def main(argv):
                 del c["releases"][pos[1]]
         return 0
     die(f"unknown command \"{cmd}\" for \"helm\" (this fake knows dependency build, template, status, history, rollback, uninstall)")
-
-
-def deep_merge(a, b):
-    out = dict(a)
-    for k, v in b.items():
-        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
 
 
 if __name__ == "__main__":

@@ -62,3 +62,30 @@ def unreachable(tool, kc):
     if not os.path.isfile(kc):
         fail(tool, f"error: stat {kc}: no such file or directory (no kubeconfig: is this the cluster `up` created?)")
     fail(tool, "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?")
+
+
+# What the helm CLI and Terraform's helm provider share: merging values layers, `--set`/`set {}`
+# paths, and the dependency check both make before installing a chart.
+def deep_merge(a, b):
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def set_path(values, dotted, raw):
+    """`--set a.b=v` (the value typed as YAML, as helm does)."""
+    import yaml
+    cur = values
+    *head, last = dotted.split(".")
+    for h in head:
+        cur = cur.setdefault(h, {})
+    cur[last] = yaml.safe_load(raw)
+
+
+def missing_deps(chart):
+    """Dependencies of Chart.yaml with no packaged <name>-<version>.tgz in charts/."""
+    import yaml
+    meta = yaml.safe_load((chart / "Chart.yaml").read_text())
+    have = {p.name for p in (chart / "charts").glob("*.tgz")} if (chart / "charts").is_dir() else set()
+    return [d["name"] for d in meta.get("dependencies") or [] if f"{d['name']}-{d['version']}.tgz" not in have]

@@ -222,22 +222,16 @@ def check_charts(moddir, outs):
             die(f'helm_release.{name}: chart "{chart}" not found (resolved to {path})')
         if str(outs.get(f"chartdeps__{name}")).lower() == "true":
             helm.dependency_update(str(path))
-        meta = yaml.safe_load((path / "Chart.yaml").read_text())
-        have = {p.name for p in (path / "charts").glob("*.tgz")} if (path / "charts").is_dir() else set()
-        missing = [d["name"] for d in meta.get("dependencies") or [] if f"{d['name']}-{d['version']}.tgz" not in have]
+        missing = stubstate.missing_deps(path)
         if missing:
             die(f"helm_release.{name}: found in Chart.yaml, but missing in charts/ directory: {', '.join(missing)}")
         values = {}
         for text in outs.get(f"res__helm_release__{name}__values") or []:
             if isinstance(text, list):  # a counted release: [values] per instance
                 text = "\n".join(text)
-            values = deep_merge(values, yaml.safe_load(text) or {})
+            values = stubstate.deep_merge(values, yaml.safe_load(text) or {})
         for k, v in (outs.get(f"chartsets__{name}") or {}).items():
-            cur = values
-            *head, last = k.split(".")
-            for h in head:
-                cur = cur.setdefault(h, {})
-            cur[last] = yaml.safe_load(v)
+            stubstate.set_path(values, k, v)
         ns = os.environ.get("WD_NAMESPACE", "waltid")
         with helm.Chart.load(str(path)) as ch:
             try:
@@ -247,11 +241,6 @@ def check_charts(moddir, outs):
     return rendered
 
 
-def deep_merge(a, b):
-    out = dict(a)
-    for k, v in b.items():
-        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
 
 
 def workspace_of(s, moddir):
