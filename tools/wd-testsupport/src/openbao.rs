@@ -61,22 +61,52 @@ fn wait_listening(addr: &str) {
     panic!("OpenBao at {addr} did not start");
 }
 
-/// A dev server with root token `root`, unsealed, KV v2 at secret/.
+/// A port whose successor is free too: a dev server's cluster listener takes API port + 1, so
+/// two dev servers started side by side on consecutive free ports would collide.
+fn free_port_pair() -> u16 {
+    loop {
+        let a = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = a.local_addr().unwrap().port();
+        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A dev server with root token `root`, unsealed, KV v2 at secret/. A server that exits before
+/// it listens (its ports were taken meanwhile by a server of a parallel test) is started again on
+/// other ports, at most 5 times; the last one's stderr is in the panic.
 pub fn dev() -> Server {
-    let port = free_port();
-    let addr = format!("http://127.0.0.1:{port}");
-    let child = Command::new(bao())
-        .args([
-            "server",
-            "-dev",
-            "-dev-root-token-id=root",
-            &format!("-dev-listen-address=127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("bao starts");
-    wait_listening(&addr);
+    let (addr, child) = (0..5)
+        .find_map(|_| {
+            let port = free_port_pair();
+            let addr = format!("http://127.0.0.1:{port}");
+            let mut child = Command::new(bao())
+                .args([
+                    "server",
+                    "-dev",
+                    "-dev-root-token-id=root",
+                    &format!("-dev-listen-address=127.0.0.1:{port}"),
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("bao starts");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Some((addr, child));
+                }
+                if let Ok(Some(_)) = child.try_wait() {
+                    return None; // exited: its ports were taken; try others
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            None
+        })
+        .expect("OpenBao dev server did not start on 5 pairs of free ports");
     // the listener opens before the core is ready: wait for an unsealed health answer
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
