@@ -1,0 +1,681 @@
+//! The fake against walt.id 0.18.2's semantics, on loopback: API shapes, TTL expiry, sessions that
+//! do not cross replicas in memory mode, and flows that succeed everywhere with Redis + shared keys
+//! (a real `redis-server`, which CI installs from Debian: .ci/run).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use wd_waltfake::{Fake, FakeConfig, SessionStore, REPLICA_HEADER};
+
+fn client() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+/// A wallet user: registered and logged in on `wallet`; returns (token, wallet id).
+async fn user(c: &Client, wallet: &str, email: &str) -> (String, String) {
+    let r = c
+        .post(format!("{wallet}/wallet-api/auth/register"))
+        .json(&json!({"type": "email", "name": "U", "email": email, "password": "pw"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.text().await.unwrap(), "Registration succeeded ");
+    let login: Value = c
+        .post(format!("{wallet}/wallet-api/auth/login"))
+        .json(&json!({"type": "email", "email": email, "password": "pw"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_string();
+    let wallets: Value = c
+        .get(format!("{wallet}/wallet-api/wallet/accounts/wallets"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(wallets["account"], login["id"]);
+    (
+        token,
+        wallets["wallets"][0]["id"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn onboard(c: &Client, issuer: &str) -> Value {
+    c.post(format!("{issuer}/onboard/issuer"))
+        .json(&json!({"key": {"backend": "jwk", "keyType": "secp256r1"}, "did": {"method": "jwk"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn offer(c: &Client, issuer: &str, key: &Value) -> String {
+    let r = c
+        .post(format!("{issuer}/openid4vc/jwt/issue"))
+        .json(&json!({
+            "issuerKey": key["issuerKey"],
+            "issuerDid": key["issuerDid"],
+            "credentialConfigurationId": "OpenBadgeCredential_jwt_vc_json",
+            "credentialData": {"type": ["VerifiableCredential", "OpenBadgeCredential"], "credentialSubject": {"name": "x"}},
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.text().await.unwrap()
+}
+
+/// useOfferRequest: (status, body).
+async fn claim(
+    c: &Client,
+    wallet: &str,
+    token: &str,
+    w: &str,
+    offer: &str,
+) -> (StatusCode, String) {
+    let r = c
+        .post(format!(
+            "{wallet}/wallet-api/wallet/{w}/exchange/useOfferRequest"
+        ))
+        .bearer_auth(token)
+        .body(offer.to_string())
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+fn offer_session_id(offer: &str) -> String {
+    let q = offer.split_once('?').unwrap().1;
+    let uri: String = form_urlencoded::parse(q.as_bytes())
+        .find(|(k, _)| k == "credential_offer_uri")
+        .unwrap()
+        .1
+        .into_owned();
+    uri.rsplit_once("id=").unwrap().1.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_replica_serves_every_call_with_walt_ids_shapes() {
+    let fake = Fake::start(FakeConfig::default()).unwrap();
+    let c = client();
+    let (wallet, issuer, verifier) = (
+        &fake.wallet.balanced,
+        &fake.issuer.balanced,
+        &fake.verifier.balanced,
+    );
+
+    // register: 409 on an existing email, 400 without "type":"email".
+    let (token, w) = user(&c, wallet, "a@example.org").await;
+    let again = c
+        .post(format!("{wallet}/wallet-api/auth/register"))
+        .json(&json!({"type": "email", "name": "U", "email": "a@example.org", "password": "pw"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let body: Value = again.json().await.unwrap();
+    assert_eq!(
+        body["message"],
+        "An account with email a@example.org already exists."
+    );
+    let untyped = c
+        .post(format!("{wallet}/wallet-api/auth/register"))
+        .json(&json!({"name": "U", "email": "b@example.org", "password": "pw"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(untyped.status(), StatusCode::BAD_REQUEST);
+    let wrong = c
+        .post(format!("{wallet}/wallet-api/auth/login"))
+        .json(&json!({"type": "email", "email": "a@example.org", "password": "no"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+
+    // DIDs: register made one (the default); create/{key} adds one and answers it as text.
+    let did = c
+        .post(format!("{wallet}/wallet-api/wallet/{w}/dids/create/key"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(did.starts_with("did:"), "{did}");
+    let dids: Value = c
+        .get(format!("{wallet}/wallet-api/wallet/{w}/dids"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(dids.as_array().unwrap().len(), 2);
+    assert_eq!(dids[0]["default"], true);
+
+    // Issuance: the offer is by reference, on the issuer's balanced baseUrl.
+    let key = onboard(&c, issuer).await;
+    assert!(key["issuerDid"].as_str().unwrap().starts_with("did:jwk:"));
+    assert_eq!(key["issuerKey"]["jwk"]["kty"], "EC");
+    let url = offer(&c, issuer, &key).await;
+    let sid = offer_session_id(&url);
+    assert_eq!(
+        url,
+        format!(
+            "openid-credential-offer://?credential_offer_uri={}",
+            form_urlencoded::byte_serialize(
+                format!("{issuer}/draft13/credentialOffer?id={sid}").as_bytes()
+            )
+            .collect::<String>()
+        )
+    );
+    let bad = c
+        .post(format!("{issuer}/openid4vc/jwt/issue"))
+        .json(
+            &json!({"issuerKey": key["issuerKey"], "issuerDid": key["issuerDid"],
+            "credentialConfigurationId": "Nope_jwt_vc_json", "credentialData": {}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let (status, body) = claim(&c, wallet, &token, &w, &url).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let claimed: Value = serde_json::from_str(&body).unwrap();
+    let cred_id = claimed[0]["id"].as_str().unwrap().to_string();
+    let creds: Value = c
+        .get(format!("{wallet}/wallet-api/wallet/{w}/credentials"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(creds.as_array().unwrap().len(), 1);
+    assert_eq!(creds[0]["parsedDocument"]["type"][1], "OpenBadgeCredential");
+
+    // Verification: openid4vp URL → usePresentationRequest → a verdict.
+    let req = c
+        .post(format!("{verifier}/openid4vc/verify"))
+        .json(&json!({"request_credentials": [{"format": "jwt_vc_json", "type": "OpenBadgeCredential"}]}))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(req.starts_with("openid4vp://authorize?"), "{req}");
+    let state: String = form_urlencoded::parse(req.split_once('?').unwrap().1.as_bytes())
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let used = c
+        .post(format!(
+            "{wallet}/wallet-api/wallet/{w}/exchange/usePresentationRequest"
+        ))
+        .bearer_auth(&token)
+        .json(&json!({"presentationRequest": req, "selectedCredentials": [cred_id]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        used.status(),
+        StatusCode::OK,
+        "{}",
+        used.text().await.unwrap()
+    );
+    let verdict: Value = c
+        .get(format!("{verifier}/openid4vc/session/{state}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(verdict["verificationResult"], true, "{verdict}");
+
+    // A presentation without the requested credential is refused by the policies.
+    let req2 = c
+        .post(format!("{verifier}/openid4vc/verify"))
+        .json(&json!({"request_credentials": ["UniversityDegree"]}))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let refused = c
+        .post(format!(
+            "{wallet}/wallet-api/wallet/{w}/exchange/usePresentationRequest"
+        ))
+        .bearer_auth(&token)
+        .json(&json!({"presentationRequest": req2, "selectedCredentials": [cred_id]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let refused: Value = refused.json().await.unwrap();
+    assert!(
+        refused["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("presentation-definition"),
+        "{refused}"
+    );
+
+    // An unknown session: walt.id's NotFoundException body.
+    let missing = c
+        .get(format!("{verifier}/openid4vc/session/nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let missing: Value = missing.json().await.unwrap();
+    assert_eq!(
+        missing["message"],
+        "Id parameter nope doesn't refer to an existing session, or session expired"
+    );
+    drop(c);
+    tokio::task::spawn_blocking(move || fake.shutdown())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_expire_after_the_ttl() {
+    let fake = Fake::start(FakeConfig {
+        session_ttl: Duration::from_millis(800),
+        ..FakeConfig::default()
+    })
+    .unwrap();
+    let c = client();
+    let issuer = &fake.issuer.balanced;
+    let key = onboard(&c, issuer).await;
+    let sid = offer_session_id(&offer(&c, issuer, &key).await);
+    let url = format!("{issuer}/draft13/credentialOffer?id={sid}");
+    assert_eq!(c.get(&url).send().await.unwrap().status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let gone = c.get(&url).send().await.unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    let gone: Value = gone.json().await.unwrap();
+    assert_eq!(
+        gone["message"],
+        "No active issuance session found by the given id"
+    );
+    tokio::task::spawn_blocking(move || fake.shutdown())
+        .await
+        .unwrap();
+}
+
+/// Posts a pre-authorized code to one replica's token endpoint.
+async fn token_at(c: &Client, replica: &str, offer: &Value) -> (StatusCode, Value) {
+    let code = offer["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]
+        ["pre-authorized_code"]
+        .as_str()
+        .unwrap();
+    let r = c
+        .post(format!("{replica}/draft13/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair(
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+                )
+                .append_pair("pre-authorized_code", code)
+                .finish(),
+        )
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_mode_sessions_and_keys_stay_on_their_replica() {
+    for shared in [false, true] {
+        let fake = Fake::start(FakeConfig {
+            replicas: 3,
+            shared_ci_token_key: shared,
+            shared_auth_keys: shared,
+            ..FakeConfig::default()
+        })
+        .unwrap();
+        let c = client();
+        let (r0, r1) = (&fake.issuer.replicas[0], &fake.issuer.replicas[1]);
+        let key = onboard(&c, r0).await;
+        let sid = offer_session_id(&offer(&c, r0, &key).await);
+        let on_other = c
+            .get(format!("{r1}/draft13/credentialOffer?id={sid}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(on_other.status(), StatusCode::NOT_FOUND);
+        assert_eq!(on_other.headers()[REPLICA_HEADER], "issuer-1");
+        let offer_json: Value = c
+            .get(format!("{r0}/draft13/credentialOffer?id={sid}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let (status, body) = token_at(&c, r1, &offer_json).await;
+        if shared {
+            // The key verifies; the session is still on replica 0 only (CIProvider.kt).
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+            assert_eq!(body["error"], "invalid_request");
+            assert_eq!(
+                body["error_description"],
+                "No authorization session found for given authorization code, or session expired."
+            );
+        } else {
+            // Another replica's random ciTokenKey: TokenVerificationError reaches StatusPages.
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+            assert_eq!(body["message"], "Could not resolve key for given token");
+        }
+        let (ok, _) = token_at(&c, r0, &offer_json).await;
+        assert_eq!(ok, StatusCode::OK);
+
+        // Wallet: the login token of replica 0 on replica 1.
+        let (token, _) = user(&c, &fake.wallet.replicas[0], "x@example.org").await;
+        let elsewhere = c
+            .get(format!(
+                "{}/wallet-api/wallet/accounts/wallets",
+                fake.wallet.replicas[1]
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let want = if shared {
+            StatusCode::OK
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        assert_eq!(elsewhere.status(), want);
+        drop(c);
+        tokio::task::spawn_blocking(move || fake.shutdown())
+            .await
+            .unwrap();
+    }
+}
+
+/// Runs `n` issuance flows through the balanced URLs; returns (successes, failure messages).
+async fn issuance_flows(fake: &Fake, n: usize) -> (usize, Vec<String>) {
+    let c = client();
+    let (wallet, issuer) = (&fake.wallet.balanced, &fake.issuer.balanced);
+    // Register on replica 0 and use replica 0 for the wallet calls, so only the issuer balances.
+    let (token, w) = user(&c, &fake.wallet.replicas[0], "flows@example.org").await;
+    let _ = wallet;
+    let key = onboard(&c, issuer).await;
+    let mut ok = 0;
+    let mut failures = Vec::new();
+    for _ in 0..n {
+        let url = offer(&c, issuer, &key).await;
+        let (status, body) = claim(&c, &fake.wallet.replicas[0], &token, &w, &url).await;
+        if status == StatusCode::OK {
+            ok += 1;
+        } else {
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+            failures.push(body);
+        }
+    }
+    (ok, failures)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_memory_replicas_let_few_issuance_flows_through() {
+    let fake = Fake::start(FakeConfig {
+        replicas: 3,
+        seed: 42,
+        ..FakeConfig::default()
+    })
+    .unwrap();
+    let n = 120;
+    let (ok, failures) = issuance_flows(&fake, n).await;
+    // (1/3)^3 ≈ 3.7 %: 4.4 expected of 120; P(more than 16) is below 1e-5 for a fair balancer.
+    assert!(ok <= 16, "{ok} of {n} succeeded");
+    // Every failure is one of the three session lookups, with walt.id's wallet-side message.
+    for f in &failures {
+        assert!(
+            f.starts_with("Could not parse credential offer from URL")
+                || f.starts_with("Failed to get token: 500")
+                || f.starts_with("Failed to send credential request: 500"),
+            "{f}"
+        );
+    }
+    assert!(failures
+        .iter()
+        .any(|f| f.contains("No active issuance session found by the given id")));
+    tokio::task::spawn_blocking(move || fake.shutdown())
+        .await
+        .unwrap();
+}
+
+/// A throwaway `redis-server` on a free loopback port.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let mut child = Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server (Debian package redis-server; .ci/run installs it)");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+                    s.write_all(b"*1\r\n$4\r\nPING\r\n").unwrap();
+                    let mut line = String::new();
+                    BufReader::new(&s).read_line(&mut line).unwrap();
+                    if line.starts_with("+PONG") {
+                        return Redis { child, port };
+                    }
+                }
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("redis-server did not start");
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// One command, its raw reply (enough for TTL and EXISTS).
+    fn raw(&self, args: &[&str]) -> String {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let mut cmd = format!("*{}\r\n", args.len());
+        for a in args {
+            cmd.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+        }
+        s.write_all(cmd.as_bytes()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 256];
+        let n = s.read(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_and_shared_keys_let_every_flow_through() {
+    let redis = Redis::start();
+    let fake = Fake::start(FakeConfig {
+        replicas: 3,
+        store: SessionStore::Redis { url: redis.url() },
+        shared_ci_token_key: true,
+        shared_auth_keys: true,
+        seed: 7,
+        ..FakeConfig::default()
+    })
+    .unwrap();
+    let (ok, failures) = issuance_flows(&fake, 30).await;
+    assert_eq!((ok, failures), (30, vec![]));
+
+    // The session is a Redis key `auth_sessions:<id>` with walt.id's 300 s TTL (SETEX).
+    let c = client();
+    let key = onboard(&c, &fake.issuer.balanced).await;
+    let sid = offer_session_id(&offer(&c, &fake.issuer.balanced, &key).await);
+    let ttl = redis.raw(&["TTL", &format!("auth_sessions:{sid}")]);
+    let secs: i64 = ttl.trim().trim_start_matches(':').parse().unwrap();
+    assert!((290..=300).contains(&secs), "{ttl}");
+
+    // Verification across replicas: the request lands anywhere, the verdict is readable anywhere.
+    let (token, w) = user(&c, &fake.wallet.balanced, "r@example.org").await;
+    let url = offer(&c, &fake.issuer.balanced, &key).await;
+    let (status, body) = claim(&c, &fake.wallet.balanced, &token, &w, &url).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let cred: Value = serde_json::from_str(&body).unwrap();
+    for _ in 0..5 {
+        let req = c
+            .post(format!("{}/openid4vc/verify", fake.verifier.balanced))
+            .json(&json!({"request_credentials": ["OpenBadgeCredential"]}))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let state: String = form_urlencoded::parse(req.split_once('?').unwrap().1.as_bytes())
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .into_owned();
+        let used = c
+            .post(format!(
+                "{}/wallet-api/wallet/{w}/exchange/usePresentationRequest",
+                fake.wallet.balanced
+            ))
+            .bearer_auth(&token)
+            .json(&json!({"presentationRequest": req, "selectedCredentials": [cred[0]["id"]]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(used.status(), StatusCode::OK);
+        for replica in &fake.verifier.replicas {
+            let v: Value = c
+                .get(format!("{replica}/openid4vc/session/{state}"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(v["verificationResult"], true);
+        }
+        assert!(redis
+            .raw(&["EXISTS", &format!("presentation_session:{state}")])
+            .starts_with(":1"));
+        assert!(redis
+            .raw(&["EXISTS", &format!("policy_results:{state}")])
+            .starts_with(":1"));
+    }
+    drop(c);
+    tokio::task::spawn_blocking(move || fake.shutdown())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_without_a_shared_ci_token_key_still_fails_across_replicas() {
+    let redis = Redis::start();
+    let fake = Fake::start(FakeConfig {
+        replicas: 2,
+        store: SessionStore::Redis { url: redis.url() },
+        ..FakeConfig::default()
+    })
+    .unwrap();
+    let c = client();
+    let (r0, r1) = (&fake.issuer.replicas[0], &fake.issuer.replicas[1]);
+    let key = onboard(&c, r0).await;
+    let sid = offer_session_id(&offer(&c, r0, &key).await);
+    // The session itself is visible on both replicas now…
+    let offer_json: Value = c
+        .get(format!("{r1}/draft13/credentialOffer?id={sid}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // …but replica 1 cannot verify replica 0's pre-authorized code.
+    let (status, body) = token_at(&c, r1, &offer_json).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body["message"], "Could not resolve key for given token");
+    drop(c);
+    tokio::task::spawn_blocking(move || fake.shutdown())
+        .await
+        .unwrap();
+}
+
+#[test]
+fn an_unreachable_redis_fails_start() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = Fake::start(FakeConfig {
+        store: SessionStore::Redis {
+            url: format!("redis://127.0.0.1:{port}"),
+        },
+        ..FakeConfig::default()
+    })
+    .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
+}
