@@ -1,7 +1,8 @@
 //! Check 4, Pod Security Standards v1.30 (https://kubernetes.io/docs/concepts/security/pod-security-standards/):
 //! every baseline and restricted control, on containers, init containers and ephemeral
 //! containers, against the level of the pod's namespace (its Namespace object's
-//! `pod-security.kubernetes.io/enforce` label, else `--pss-level`).
+//! `pod-security.kubernetes.io/enforce` label, else `--pss-level`): errors; and against a
+//! stricter `audit`/`warn` label of the namespace: warnings (the pod is admitted, then reported).
 
 use crate::model::{arr, str_of};
 use crate::{finding, Ctx, Out};
@@ -335,11 +336,18 @@ pub fn check(ctx: &Ctx, out: &mut Out) {
         let (Some(spec), Some(oi)) = (&p.spec, p.obj) else {
             continue;
         };
-        let level = ix
-            .get("Namespace", "", &p.namespace)
-            .and_then(|n| n.labels.get("pod-security.kubernetes.io/enforce"))
-            .and_then(|l| Level::parse(l))
-            .unwrap_or(ctx.opts.pss_level);
+        let ns = ix.get("Namespace", "", &p.namespace);
+        let label = |mode: &str| {
+            ns.and_then(|n| n.labels.get(&format!("pod-security.kubernetes.io/{mode}")))
+                .and_then(|l| Level::parse(l))
+        };
+        let level = label("enforce").unwrap_or(ctx.opts.pss_level);
+        // audit/warn above enforce: the API server admits the pod, then audits and warns.
+        let reported: Vec<&str> = ["audit", "warn"]
+            .into_iter()
+            .filter(|m| label(m).is_some_and(|l| l > level))
+            .collect();
+        let report_level = reported.iter().filter_map(|m| label(m)).max();
         let o = &ix.objs[oi];
         let tmpl_ann = match o.kind.as_str() {
             "Pod" => o.annotations.clone(),
@@ -348,45 +356,71 @@ pub fn check(ctx: &Ctx, out: &mut Out) {
             ),
             _ => crate::model::labels_of(o.v.pointer("/spec/template/metadata/annotations")),
         };
-        let mut by_rule: std::collections::BTreeMap<&str, Vec<(Option<String>, String)>> =
-            Default::default();
-        for (rule, c, d) in violations(spec, &tmpl_ann, level) {
-            by_rule.entry(rule).or_default().push((c, d));
+        let enforced = violations(spec, &tmpl_ann, level);
+        emit(out, p, level, &enforced, None);
+        if let Some(r) = report_level {
+            let only: Vec<V> = violations(spec, &tmpl_ann, r)
+                .into_iter()
+                .filter(|v| !enforced.contains(v))
+                .collect();
+            emit(out, p, r, &only, Some(&reported.join("/")));
         }
-        for (rule, vs) in by_rule {
-            let objs: Vec<ObjectRef> = {
-                let mut v: Vec<ObjectRef> = vs
-                    .iter()
-                    .map(|(c, _)| ObjectRef {
-                        container: c.clone(),
-                        ..p.owner.clone()
-                    })
-                    .collect();
-                v.dedup();
-                v
-            };
-            let detail = vs
-                .iter()
-                .map(|(c, d)| match c {
-                    Some(c) => format!("{c}: {d}"),
-                    None => format!("pod: {d}"),
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
-            out.findings.push(finding(
-                &format!("pod-security/{rule}"),
+    }
+}
+
+/// One finding per rule: an error at the enforced level, a warning at an audit/warn level.
+fn emit(out: &mut Out, p: &crate::model::Pod, level: Level, vs: &[V], modes: Option<&str>) {
+    let mut by_rule: std::collections::BTreeMap<&str, Vec<(Option<String>, String)>> =
+        Default::default();
+    for (rule, c, d) in vs {
+        by_rule
+            .entry(rule)
+            .or_default()
+            .push((c.clone(), d.clone()));
+    }
+    let lvl = format!("{level:?}").to_lowercase();
+    for (rule, vs) in by_rule {
+        let mut objs: Vec<ObjectRef> = vs
+            .iter()
+            .map(|(c, _)| ObjectRef {
+                container: c.clone(),
+                ..p.owner.clone()
+            })
+            .collect();
+        objs.dedup();
+        let detail = vs
+            .iter()
+            .map(|(c, d)| match c {
+                Some(c) => format!("{c}: {d}"),
+                None => format!("pod: {d}"),
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let (severity, message) = match modes {
+            None => (
                 Severity::Error,
-                objs,
                 format!(
-                    "{} violates Pod Security {:?} of namespace {} ({detail}): the API server rejects its pods",
+                    "{} violates Pod Security {lvl} of namespace {} ({detail}): the API server rejects its pods",
                     p.label(),
-                    level,
                     p.namespace
-                )
-                .replace("Baseline", "baseline")
-                .replace("Restricted", "restricted"),
-                "set the securityContext the rule asks for (see the Pod Security Standards v1.30), or label the namespace with a lower level".into(),
-            ));
-        }
+                ),
+            ),
+            Some(m) => (
+                Severity::Warning,
+                format!(
+                    "{} violates Pod Security {lvl} ({m} label) of namespace {} ({detail}): admitted, but the API server will {}",
+                    p.label(),
+                    p.namespace,
+                    if m.contains("warn") { "warn on every apply" } else { "audit it" }
+                ),
+            ),
+        };
+        out.findings.push(finding(
+            &format!("pod-security/{rule}"),
+            severity,
+            objs,
+            message,
+            "set the securityContext the rule asks for (see the Pod Security Standards v1.30), or label the namespace with a lower level".into(),
+        ));
     }
 }

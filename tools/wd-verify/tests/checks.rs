@@ -541,3 +541,39 @@ fn prometheus_scrapes_and_blackbox_probes_are_calls_judged_like_any_other() {
         r.summary.ignored_kinds
     );
 }
+
+#[test]
+fn pod_security_warns_at_a_stricter_audit_or_warn_label_and_errs_at_enforce() {
+    let r = run("pss-baseline-warn-restricted", &Options::default());
+    let pss: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.check.starts_with("pod-security/"))
+        .collect();
+    // enforce=baseline: the privileged container is rejected
+    let e = errors(&r, "pod-security/baseline/privileged");
+    assert_eq!(e.len(), 1, "{pss:#?}");
+    assert!(e[0].contains("baseline of namespace demo") && e[0].contains("rejects"));
+    // audit/warn=restricted: what restricted adds is a warning naming the labels, once
+    let w: Vec<_> = pss
+        .iter()
+        .filter(|f| f.check == "pod-security/restricted/run-as-non-root")
+        .collect();
+    assert_eq!(w.len(), 1, "{pss:#?}");
+    assert_eq!(w[0].severity, Severity::Warning);
+    assert!(
+        w[0].message.contains("restricted (audit/warn label)") && w[0].message.contains("admitted")
+    );
+    assert_eq!(w[0].objects[0].container.as_deref(), Some("web"));
+    // every restricted-only finding is a warning; no baseline finding is repeated as one
+    assert!(pss
+        .iter()
+        .filter(|f| f.check.starts_with("pod-security/restricted/"))
+        .all(|f| f.severity == Severity::Warning));
+    assert_eq!(
+        pss.iter()
+            .filter(|f| f.check == "pod-security/baseline/privileged")
+            .count(),
+        1
+    );
+}
