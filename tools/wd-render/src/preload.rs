@@ -1,6 +1,6 @@
 //! What a render needs that does not depend on the Inventory, loaded on a second thread while
-//! the Inventory is read: the values schema compiled (boon; the largest single cost of a render),
-//! the template manifest and every template it names for the flavor parsed (handlebars), the
+//! the Inventory is read: the values schema compiled (src/schema.rs), the template manifest and
+//! every template it names for the flavor parsed (handlebars, now the largest cost), the
 //! values files read.
 //!
 //! In the pipe `wd-inventory | wd-render` the render would otherwise wait idle for wd-inventory
