@@ -8,9 +8,14 @@
 use base64::Engine;
 use clap::{Parser, Subcommand};
 use wd_core::cli::CommonArgs;
-use wd_core::docs::vault::{TransitKey, TransitKeyRef, TransitKeys, TransitSignature};
+use wd_core::docs::secret_plan::SecretPlan;
+use wd_core::docs::vault::{
+    TransitKey, TransitKeyRef, TransitKeys, TransitSignature, TransitToken,
+};
 use wd_core::{output, Exit, WdError, WdResult};
 use wd_vault::{Vault, VaultArgs};
+
+pub mod waltid;
 
 /// Vault/OpenBao Transit keys for walt.id signers: create, rotate, inspect, sign/verify, and
 /// print walt.id's key reference (its "TSE" key type) so the private key never leaves Vault.
@@ -78,17 +83,79 @@ pub enum Cmd {
         #[arg(long)]
         signature: String,
     },
-    /// Print the key reference walt.id needs to sign with this key through Vault (TSE key:
-    /// server URL, key id, access token). The token is an env reference unless --show-secrets.
+    /// Print the key reference walt.id needs to sign with this key through Vault (its TSE key:
+    /// server, auth.accessKey, id) and the key's did:jwk. The token is an env reference unless
+    /// --show-secrets.
     Ref {
         name: String,
-        /// The environment variable walt.id reads the access token from.
+        #[command(flatten)]
+        server: ServerArg,
+        /// The environment variable walt.id reads the access token from (a `${ENV}` reference).
         #[arg(long, value_name = "ENV")]
         access_key_env: Option<String>,
         /// Put the current Vault token itself into the reference.
         #[arg(long)]
         show_secrets: bool,
     },
+    /// Print the did:jwk of a key's public key (version 1: the one walt.id 0.18.2 reads).
+    Did { name: String },
+    /// Issue (or renew) the limited token walt.id signs with: a periodic orphan token whose only
+    /// policy can sign with this key and read its public key. With --plan, the walt.id key
+    /// reference (token inside) and the DID go to the plan's Vault path for the key, where the
+    /// scenario's ExternalSecret reads them; a live stored token is renewed, not replaced.
+    Token {
+        name: String,
+        #[command(flatten)]
+        server: ServerArg,
+        /// The SecretPlan (wd-render writes out/secrets/secret-plan.json): store under the path of
+        /// its secrets <name>-transit-key and <name>-transit-did.
+        #[arg(long)]
+        plan: Option<std::path::PathBuf>,
+        /// Renewal period (Vault duration): the token expires unless renewed within it.
+        #[arg(long, default_value = "768h")]
+        period: String,
+        /// Issue a new token even when the stored one is live (its accessor is reported for
+        /// revocation once the pods read the new one).
+        #[arg(long)]
+        new: bool,
+        /// Print the reference with the token in it.
+        #[arg(long)]
+        show_secrets: bool,
+        /// Wallet mode: a token for the keys walt.id's wallet creates itself (TSEKey.generate
+        /// names them k<random int>): create and read `<mount>/keys/<prefix>*`, sign with
+        /// `<mount>/sign/<prefix>*`, nothing else. Prints walt.id's defaultKeyConfig for
+        /// registration-defaults.conf; needs --show-secrets (there is no store for it).
+        #[arg(long, value_name = "PREFIX", conflicts_with_all = ["plan", "new"])]
+        key_prefix: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServerArg {
+    /// Transit URL walt.id calls (`<vault>/v1/<mount>`; in the cluster the platform's Vault
+    /// Service, e.g. http://vault.vault.svc:8200/v1/transit). Default: this connection's.
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+}
+
+impl ServerArg {
+    /// The Transit URL: it must hold `/v1/` (walt.id's TSEAuth takes the part before it as the
+    /// Vault API root).
+    fn url(&self, v: &Vault, mount: &str) -> WdResult<String> {
+        let url = self
+            .server
+            .clone()
+            .unwrap_or_else(|| format!("{}/v1/{mount}", v.addr));
+        let url = url.trim_end_matches('/').to_string();
+        if !(url.starts_with("http://") || url.starts_with("https://"))
+            || !url.ends_with(&format!("/v1/{mount}"))
+        {
+            return Err(WdError::input(format!(
+                "--server {url:?}: not a Transit URL; pass <scheme>://<vault host>:<port>/v1/{mount}"
+            )));
+        }
+        Ok(url)
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -204,6 +271,10 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
             let before = existing(&v, m, &name)?;
             v.transit_rotate(m, &name)?;
             let after = existing(&v, m, &name)?;
+            wd_core::term::warn(&format!(
+                "wd-transit: {name} now signs as version {}; walt.id 0.18.2 cannot use a rotated key (it reads version 1's public key and strips only a vault:v1: prefix): rotate walt.id's signer with a new key, docs/runbooks/signing-keys.md",
+                after.latest_version
+            ));
             wd_core::term::step(&format!(
                 "{name}: version {} -> {}",
                 before.latest_version, after.latest_version
@@ -273,10 +344,13 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
         }
         Cmd::Ref {
             name,
+            server,
             access_key_env,
             show_secrets,
         } => {
             let k = existing(&v, m, &name)?;
+            waltid::usable(&k)?;
+            let url = server.url(&v, m)?;
             let env = access_key_env.unwrap_or_else(|| {
                 format!(
                     "{}_TRANSIT_TOKEN",
@@ -289,24 +363,116 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
             } else {
                 format!("${{{env}}}")
             };
-            // Field names as in walt.id's TSE key config (registration-defaults.conf: backend tse,
-            // config {server, accessKey}); keyType in walt.id's names.
-            let key_type = match k.key_type.as_str() {
-                "ed25519" => "Ed25519",
-                "ecdsa-p256" => "secp256r1",
-                other => other,
+            let (did, jwk) = did_of(&v, m, &name)?;
+            output::emit(
+                &TransitKeyRef {
+                    key: name.clone(),
+                    reference: waltid::reference(&url, &name, &access_key),
+                    did: Some(did),
+                    public_key_jwk: Some(jwk),
+                    ..Default::default()
+                },
+                format,
+            )?;
+        }
+        Cmd::Did { name } => {
+            check_name(&name)?;
+            let k = existing(&v, m, &name)?;
+            if k.latest_version > 1 {
+                wd_core::term::warn(&format!("wd-transit: {name} has {} versions; this is version 1's DID (walt.id 0.18.2 reads only version 1), which verifies what was signed before the rotation", k.latest_version));
+            }
+            let (did, jwk) = did_of(&v, m, &name)?;
+            let doc = TransitKeyRef {
+                key: name,
+                reference: serde_json::Value::Null,
+                did: Some(did.clone()),
+                public_key_jwk: Some(jwk),
+                ..Default::default()
             };
-            let reference = serde_json::json!({
-                "type": "tse",
-                "server": format!("{}/v1/{m}", v.addr),
-                "accessKey": access_key,
-                "id": name,
-                "keyType": key_type,
-            });
+            if matches!(format, output::Format::Table) {
+                println!("{did}");
+            } else {
+                output::emit(&doc, format)?;
+            }
+        }
+        Cmd::Token {
+            name,
+            server,
+            plan,
+            period,
+            new,
+            show_secrets,
+            key_prefix,
+        } => {
+            check_name(&name)?;
+            if let Some(prefix) = key_prefix {
+                check_name(&prefix)?;
+                if !show_secrets {
+                    return Err(WdError::input("wd-transit token --key-prefix: the token would be lost; pass --show-secrets and put it into the wallet's Secret (docs/runbooks/signing-keys.md)"));
+                }
+                if v.ensure_transit(m)? {
+                    wd_core::term::step(&format!("enabled transit at {m}/"));
+                }
+                let url = server.url(&v, m)?;
+                let policy = format!("{}-keys", waltid::policy_name(m, &name));
+                v.set_policy(&policy, &waltid::prefix_policy_hcl(m, &prefix))?;
+                let t = v.token_create_periodic(
+                    std::slice::from_ref(&policy),
+                    &period,
+                    &format!("wd-transit-{name}-keys"),
+                )?;
+                let info = v.token_lookup(&t.token)?.ok_or_else(|| {
+                    WdError::unreachable("Vault does not know the token it just created")
+                })?;
+                output::emit(
+                    &TransitKeyRef {
+                        key: format!("{prefix}*"),
+                        reference: waltid::key_config(&url, &t.token),
+                        token: Some(TransitToken {
+                            policy,
+                            accessor: t.accessor,
+                            period: info.period,
+                            ttl: info.ttl,
+                            action: "issued".into(),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    },
+                    format,
+                )?;
+                return Ok(Exit::Ok);
+            }
+            if plan.is_none() && !show_secrets {
+                return Err(WdError::input("wd-transit token: the token would be lost; pass --plan out/secrets/secret-plan.json (store it in Vault KV) or --show-secrets (print it)"));
+            }
+            let store = match &plan {
+                Some(p) => Some(waltid::Store::from_plan(
+                    &read_plan(p)?,
+                    &name,
+                    &p.display().to_string(),
+                )?),
+                None => None,
+            };
+            let k = existing(&v, m, &name)?;
+            waltid::usable(&k)?;
+            let url = server.url(&v, m)?;
+            let (did, jwk) = did_of(&v, m, &name)?;
+            let policy = waltid::policy_name(m, &name);
+            v.set_policy(&policy, &waltid::policy_hcl(m, &name))?;
+            let (reference, token) =
+                waltid::issue(&v, store.as_ref(), &url, &name, &policy, &period, &did, new)?;
+            let shown = if show_secrets {
+                reference
+            } else {
+                waltid::redacted(reference)
+            };
             output::emit(
                 &TransitKeyRef {
                     key: name,
-                    reference,
+                    reference: shown,
+                    did: Some(did),
+                    public_key_jwk: Some(jwk),
+                    token: Some(token),
                     ..Default::default()
                 },
                 format,
@@ -314,6 +480,40 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
         }
     }
     Ok(Exit::Ok)
+}
+
+/// The DID of a key's version 1 (the public key walt.id 0.18.2 reads, TSEKey.retrievePublicKey)
+/// and its JWK.
+fn did_of(v: &Vault, mount: &str, name: &str) -> WdResult<(String, serde_json::Value)> {
+    let k = existing(v, mount, name)?;
+    if k.key_type != "ed25519" {
+        return Err(WdError::input(format!("transit key {name} is {}: only ed25519 keys have a DID here (walt.id 0.18.2 signs JWS correctly only with them); create one with `wd-transit init <name> --type ed25519`", k.key_type)));
+    }
+    let b64 = v.transit_public_key(mount, name, 1)?.ok_or_else(|| {
+        WdError::unreachable(format!(
+            "Vault returned no public key for version 1 of transit key {name}"
+        ))
+    })?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|_| {
+            WdError::unreachable(format!(
+                "Vault returned a public key for {name} that is not base64"
+            ))
+        })?;
+    let raw: [u8; 32] = raw.try_into().map_err(|r: Vec<u8>| {
+        WdError::unreachable(format!(
+            "Vault returned a {}-byte ed25519 public key for {name} (32 expected)",
+            r.len()
+        ))
+    })?;
+    Ok((waltid::did_jwk_ed25519(&raw), waltid::ed25519_jwk(&raw)))
+}
+
+fn read_plan(p: &std::path::Path) -> WdResult<SecretPlan> {
+    let hint = "pass --plan out/secrets/secret-plan.json (written by wd-render)";
+    let (plan, _, _) = wd_core::docs::read_input::<SecretPlan>(Some(p), hint)?;
+    Ok(plan)
 }
 
 #[cfg(test)]

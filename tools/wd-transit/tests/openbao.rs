@@ -192,19 +192,29 @@ fn keys_are_created_once_rotate_and_keep_verifying() {
         "{body}"
     );
 
-    // walt.id's key reference: the token is an env reference unless --show-secrets
-    let r = ok(&run(a, "root", &["ref", "issuer"]));
+    // walt.id's key reference (TSEKey at v0.18.2): the token is an env reference unless
+    // --show-secrets
+    let r = ok(&run(a, "root", &["ref", "wallet"]));
     assert_eq!(
         r["reference"],
-        serde_json::json!({"type": "tse", "server": format!("{a}/v1/transit"), "accessKey": "${ISSUER_TRANSIT_TOKEN}", "id": "issuer", "keyType": "Ed25519"})
+        serde_json::json!({"type": "tse", "server": format!("{a}/v1/transit"), "auth": {"accessKey": "${WALLET_TRANSIT_TOKEN}"}, "id": "wallet", "_keyType": "Ed25519"})
     );
+    assert!(r["did"].as_str().unwrap().starts_with("did:jwk:"));
     assert!(
-        !String::from_utf8_lossy(&run(a, "root", &["ref", "issuer"]).stdout).contains("\"root\"")
+        !String::from_utf8_lossy(&run(a, "root", &["ref", "wallet"]).stdout).contains("\"root\"")
     );
     assert_eq!(
-        ok(&run(a, "root", &["ref", "issuer", "--show-secrets"]))["reference"]["accessKey"],
+        ok(&run(a, "root", &["ref", "wallet", "--show-secrets"]))["reference"]["auth"]["accessKey"],
         "root"
     );
+    // a rotated key: walt.id 0.18.2 cannot sign with it (reads version 1, strips vault:v1:)
+    let o = run(a, "root", &["ref", "issuer"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot sign with a rotated key"));
+    // an ECDSA key would sign ASN.1 through walt.id, not a JWS signature
+    let o = run(a, "root", &["ref", "verifier"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("ASN.1"));
 }
 
 #[test]

@@ -13,6 +13,7 @@
 
 pub mod kv;
 pub mod sys;
+pub mod token;
 pub mod transit;
 
 use serde_json::Value;

@@ -63,6 +63,26 @@ impl Vault {
         }))
     }
 
+    /// The public key of one version of a signing key as Transit returns it (`keys.<v>.public_key`:
+    /// base64 of the raw key for ed25519, PEM for ECDSA); `None` when the key or version is absent.
+    pub fn transit_public_key(
+        &self,
+        mount: &str,
+        name: &str,
+        version: u64,
+    ) -> WdResult<Option<String>> {
+        let (status, v) = self.raw(Method::GET, &format!("{mount}/keys/{name}"), None)?;
+        if status == 404 {
+            return Ok(None);
+        }
+        if status != 200 {
+            return Err(self.status_error(&format!("read transit key {name}"), status, &v));
+        }
+        Ok(v["data"]["keys"][version.to_string()]["public_key"]
+            .as_str()
+            .map(str::to_string))
+    }
+
     /// Creates a non-exportable signing key.
     pub fn transit_create(&self, mount: &str, name: &str, key_type: &str) -> WdResult<()> {
         let kt = match key_type {

@@ -178,8 +178,40 @@ pub struct TransitKeyRef {
     pub api_version: ApiVersion,
     pub kind: TransitKeyRefKind,
     pub key: String,
-    /// walt.id's TSE key reference; `accessKey` is an env reference unless `--show-secrets`.
+    /// walt.id's TSE key reference (`{type: tse, server, auth: {accessKey}, id, _keyType}`,
+    /// waltid-crypto TSEKey/TSEAuth at v0.18.2); `accessKey` is an env reference or `<redacted>`
+    /// unless `--show-secrets`.
     pub reference: serde_json::Value,
+    /// `did:jwk` of the key's public key (the version walt.id 0.18.2 reads: 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub did: Option<String>,
+    /// The public JWK the DID encodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key_jwk: Option<serde_json::Value>,
+    /// `wd-transit token`: the limited token in the reference (never its value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<TransitToken>,
+}
+
+/// The limited Vault token of a walt.id key reference: what it may do and where it is kept.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct TransitToken {
+    /// The only policy the token carries (no `default` policy).
+    pub policy: String,
+    /// Token accessor (audit log, `bao token revoke -accessor`); not a credential.
+    pub accessor: String,
+    /// Renewal period in seconds: the token expires unless renewed within it.
+    pub period: u64,
+    /// Seconds left before it must be renewed.
+    pub ttl: u64,
+    /// `issued`, `renewed` (the stored token was live) or `reissued` (the stored one was dead).
+    pub action: String,
+    /// `<kv mount>/<path>` the reference and DID were written to; empty when not stored.
+    pub stored_at: String,
+    /// Accessor of the token the store held before (`issued` over a live one: revoke it once
+    /// the pods read the new one); empty otherwise.
+    pub previous_accessor: String,
 }
 
 impl Document for TransitKeyRef {

@@ -645,9 +645,38 @@ impl View for TransitSignature {
 
 impl View for TransitKeyRef {
     fn tables(&self) -> Vec<Table> {
-        let mut t = Table::new("walt.id key reference", &["key", "reference"]);
-        t.row(vec![self.key.clone(), self.reference.to_string()]);
-        vec![t]
+        let mut t = Table::new("walt.id key reference", &["key", "reference", "did"]);
+        t.row(vec![
+            self.key.clone(),
+            self.reference.to_string(),
+            self.did.clone().unwrap_or_else(|| "-".into()),
+        ]);
+        let mut out = vec![t];
+        if let Some(tok) = &self.token {
+            let mut k = Table::new(
+                "Limited token (value not shown)",
+                &[
+                    "policy",
+                    "accessor",
+                    "period s",
+                    "ttl s",
+                    "action",
+                    "stored at",
+                    "previous accessor",
+                ],
+            );
+            k.row(vec![
+                tok.policy.clone(),
+                tok.accessor.clone(),
+                tok.period.to_string(),
+                tok.ttl.to_string(),
+                tok.action.clone(),
+                tok.stored_at.clone(),
+                tok.previous_accessor.clone(),
+            ]);
+            out.push(k);
+        }
+        out
     }
 }
 

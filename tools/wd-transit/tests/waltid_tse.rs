@@ -1,0 +1,408 @@
+//! walt.id's TSE key end to end on a REAL OpenBao dev server: the limited token wd-transit
+//! issues signs a walt.id-shaped JWS exactly as walt.id 0.18.2's TSEKey asks Transit to, the
+//! signature verifies in pure Rust with the public key in the DID (no Vault), the token can do
+//! nothing else, and rotation keeps old signatures verifiable.
+
+use base64::Engine;
+use serde_json::{json, Value};
+use std::process::{Command, Output};
+use wd_testsupport::openbao::{dev, http};
+
+fn run(addr: &str, token: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wd-transit"))
+        .args(args)
+        .env_clear()
+        .env("VAULT_ADDR", addr)
+        .env("VAULT_TOKEN", token)
+        .env("HOME", "/nonexistent")
+        .output()
+        .unwrap()
+}
+
+fn ok(o: &Output) -> Value {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn b64url(b: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// A SecretPlan with the two secrets `wd-transit token issuer --plan` stores into.
+fn plan(dir: &std::path::Path) -> std::path::PathBuf {
+    let s = |name: &str, key: &str| {
+        json!({"name": name, "description": "test", "vaultPath": "waltid/issuer/transit",
+               "vaultKey": key, "k8sSecret": "waltid-issuer-transit", "k8sKey": key,
+               "consumers": ["verifiably-go"], "policy": {"format": "external", "why": "wd-transit token"},
+               "restartOnRotate": ["verifiably-go"], "runbook": "docs/runbooks/signing-keys.md"})
+    };
+    let p = dir.join("secret-plan.json");
+    std::fs::write(
+        &p,
+        json!({"apiVersion": "wd/v1", "kind": "SecretPlan", "scenario": "waltid", "kvMount": "secret",
+               "secrets": [s("issuer-transit-key", "issuerKey"), s("issuer-transit-did", "issuerDid")]})
+        .to_string(),
+    )
+    .unwrap();
+    p
+}
+
+/// What walt.id 0.18.2's TSEKey does to sign a JWS (TSEKey.signJws/signRaw): header
+/// {"typ":"JWT","alg":"EdDSA",…headers}, signing input `b64url(header).b64url(payload)`,
+/// `POST <server>/sign/<id>` with only `{"input": base64(signing input)}`, strip `vault:v1:`.
+/// Returns (signing input, raw signature, Transit's signature string).
+fn sign_like_waltid(server: &str, id: &str, token: &str, kid: &str) -> (String, Vec<u8>, String) {
+    let header = format!(r#"{{"typ":"JWT","alg":"EdDSA","kid":"{kid}"}}"#);
+    let payload = json!({"vc": {"type": ["VerifiableCredential", "OpenBadgeCredential"]}, "iss": kid.split('#').next().unwrap()});
+    let signable = format!(
+        "{}.{}",
+        b64url(header.as_bytes()),
+        b64url(payload.to_string().as_bytes())
+    );
+    let (addr, mount) = server.split_once("/v1/").unwrap();
+    // init(): the key type (GET keys/<id>)
+    let (code, key) = http("GET", addr, &format!("{mount}/keys/{id}"), token, None);
+    assert_eq!(
+        (code, key["data"]["type"].as_str()),
+        (200, Some("ed25519")),
+        "{key}"
+    );
+    let input = base64::engine::general_purpose::STANDARD.encode(signable.as_bytes());
+    let (code, body) = http(
+        "POST",
+        addr,
+        &format!("{mount}/sign/{id}"),
+        token,
+        Some(&json!({"input": input}).to_string()),
+    );
+    assert_eq!(code, 200, "{body}");
+    let s = body["data"]["signature"].as_str().unwrap().to_string();
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(s.strip_prefix("vault:v1:").unwrap_or(&s))
+        .unwrap_or_default();
+    (signable, raw, s)
+}
+
+/// Verifies with the public key the DID carries (did:jwk → JWK → x), in pure Rust.
+fn verify_with_did(did: &str, signable: &str, sig: &[u8]) -> bool {
+    let jwk: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(did.strip_prefix("did:jwk:").unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (jwk["kty"].as_str(), jwk["crv"].as_str()),
+        (Some("OKP"), Some("Ed25519"))
+    );
+    let x = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(jwk["x"].as_str().unwrap())
+        .unwrap();
+    ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, x)
+        .verify(signable.as_bytes(), sig)
+        .is_ok()
+}
+
+#[test]
+fn the_pure_rust_verifier_agrees_with_rfc_8037() {
+    // RFC 8037 A.4: the JWS of "Example of Ed25519 signing" with the A.1 key; its DID is ours.
+    let raw = hex32("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+    let did = wd_transit::waltid::did_jwk_ed25519(&raw);
+    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode("hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg")
+        .unwrap();
+    let signable = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc";
+    assert!(verify_with_did(&did, signable, &sig));
+    assert!(!verify_with_did(&did, &signable.replace("RX", "Rx"), &sig));
+}
+
+fn hex32(h: &str) -> [u8; 32] {
+    let v: Vec<u8> = (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+        .collect();
+    v.try_into().unwrap()
+}
+
+#[test]
+fn the_limited_token_signs_like_waltid_and_does_nothing_else() {
+    let bao = dev();
+    let a = bao.addr.as_str();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(dir.path());
+    let plan = plan.to_str().unwrap();
+    let server = format!("{a}/v1/transit");
+    ok(&run(a, "root", &["init", "issuer", "wallet"]));
+
+    // bad input first: exit 2, nothing issued
+    for args in [
+        vec!["token", "issuer"],
+        vec![
+            "token",
+            "issuer",
+            "--plan",
+            plan,
+            "--server",
+            "http://vault:8200/transit",
+        ],
+    ] {
+        assert_eq!(run(a, "root", &args).status.code(), Some(2), "{args:?}");
+    }
+    let o = run(
+        a,
+        "root",
+        &["token", "verifier", "--plan", plan, "--show-secrets"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+
+    // issue: the stored reference carries the token; the output does not
+    let o = run(
+        a,
+        "root",
+        &["token", "issuer", "--plan", plan, "--server", &server],
+    );
+    let doc = ok(&o);
+    let t = &doc["token"];
+    assert_eq!(t["action"], "issued");
+    assert_eq!(t["policy"], "wd-transit-transit-issuer");
+    assert_eq!(t["period"], 768 * 3600);
+    assert_eq!(t["storedAt"], "secret/waltid/issuer/transit");
+    assert_eq!(doc["reference"]["auth"]["accessKey"], "<redacted>");
+    let (_, kv) = http("GET", a, "secret/data/waltid/issuer/transit", "root", None);
+    let reference: Value =
+        serde_json::from_str(kv["data"]["data"]["issuerKey"].as_str().unwrap()).unwrap();
+    let did = kv["data"]["data"]["issuerDid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let token = reference["auth"]["accessKey"].as_str().unwrap().to_string();
+    assert!(!String::from_utf8_lossy(&o.stdout).contains(&token));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains(&token));
+    assert_eq!(
+        reference,
+        json!({"type": "tse", "server": server, "auth": {"accessKey": token}, "id": "issuer", "_keyType": "Ed25519"})
+    );
+    assert_eq!(did, doc["did"].as_str().unwrap());
+    // `did` prints the same DID; it is the key's version-1 public key, as walt.id reads it
+    let printed = run(a, "root", &["did", "issuer", "--format", "table"]);
+    assert_eq!(String::from_utf8_lossy(&printed.stdout).trim(), did);
+    let (_, key) = http("GET", a, "transit/keys/issuer", "root", None);
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(key["data"]["keys"]["1"]["public_key"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        did,
+        wd_transit::waltid::did_jwk_ed25519(&raw.try_into().unwrap())
+    );
+
+    // the token: periodic, renewable, orphan, only its policy
+    let (_, me) = http("GET", a, "auth/token/lookup-self", &token, None);
+    let d = &me["data"];
+    assert_eq!(d["policies"], json!(["wd-transit-transit-issuer"]), "{me}");
+    assert_eq!(
+        (
+            d["period"].as_u64(),
+            d["renewable"].as_bool(),
+            d["orphan"].as_bool()
+        ),
+        (Some(768 * 3600), Some(true), Some(true))
+    );
+
+    // sign as walt.id does through the token; verify with the DID's key in pure Rust
+    let kid = format!("{did}#0");
+    let (signable, sig, s) = sign_like_waltid(&server, "issuer", &token, &kid);
+    assert!(s.starts_with("vault:v1:"), "{s}");
+    assert_eq!(sig.len(), 64);
+    assert!(verify_with_did(&did, &signable, &sig));
+    let mut tampered = sig.clone();
+    tampered[0] ^= 1;
+    assert!(!verify_with_did(&did, &signable, &tampered));
+
+    // everything else is refused (403): export, other keys, rotate/config/delete, KV, tokens
+    let refused: [(&str, &str, Option<Value>); 11] = [
+        ("GET", "transit/export/signing-key/issuer", None),
+        ("GET", "transit/keys/wallet", None),
+        (
+            "POST",
+            "transit/sign/wallet",
+            Some(json!({"input": "aGk="})),
+        ),
+        (
+            "POST",
+            "transit/verify/issuer",
+            Some(json!({"input": "aGk=", "signature": s})),
+        ),
+        ("POST", "transit/keys/issuer/rotate", None),
+        (
+            "POST",
+            "transit/keys/issuer/config",
+            Some(json!({"exportable": true})),
+        ),
+        ("DELETE", "transit/keys/issuer", None),
+        (
+            "POST",
+            "transit/keys/other",
+            Some(json!({"type": "ed25519"})),
+        ),
+        (
+            "POST",
+            "secret/data/waltid/issuer/transit",
+            Some(json!({"data": {"x": "y"}})),
+        ),
+        ("GET", "secret/data/waltid/issuer/transit", None),
+        (
+            "POST",
+            "auth/token/create",
+            Some(json!({"policies": ["root"]})),
+        ),
+    ];
+    for (method, path, body) in refused {
+        let (code, b) = http(
+            method,
+            a,
+            path,
+            &token,
+            body.map(|b| b.to_string()).as_deref(),
+        );
+        assert_eq!(code, 403, "{method} {path}: {b}");
+    }
+
+    // again: the live stored token is renewed, not replaced
+    let again = ok(&run(
+        a,
+        "root",
+        &["token", "issuer", "--plan", plan, "--server", &server],
+    ));
+    assert_eq!(again["token"]["action"], "renewed");
+    assert_eq!(again["token"]["accessor"], t["accessor"]);
+    // --new: a new token in the store; the old one's accessor reported, then revoked by it
+    let new = ok(&run(
+        a,
+        "root",
+        &[
+            "token", "issuer", "--plan", plan, "--server", &server, "--new",
+        ],
+    ));
+    assert_eq!(new["token"]["action"], "issued");
+    assert_eq!(new["token"]["previousAccessor"], t["accessor"]);
+    let (_, kv) = http("GET", a, "secret/data/waltid/issuer/transit", "root", None);
+    let r2: Value =
+        serde_json::from_str(kv["data"]["data"]["issuerKey"].as_str().unwrap()).unwrap();
+    let token2 = r2["auth"]["accessKey"].as_str().unwrap().to_string();
+    assert_ne!(token2, token);
+    let (code, _) = http(
+        "POST",
+        a,
+        "auth/token/revoke-accessor",
+        "root",
+        Some(&json!({"accessor": t["accessor"]}).to_string()),
+    );
+    assert_eq!(code, 204);
+    assert_eq!(http("GET", a, "transit/keys/issuer", &token, None).0, 403);
+    let (signable2, sig2, _) = sign_like_waltid(&server, "issuer", &token2, &kid);
+    assert!(verify_with_did(&did, &signable2, &sig2));
+
+    // rotate: the old signature still verifies (pure Rust with the DID, and in Transit); the
+    // next signature is vault:v2:, which walt.id 0.18.2 cannot decode, so ref/token refuse
+    ok(&run(a, "root", &["rotate", "issuer"]));
+    assert!(verify_with_did(&did, &signable, &sig));
+    let (code, v) = http(
+        "POST",
+        a,
+        "transit/verify/issuer",
+        "root",
+        Some(&json!({"input": base64::engine::general_purpose::STANDARD.encode(signable.as_bytes()), "signature": s}).to_string()),
+    );
+    assert_eq!(
+        (code, v["data"]["valid"].as_bool()),
+        (200, Some(true)),
+        "{v}"
+    );
+    let (_, _, s2) = sign_like_waltid(&server, "issuer", &token2, &kid);
+    assert!(s2.starts_with("vault:v2:"), "{s2}");
+    let o = run(
+        a,
+        "root",
+        &["token", "issuer", "--plan", plan, "--server", &server],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("rotated key"));
+    // the DID stays version 1's (it verifies what was signed before)
+    let printed = run(a, "root", &["did", "issuer", "--format", "table"]);
+    assert_eq!(String::from_utf8_lossy(&printed.stdout).trim(), did);
+}
+
+#[test]
+fn the_wallet_token_creates_and_signs_with_its_own_keys_only() {
+    let bao = dev();
+    let a = bao.addr.as_str();
+    ok(&run(a, "root", &["init", "issuer"]));
+    // without --show-secrets the token would be lost
+    let o = run(a, "root", &["token", "wallet", "--key-prefix", "k"]);
+    assert_eq!(o.status.code(), Some(2));
+    let doc = ok(&run(
+        a,
+        "root",
+        &["token", "wallet", "--key-prefix", "k", "--show-secrets"],
+    ));
+    // walt.id's KeyGenerationRequest for registration-defaults.conf defaultKeyConfig
+    let cfg = &doc["reference"];
+    assert_eq!(
+        (cfg["backend"].as_str(), cfg["keyType"].as_str()),
+        (Some("tse"), Some("Ed25519"))
+    );
+    assert_eq!(cfg["config"]["server"], format!("{a}/v1/transit"));
+    let token = cfg["config"]["auth"]["accessKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(doc["token"]["policy"], "wd-transit-transit-wallet-keys");
+    // what TSEKey.generate does: POST keys/k<random int> {"type": "ed25519"}; then sign
+    let (code, b) = http(
+        "POST",
+        a,
+        "transit/keys/k-307668075",
+        &token,
+        Some(r#"{"type":"ed25519"}"#),
+    );
+    assert!(code == 200 || code == 204, "{code} {b}");
+    let (code, _) = http("GET", a, "transit/keys/k-307668075", &token, None);
+    assert_eq!(code, 200);
+    let (code, b) = http(
+        "POST",
+        a,
+        "transit/sign/k-307668075",
+        &token,
+        Some(r#"{"input":"aGk="}"#),
+    );
+    assert_eq!(code, 200, "{b}");
+    // the glob cannot exclude keys/k*/config: the token may mark its keys exportable, but it
+    // still cannot export (or back up, or delete) them
+    let (code, _) = http(
+        "POST",
+        a,
+        "transit/keys/k-307668075/config",
+        &token,
+        Some(r#"{"exportable":true,"allow_plaintext_backup":true,"deletion_allowed":true}"#),
+    );
+    assert_eq!(code, 200);
+    let refused: [(&str, &str, Option<&str>); 8] = [
+        ("GET", "transit/backup/k-307668075", None),
+        ("POST", "transit/restore/k-new", Some(r#"{"backup":"x"}"#)),
+        ("POST", "transit/keys/other", Some(r#"{"type":"ed25519"}"#)),
+        ("DELETE", "transit/keys/k-307668075", None),
+        ("GET", "transit/export/signing-key/k-307668075", None),
+        ("POST", "transit/sign/issuer", Some(r#"{"input":"aGk="}"#)),
+        ("GET", "transit/keys/issuer", None),
+        ("POST", "secret/data/x", Some(r#"{"data":{"x":"y"}}"#)),
+    ];
+    for (method, path, body) in refused {
+        let (code, b) = http(method, a, path, &token, body);
+        assert_eq!(code, 403, "{method} {path}: {b}");
+    }
+}
