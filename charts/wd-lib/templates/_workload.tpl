@@ -220,3 +220,14 @@ than one replica, or an HPA, unless Redis persistence and the shared key Secret 
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+A service that must run as ONE pod: fail when replicaCount > 1 or autoscaling is enabled. `why`
+says what a second pod would break; docs/scaling.md holds the verdict per service.
+*/}}
+{{- define "wd-lib.singleReplica" -}}
+{{- $v := .ctx.Values -}}
+{{- if or (gt (int $v.replicaCount) 1) $v.autoscaling.enabled -}}
+{{- fail (printf "%s: one replica only (replicaCount 1, autoscaling.enabled false): %s (docs/scaling.md)" .ctx.Chart.Name .why) -}}
+{{- end -}}
+{{- end -}}
