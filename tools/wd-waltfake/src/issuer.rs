@@ -23,6 +23,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::errors;
+use crate::mapping;
 use crate::store::Sessions;
 use crate::token::{self, Ids, TokenError, TokenKey};
 
@@ -116,6 +117,12 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
+/// The private P-256 key of an IssuanceRequest's `issuerKey` (`{"type":"jwk","jwk":{…}}`).
+fn signing_key(req: &Value) -> Option<p256::SecretKey> {
+    let jwk = req.pointer("/issuerKey/jwk")?;
+    p256::SecretKey::from_jwk_str(&jwk.to_string()).ok()
+}
+
 fn config_types(id: &str) -> Option<&'static [&'static str]> {
     let name = id.strip_suffix("_jwt_vc_json")?;
     CREDENTIAL_TYPES
@@ -169,6 +176,18 @@ async fn issue(State(st): S, body: Option<Json<Value>>) -> Response {
                 "Failed to convert request body to class id.walt.issuer.issuance.IssuanceRequest: Field '{field}' is required"
             ));
         }
+    }
+    // IssuanceRequest.issuerKey is a JSON object (a serialized key); the fake signs with P-256
+    // JWKs only, so it says so here rather than at the credential step.
+    if !req["issuerKey"].is_object() {
+        return errors::bad_request(
+            "Failed to convert request body to class id.walt.issuer.issuance.IssuanceRequest: issuerKey must be a JSON object",
+        );
+    }
+    if signing_key(&req).is_none() {
+        return errors::illegal_argument(
+            "wd-waltfake signs with P-256 JWK keys only ({\"type\":\"jwk\",\"jwk\":{…}} from /onboard/issuer)",
+        );
     }
     let config_id = req["credentialConfigurationId"].as_str().unwrap_or("");
     if config_types(config_id).is_none() {
@@ -380,19 +399,15 @@ async fn credential(State(st): S, headers: HeaderMap, body: String) -> Response 
         .unwrap_or("")
         .to_string();
     let req = &session["issuanceRequests"][0];
-    let Some(issuer_key) = req
-        .pointer("/issuerKey/jwk")
-        .and_then(|j| p256::SecretKey::from_jwk_str(&j.to_string()).ok())
-    else {
-        return errors::illegal_argument(
-            "wd-waltfake signs with P-256 JWK keys only (use a key from /onboard/issuer)",
-        );
+    let Some(issuer_key) = signing_key(req) else {
+        return errors::illegal_argument("wd-waltfake signs with P-256 JWK keys only");
     };
     let issuer_did = req["issuerDid"].as_str().unwrap_or_default().to_string();
     let config_id = req["credentialConfigurationId"]
         .as_str()
         .unwrap_or_default();
     let mut vc = req["credentialData"].clone();
+    let iat = now();
     if let Some(obj) = vc.as_object_mut() {
         obj.insert("issuer".into(), json!({"id": issuer_did}));
         obj.entry("type")
@@ -404,19 +419,33 @@ async fn credential(State(st): S, headers: HeaderMap, body: String) -> Response 
             subject.insert("id".into(), json!(holder));
         }
     }
-    let iat = now();
-    let jwt = token::sign_es256(
-        &issuer_key,
-        &format!("{issuer_did}#0"),
-        &json!({
-            "iss": issuer_did,
-            "sub": holder,
-            "vc": vc,
-            "jti": format!("urn:uuid:{}", st.ids.uuid()),
-            "iat": iat,
-            "nbf": iat,
-        }),
-    );
+    if let Some(m) = req.get("mapping") {
+        let uuid = || st.ids.uuid();
+        let cx = mapping::Context {
+            now: iat,
+            issuer_did: &issuer_did,
+            subject_did: &holder,
+            uuid: &uuid,
+        };
+        if let Err(e) = mapping::apply(&mut vc, m, &cx) {
+            return oauth_error("invalid_request", &e);
+        }
+    }
+    // The JWT claims a W3C JWT-VC carries: exp/nbf from expirationDate/issuanceDate.
+    let mut claims = json!({
+        "iss": issuer_did,
+        "sub": holder,
+        "vc": vc,
+        "jti": vc.get("id").cloned().unwrap_or_else(|| json!(format!("urn:uuid:{}", st.ids.uuid()))),
+        "iat": iat,
+        "nbf": iat,
+    });
+    for (field, claim) in [("issuanceDate", "nbf"), ("expirationDate", "exp")] {
+        if let Some(t) = vc[field].as_str().and_then(mapping::parse_iso8601) {
+            claims[claim] = json!(t);
+        }
+    }
+    let jwt = token::sign_es256(&issuer_key, &format!("{issuer_did}#0"), &claims);
     // updateSessionStatus(SUCCESSFUL, close = true) writes the session back with the time it
     // has left (CIProvider.kt; in memory the TTL restarts, as cache4k ignores a per-entry TTL).
     session["status"] = json!("SUCCESSFUL");

@@ -23,6 +23,7 @@ mod balancer;
 pub mod cli;
 mod errors;
 mod issuer;
+mod mapping;
 mod store;
 mod token;
 mod verifier;

@@ -679,3 +679,79 @@ fn an_unreachable_redis_fails_start() {
     .unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mapping_dates_the_credential_and_the_verifier_refuses_it_expired() {
+    let fake = Fake::start(FakeConfig::default()).unwrap();
+    let c = client();
+    let (wallet, issuer, verifier) = (
+        &fake.wallet.balanced,
+        &fake.issuer.balanced,
+        &fake.verifier.balanced,
+    );
+    let (token, w) = user(&c, wallet, "m@example.org").await;
+    let key = onboard(&c, issuer).await;
+    let as_text = c
+        .post(format!("{issuer}/openid4vc/jwt/issue"))
+        .json(
+            &json!({"issuerKey": key["issuerKey"].to_string(), "issuerDid": key["issuerDid"],
+            "credentialConfigurationId": "OpenBadgeCredential_jwt_vc_json", "credentialData": {}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_text.status(), StatusCode::BAD_REQUEST);
+    let url = c
+        .post(format!("{issuer}/openid4vc/jwt/issue"))
+        .json(&json!({
+            "issuerKey": key["issuerKey"], "issuerDid": key["issuerDid"],
+            "credentialConfigurationId": "OpenBadgeCredential_jwt_vc_json",
+            "credentialData": {"type": ["VerifiableCredential", "OpenBadgeCredential"], "credentialSubject": {}},
+            "mapping": {"id": "<uuid>", "issuanceDate": "<timestamp-before:2h>", "expirationDate": "<timestamp-before:1h>"},
+        }))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (status, body) = claim(&c, wallet, &token, &w, &url).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let cred: Value = serde_json::from_str(&body).unwrap();
+    assert!(cred[0]["id"].as_str().unwrap().starts_with("urn:uuid:"));
+    assert!(cred[0]["parsedDocument"]["expirationDate"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
+    let req = c
+        .post(format!("{verifier}/openid4vc/verify"))
+        .json(&json!({"request_credentials": ["OpenBadgeCredential"]}))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let refused = c
+        .post(format!(
+            "{wallet}/wallet-api/wallet/{w}/exchange/usePresentationRequest"
+        ))
+        .bearer_auth(&token)
+        .json(&json!({"presentationRequest": req, "selectedCredentials": [cred[0]["id"]]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let refused: Value = refused.json().await.unwrap();
+    assert!(
+        refused["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("expired ("),
+        "{refused}"
+    );
+    drop(c);
+    tokio::task::spawn_blocking(move || fake.shutdown())
+        .await
+        .unwrap();
+}
