@@ -333,10 +333,24 @@ async fn token_endpoint(State(st): S, body: String) -> Response {
             ),
             Ok(Some(s)) => s,
         };
-    let nonce = st.ids.nonce();
+    // generateProofOfPossessionNonceFor (CIProvider.kt): a UUID nonce written back with the
+    // session's remaining time (Redis honours it; in memory the TTL restarts).
+    let nonce = st.ids.uuid();
     session["cNonce"] = json!(nonce);
-    // The nonce is written back into the session (a write: the TTL restarts).
-    if let Err(e) = st.cfg.sessions.set(sid, session.to_string()).await {
+    let left = session["expiresAt"]
+        .as_u64()
+        .unwrap_or(0)
+        .saturating_sub(now());
+    if let Err(e) = st
+        .cfg
+        .sessions
+        .set_ttl(
+            sid,
+            session.to_string(),
+            Some(std::time::Duration::from_secs(left)),
+        )
+        .await
+    {
         return e.into_response();
     }
     let access = token::sign_hs256(
@@ -384,14 +398,18 @@ async fn credential(State(st): S, headers: HeaderMap, body: String) -> Response 
         .pointer("/proof/jwt")
         .and_then(Value::as_str)
         .and_then(token::parts);
-    let Some((proof_header, proof_payload, _, _)) = proof else {
+    // generateCredentialResponse / OpenID4VCI.validateCredentialRequest (CIProvider.kt, OpenID4VCI.kt).
+    if session["cNonce"].is_null() {
         return oauth_error(
-            "invalid_proof",
-            "Proof must be present for jwt_vc_json credentials",
+            "invalid_or_missing_proof",
+            "No cNonce found on current issuance session",
         );
+    }
+    let Some((proof_header, proof_payload, _, _)) = proof else {
+        return oauth_error("invalid_or_missing_proof", "Invalid proof of possession");
     };
-    if proof_payload.get("nonce") != session.get("cNonce") || session["cNonce"].is_null() {
-        return oauth_error("invalid_proof", "Invalid nonce in proof of possession");
+    if proof_payload.get("nonce") != session.get("cNonce") {
+        return oauth_error("invalid_or_missing_proof", "Invalid proof of possession");
     }
     let holder = proof_header["kid"]
         .as_str()
