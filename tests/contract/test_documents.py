@@ -294,6 +294,33 @@ def test_wait_report_in_every_state(tmp_path):
         srv.shutdown()
 
 
+def test_load_report_and_comparison(tmp_path):
+    """wd-loadtest's LoadReport (a one-step scenario against a local server) and LoadComparison."""
+
+    class Ok(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        scenario = tmp_path / "get.yaml"
+        scenario.write_text("name: get\nsteps:\n  - {name: get, service: web, path: /}\n")
+        url = f"web=http://127.0.0.1:{srv.server_address[1]}"
+        report = check("LoadReport", run("wd-loadtest", "run", str(scenario), "--target", url, "--max-iterations", "5", "--threshold", "errors==0", "-q"))
+        assert report["iterations"]["completed"] == 5
+        (tmp_path / "a.json").write_text(json.dumps(report))
+        check("LoadComparison", run("wd-loadtest", "compare", str(tmp_path / "a.json"), "-", stdin=json.dumps(report).encode()))
+    finally:
+        srv.shutdown()
+
+
 def test_every_published_schema_was_validated_against_tool_output(request):
     """Runs last in this file: every schema in docs/schemas/ met real output above."""
     mine = [i for i in request.session.items if i.module is request.module]

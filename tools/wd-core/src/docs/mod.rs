@@ -11,6 +11,7 @@
 pub mod cluster;
 pub mod config_audit;
 pub mod inventory;
+pub mod loadtest;
 pub mod preflight;
 pub mod render_plan;
 pub mod secret_plan;
@@ -177,5 +178,7 @@ pub fn all_schemas() -> Vec<(&'static str, serde_json::Value)> {
         one::<cluster::WaitReport>(),
         one::<cluster::UrlList>(),
         one::<preflight::PreflightReport>(),
+        one::<loadtest::LoadReport>(),
+        one::<loadtest::LoadComparison>(),
     ]
 }
