@@ -25,9 +25,15 @@ struct Cli {
     /// replica's memory.
     #[arg(long, value_name = "URL")]
     redis: Option<String>,
-    /// One ciTokenKey for all issuer replicas and one auth.conf key set for all wallet replicas.
+    /// Both --shared-ci-token-key and --shared-auth-keys.
     #[arg(long)]
     shared_keys: bool,
+    /// One ciTokenKey for all issuer replicas (default: a random key per replica, as walt.id).
+    #[arg(long)]
+    shared_ci_token_key: bool,
+    /// One auth.conf key set for all wallet replicas (default: one per replica).
+    #[arg(long)]
+    shared_auth_keys: bool,
     /// Seed of the balancers and of every generated key and id.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -51,8 +57,8 @@ pub fn run() -> WdResult<Exit> {
             Some(url) => SessionStore::Redis { url },
             None => SessionStore::Memory,
         },
-        shared_ci_token_key: cli.shared_keys,
-        shared_auth_keys: cli.shared_keys,
+        shared_ci_token_key: cli.shared_keys || cli.shared_ci_token_key,
+        shared_auth_keys: cli.shared_keys || cli.shared_auth_keys,
         session_ttl: Duration::from_secs(cli.session_ttl),
         seed: cli.seed,
     };

@@ -64,6 +64,7 @@ fn bad_input_is_exit_2_and_an_unreachable_redis_exit_3() {
         .port();
     for (args, code, says) in [
         (vec!["--replicas", "0"], 2, "--replicas"),
+        (vec!["--shared-key"], 2, "--shared-key"),
         (
             vec!["--redis", "http://127.0.0.1:6379"],
             2,
