@@ -22,6 +22,17 @@ locals {
   domain_regex   = replace(var.domain, ".", "\\.")
   ingress_fqdn   = "ingress-nginx-controller.ingress-nginx.svc.cluster.local"
   public_rewrite = "rewrite stop name regex (^|.*\\.)${local.domain_regex}\\.?$ ${local.ingress_fqdn} answer auto"
+  # Admission policies (charts/wd-policies): Audit on the local profile (a kind-loaded app image
+  # is never signed; report, never block), Enforce in prod. The scenario's namespace and the app
+  # image's name come from wd-render's defaults (config/values/default.yaml), their one home.
+  app_defaults      = yamldecode(file("${path.module}/../../config/values/default.yaml"))
+  app_image_name    = reverse(split("/", local.app_defaults.images.app.repository))[0]
+  policy_action     = var.admission_policy_action != "" ? var.admission_policy_action : (local.local ? "Audit" : "Enforce")
+  policy_namespaces = length(var.policy_namespaces) > 0 ? var.policy_namespaces : [local.app_defaults.namespace]
+  # Any registry: Kyverno matches <registry>/<path>:<tag> or @<digest>, docker.io/ added to a bare name.
+  app_image_references = length(var.app_image_references) > 0 ? var.app_image_references : ["*/${local.app_image_name}:*", "*/${local.app_image_name}@*"]
+  app_image_signed     = var.app_image_signature.keyless_subject != "" || var.app_image_signature.public_key != "" || var.app_image_signature.public_key_secret != ""
+  app_image_key_secret = var.app_image_signature.public_key_secret == "" ? { namespace = "", name = "" } : zipmap(["namespace", "name"], split("/", var.app_image_signature.public_key_secret))
 }
 
 resource "kubernetes_namespace_v1" "ns" {
@@ -275,6 +286,33 @@ resource "helm_release" "kyverno" {
   # ServiceMonitors need the CRDs. Installed last: its admission webhooks would otherwise
   # judge (and can block) the other releases' pods while they install.
   depends_on = [helm_release.kube_prometheus_stack, helm_release.ingress_nginx, helm_release.cert_manager, helm_release.cloudnative_pg, helm_release.external_secrets, helm_release.loki, helm_release.promtail, helm_release.argo_cd, helm_release.minio_operator]
+}
+
+# 8b. Admission policies for the walt.id namespace (charts/wd-policies, this repository): Kyverno
+#     ClusterPolicies are Kyverno CRDs served through its webhook, so they install after Kyverno's
+#     release (before it: "no matches for kind ClusterPolicy"). No pod: nothing beyond Kyverno's memory.
+resource "helm_release" "wd_policies" {
+  name      = "wd-policies"
+  chart     = "${path.module}/../../charts/wd-policies"
+  namespace = kubernetes_namespace_v1.ns["kyverno"].metadata[0].name
+  values = [templatefile("${local.values}/wd-policies.yaml", {
+    action     = local.policy_action
+    namespaces = local.policy_namespaces
+    references = local.app_image_references
+    signed     = local.app_image_signed
+    signature  = var.app_image_signature
+    key_secret = local.app_image_key_secret
+  })]
+  depends_on = [helm_release.kyverno]
+}
+
+# Enforce without a signer still rejects latest/untagged images and pods without the restricted
+# fields, but cannot check the app image's signature: say so on every plan.
+check "app_image_signature" {
+  assert {
+    condition     = local.policy_action != "Enforce" || local.app_image_signed
+    error_message = "Admission policies enforce, but no signer is set for the app image: unsigned verifiably-go images are admitted. Set app_image_signature.keyless_subject (image.yml: https://github.com/<owner>/<repo>/.github/workflows/image.yml@refs/heads/main), .public_key or .public_key_secret."
+  }
 }
 
 # 9. In-cluster resolution of the public hosts (issue: the "hairpin" of the users' deploy.sh).

@@ -20,3 +20,13 @@ data "kubernetes_service_v1" "ingress" {
   }
   depends_on = [helm_release.ingress_nginx]
 }
+
+output "admission_policies" {
+  description = "What the Kyverno policies (charts/wd-policies) do: action, namespaces, and the app image patterns whose signature is verified (empty: no signer set)."
+  value = {
+    action           = local.policy_action
+    namespaces       = local.policy_namespaces
+    verified_images  = local.app_image_signed ? local.app_image_references : []
+    kyverno_policies = concat(local.app_image_signed ? ["wd-verify-app-image"] : [], ["wd-disallow-latest-tag", "wd-require-restricted-fields"])
+  }
+}

@@ -81,3 +81,61 @@ variable "ebs_csi_role_arn" {
   type        = string
   default     = ""
 }
+
+variable "admission_policy_action" {
+  description = "Kyverno policies (charts/wd-policies) on the scenario's namespace: Audit (admit, report) or Enforce (reject); empty = Audit on profile local, Enforce on prod."
+  type        = string
+  default     = ""
+  validation {
+    condition     = contains(["", "Audit", "Enforce"], var.admission_policy_action)
+    error_message = "admission_policy_action is Audit, Enforce or empty (by profile)."
+  }
+}
+
+variable "policy_namespaces" {
+  description = "Namespaces the admission policies judge; empty = the scenario's (config/values/default.yaml namespace)."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for n in var.policy_namespaces : can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", n))])
+    error_message = "policy_namespaces: each entry is a namespace name (lower-case letters, digits, '-', at most 63)."
+  }
+}
+
+variable "app_image_references" {
+  description = "Kyverno image patterns of the app image whose signature is verified; empty = */<app image name>:* and @* (name from config/values/default.yaml images.app)."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for r in var.app_image_references : can(regex("^[^\\s]+$", r)) && r != "*"])
+    error_message = "app_image_references: each entry is one image pattern without spaces, e.g. registry.example.org/team/verifiably-go:*; a bare * would demand our signature on every third-party image."
+  }
+}
+
+variable "app_image_signature" {
+  description = "Signer of the app image (Kyverno verifyImages, cosign). One of: keyless_subject (+ keyless_issuer; .github/workflows/image.yml signs keyless as https://github.com/<owner>/<repo>/.github/workflows/image.yml@<ref>), public_key (PEM), public_key_secret (namespace/name of a Secret with key cosign.pub). None: the signature policy is off."
+  type = object({
+    keyless_issuer    = optional(string, "https://token.actions.githubusercontent.com")
+    keyless_subject   = optional(string, "")
+    public_key        = optional(string, "")
+    public_key_secret = optional(string, "")
+    rekor_url         = optional(string, "https://rekor.sigstore.dev")
+  })
+  default = {}
+  validation {
+    condition     = length([for v in [var.app_image_signature.keyless_subject, var.app_image_signature.public_key, var.app_image_signature.public_key_secret] : v if v != ""]) <= 1
+    error_message = "app_image_signature: set one of keyless_subject, public_key or public_key_secret, not several."
+  }
+  validation {
+    condition     = var.app_image_signature.public_key == "" || startswith(trimspace(var.app_image_signature.public_key), "-----BEGIN PUBLIC KEY-----")
+    error_message = "app_image_signature.public_key is a PEM public key (-----BEGIN PUBLIC KEY-----, e.g. cosign.pub)."
+  }
+  validation {
+    condition     = var.app_image_signature.public_key_secret == "" || can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$", var.app_image_signature.public_key_secret))
+    error_message = "app_image_signature.public_key_secret is NAMESPACE/NAME of a Secret holding the key cosign.pub."
+  }
+  validation {
+    condition     = startswith(var.app_image_signature.keyless_issuer, "https://") && startswith(var.app_image_signature.rekor_url, "https://")
+    error_message = "app_image_signature.keyless_issuer and .rekor_url are https:// URLs."
+  }
+}

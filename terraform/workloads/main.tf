@@ -14,14 +14,26 @@ locals {
       data   = [for s in group : { secretKey = s.k8sKey, remoteRef = { key = s.vaultPath, property = s.vaultKey } }]
     }
   }
+  # Pod Security admission (https://kubernetes.io/docs/concepts/security/pod-security-admission/):
+  # the API server rejects pods below `enforce`; audit and warn stay at restricted, so a namespace
+  # lowered to baseline still reports what restricted would reject. Versions pinned to the nodes'
+  # Kubernetes (bootstrap modules: 1.30), not `latest`, so an upgrade cannot tighten them unseen.
+  # wd-verify's pod-security check judges the rendered pods against these labels.
+  pod_security_levels = { enforce = var.pod_security_level, audit = "restricted", warn = "restricted" }
+  pod_security_labels = merge([
+    for mode, level in local.pod_security_levels : {
+      "pod-security.kubernetes.io/${mode}"         = level
+      "pod-security.kubernetes.io/${mode}-version" = var.pod_security_version
+    }
+  ]...)
 }
 
 resource "kubernetes_namespace_v1" "workloads" {
   metadata {
     name = var.namespace
-    labels = {
+    labels = merge({
       "app.kubernetes.io/managed-by" = "terraform"
-    }
+    }, local.pod_security_labels)
   }
 }
 

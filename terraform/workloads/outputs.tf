@@ -7,3 +7,8 @@ output "external_secrets" {
   description = "The ExternalSecrets created from the secret plan."
   value       = keys(local.external_secrets)
 }
+
+output "pod_security_labels" {
+  description = "The Pod Security labels of the scenario's namespace (enforce/audit/warn and their pinned versions)."
+  value       = local.pod_security_labels
+}

@@ -60,3 +60,23 @@ variable "timeout_seconds" {
   type        = number
   default     = 900
 }
+
+variable "pod_security_level" {
+  description = "Pod Security level the namespace enforces (label pod-security.kubernetes.io/enforce); every pod the charts render meets restricted (wd-verify checks it)."
+  type        = string
+  default     = "restricted"
+  validation {
+    condition     = contains(["baseline", "restricted"], var.pod_security_level)
+    error_message = "pod_security_level is restricted or baseline (privileged would turn Pod Security off)."
+  }
+}
+
+variable "pod_security_version" {
+  description = "Pod Security Standards version of the namespace labels (*-version): the nodes' Kubernetes minor."
+  type        = string
+  default     = "v1.30"
+  validation {
+    condition     = can(regex("^v1\\.[0-9]+$", var.pod_security_version))
+    error_message = "pod_security_version is a Kubernetes minor version like v1.30 (not latest: pinned on purpose)."
+  }
+}
