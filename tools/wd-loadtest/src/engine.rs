@@ -131,6 +131,14 @@ pub struct Run {
     stopped: Notify,
     budget: AtomicU64,
     pub requests: AtomicU64,
+    /// Per step with a path without variables: its URI on every endpoint, built once.
+    static_uris: Vec<Option<Vec<hyper::Uri>>>,
+}
+
+fn uri_of(ep: &Endpoint, path: &str) -> Result<hyper::Uri, String> {
+    format!("{}{path}", ep.prefix)
+        .parse()
+        .map_err(|e| format!("invalid path {path:?} ({e})"))
 }
 
 /// How a run ended.
@@ -174,7 +182,16 @@ impl Run {
     ) -> Run {
         let metrics = Metrics::new(scenario.steps.len(), scenario.services.len());
         let budget = model.max_iterations.unwrap_or(u64::MAX);
+        let static_uris = scenario
+            .steps
+            .iter()
+            .map(|s| {
+                let path = s.path.as_static()?;
+                endpoints.iter().map(|ep| uri_of(ep, path).ok()).collect()
+            })
+            .collect();
         Run {
+            static_uris,
             scenario,
             targets,
             endpoints,
@@ -269,7 +286,9 @@ impl Run {
             }
         }
         if matches!(result, Outcome::Ok) {
-            vu.vars.iter.clear();
+            if !vu.vars.iter.is_empty() {
+                vu.vars.iter.clear();
+            }
             let mut seen = vu.vu_seen.clone();
             for (i, step) in self.scenario.steps.iter().enumerate() {
                 if step.phase != StepPhase::Iteration {
@@ -294,18 +313,19 @@ impl Run {
 
     fn request(
         &self,
-        step: &Step,
-        ep: &Endpoint,
+        i: usize,
+        ep_id: usize,
         vars: &Vars,
     ) -> Result<hyper::Request<Full<Bytes>>, String> {
-        let path = step.path.render(vars)?;
+        let step = &self.scenario.steps[i];
+        let ep = &self.endpoints[ep_id];
+        let uri = match &self.static_uris[i] {
+            Some(per_ep) => per_ep[ep_id].clone(),
+            None => uri_of(ep, &step.path.render(vars)?)?,
+        };
         let mut b = hyper::Request::builder()
             .method(step.method.clone())
-            .uri(if ep.prefix.is_empty() {
-                path
-            } else {
-                format!("{}{path}", ep.prefix)
-            })
+            .uri(uri)
             .header(hyper::header::HOST, ep.authority.clone());
         for (k, v) in &step.headers {
             b = b.header(k, v.render(vars)?);
@@ -359,7 +379,7 @@ impl Run {
         let attempts = step.poll.as_ref().map(|p| p.attempts).unwrap_or(1);
         let mut answer: Option<Answer> = None;
         for attempt in 0..attempts {
-            let req = match self.request(step, ep, vars) {
+            let req = match self.request(i, ep_id, vars) {
                 Ok(r) => r,
                 Err(e) => {
                     m.errors.fetch_add(1, Relaxed);
