@@ -113,13 +113,14 @@ variable "app_image_references" {
 }
 
 variable "app_image_signature" {
-  description = "Signer of the app image (Kyverno verifyImages, cosign). One of: keyless_subject (+ keyless_issuer; .github/workflows/image.yml signs keyless as https://github.com/<owner>/<repo>/.github/workflows/image.yml@<ref>), public_key (PEM), public_key_secret (namespace/name of a Secret with key cosign.pub). None: the signature policy is off."
+  description = "Signer of the app image (Kyverno verifyImages, cosign). One of: keyless_subject (+ keyless_issuer; .github/workflows/image.yml signs keyless as https://github.com/<owner>/<repo>/.github/workflows/image.yml@<ref>), public_key (PEM), public_key_secret (namespace/name of a Secret with key cosign.pub). None: the signature policy is off. registry_secrets: pull Secrets in namespace kyverno for a private registry."
   type = object({
     keyless_issuer    = optional(string, "https://token.actions.githubusercontent.com")
     keyless_subject   = optional(string, "")
     public_key        = optional(string, "")
     public_key_secret = optional(string, "")
     rekor_url         = optional(string, "https://rekor.sigstore.dev")
+    registry_secrets  = optional(list(string), [])
   })
   default = {}
   validation {
@@ -133,6 +134,10 @@ variable "app_image_signature" {
   validation {
     condition     = var.app_image_signature.public_key_secret == "" || can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$", var.app_image_signature.public_key_secret))
     error_message = "app_image_signature.public_key_secret is NAMESPACE/NAME of a Secret holding the key cosign.pub."
+  }
+  validation {
+    condition     = alltrue([for s in var.app_image_signature.registry_secrets : can(regex("^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$", s))])
+    error_message = "app_image_signature.registry_secrets are names of Secrets in namespace kyverno."
   }
   validation {
     condition     = startswith(var.app_image_signature.keyless_issuer, "https://") && startswith(var.app_image_signature.rekor_url, "https://")

@@ -39,7 +39,7 @@ CASES = {
     "prod": dict(profile="prod"),
     "prod-keyless": dict(profile="prod", app_image_signature=KEYLESS),
     "prod-key": dict(profile="prod", app_image_signature="{public_key=" + json.dumps(PEM) + "}"),
-    "prod-key-secret": dict(profile="prod", app_image_signature='{public_key_secret="kyverno/wd-cosign"}'),
+    "prod-key-secret": dict(profile="prod", app_image_signature='{public_key_secret="kyverno/wd-cosign", registry_secrets=["ghcr-pull"]}'),
 }
 
 
@@ -128,6 +128,9 @@ def test_local_audits_and_prod_enforces(case):
             assert entry["keys"]["publicKeys"] == PEM
         else:
             assert entry["keys"]["secret"] == {"name": "wd-cosign", "namespace": "kyverno"}
+            assert vi["imageRegistryCredentials"] == {"secrets": ["ghcr-pull"]}
+        if case != "prod-key-secret":
+            assert "imageRegistryCredentials" not in vi
         assert v["spec"]["background"] is False and v["spec"]["webhookTimeoutSeconds"] <= 30
 
 
@@ -235,6 +238,7 @@ def test_wrong_values_fail_with_a_clear_message(values, message):
     (dict(app_image_signature='{public_key_secret="just-a-name"}'), "NAMESPACE/NAME"),
     (dict(app_image_references='["*"]'), "a bare * would demand our signature"),
     (dict(policy_namespaces='["Waltid"]'), "policy_namespaces: each entry is a namespace name"),
+    (dict(app_image_signature='{keyless_subject="s", registry_secrets=["a b"]}'), "registry_secrets are names of Secrets"),
 ])
 def test_terraform_refuses_bad_policy_variables(vars_, message, capfd):
     with pytest.raises(SystemExit):

@@ -157,6 +157,8 @@ def test_dependency_order_prevents_the_known_failures():
     assert "kubectl_manifest.metallb_l2" in deps(platform["ingress_nginx"])
     # Vault before ESO (platform) and before ESO's store (workloads: only once unsealed)
     assert "helm_release.vault" in deps(platform["external_secrets"])
+    # Kyverno's ClusterPolicy CRD before the policies (charts/wd-policies)
+    assert "helm_release.kyverno" in deps(platform["wd_policies"])
     wl = {n: body for t, n, body in resources(load_module(TF / "workloads"))}
     assert "terraform_data.vault_unsealed" in deps(wl["store"])
     # the ExternalSecrets exist and are synced before the umbrella release, which waits
