@@ -159,7 +159,7 @@ async fn onboard(State(st): S, body: Option<Json<Value>>) -> Response {
 
 /// `POST /openid4vc/jwt/issue`: IssuanceRequest → offer URL by reference (IssuerApi.kt
 /// `createCredentialOfferUri`; CIProvider.kt `buildCredentialOfferUri`).
-async fn issue(State(st): S, body: Option<Json<Value>>) -> Response {
+async fn issue(State(st): S, headers: HeaderMap, body: Option<Json<Value>>) -> Response {
     let Some(Json(req)) = body else {
         return errors::bad_request(
             "Failed to convert request body to class id.walt.issuer.issuance.IssuanceRequest",
@@ -194,6 +194,7 @@ async fn issue(State(st): S, body: Option<Json<Value>>) -> Response {
         // IssuerApi.kt INVALID_CREDENTIAL_CONFIGURATION_ID, an IllegalArgumentException.
         return errors::illegal_argument("Invalid Credential Configuration Id");
     }
+    let ttl = crate::session_ttl_header(&headers);
     let session_id = st.ids.uuid();
     let code = token::sign_hs256(
         &st.cfg.ci_key.secret,
@@ -212,9 +213,14 @@ async fn issue(State(st): S, body: Option<Json<Value>>) -> Response {
         "cNonce": null,
         "status": "ACTIVE",
         "isClosed": false,
-        "expiresAt": now() + st.cfg.sessions.ttl().as_secs(),
+        "expiresAt": now() + ttl.unwrap_or(st.cfg.sessions.ttl()).as_secs(),
     });
-    if let Err(e) = st.cfg.sessions.set(&session_id, session.to_string()).await {
+    if let Err(e) = st
+        .cfg
+        .sessions
+        .set_ttl(&session_id, session.to_string(), ttl)
+        .await
+    {
         return e.into_response();
     }
     let offer_uri = format!("{}/credentialOffer?id={session_id}", st.issuer_url());

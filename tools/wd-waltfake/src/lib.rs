@@ -182,6 +182,17 @@ impl Drop for Fake {
     }
 }
 
+/// The `sessionTtl` request header (seconds) the issuer and verifier accept on session creation
+/// (IssuerApi.kt `getSessionTtl`, VerifierApi.kt): Redis keeps the session that long; walt.id's
+/// in-memory cache ignores a per-entry TTL and keeps its 5 minutes.
+pub(crate) fn session_ttl_header(headers: &axum::http::HeaderMap) -> Option<Duration> {
+    headers
+        .get("sessionTtl")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
 /// A listener on a free loopback port, and its base URL.
 fn bind() -> io::Result<(tokio::net::TcpListener, String)> {
     let std_listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;

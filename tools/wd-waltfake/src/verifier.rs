@@ -146,6 +146,7 @@ async fn create(State(st): S, headers: HeaderMap, body: Option<Json<Value>>) -> 
         })).collect::<Vec<_>>(),
     });
     let nonce = st.ids.nonce();
+    let ttl = crate::session_ttl_header(&headers);
     let client_id = format!("{base}/openid4vc/verify");
     let session = json!({
         "id": id,
@@ -154,6 +155,7 @@ async fn create(State(st): S, headers: HeaderMap, body: Option<Json<Value>>) -> 
         "clientId": client_id,
         "tokenResponse": null,
         "verificationResult": null,
+        "expiresAt": now() + ttl.unwrap_or(st.cfg.sessions.ttl()).as_secs(),
     });
     let infos = json!({
         "vpPolicies": vp,
@@ -161,7 +163,7 @@ async fn create(State(st): S, headers: HeaderMap, body: Option<Json<Value>>) -> 
         "successRedirectUri": headers.get("successRedirectUri").and_then(|v| v.to_str().ok()),
         "errorRedirectUri": headers.get("errorRedirectUri").and_then(|v| v.to_str().ok()),
     });
-    if let Err(e) = st.cfg.sessions.set(&id, session.to_string()).await {
+    if let Err(e) = st.cfg.sessions.set_ttl(&id, session.to_string(), ttl).await {
         return e.into_response();
     }
     if let Err(e) = st.cfg.infos.set(&id, infos.to_string()).await {
@@ -353,7 +355,21 @@ async fn respond(State(st): S, Path(id): Path<String>, body: String) -> Response
     if let Err(e) = st.cfg.results.set(&id, policy_results.to_string()).await {
         return e.into_response();
     }
-    if let Err(e) = st.cfg.sessions.set(&id, session.to_string()).await {
+    // OpenIDCredentialVerifier.verify writes the session back with its remaining time.
+    let left = session["expiresAt"]
+        .as_u64()
+        .unwrap_or(0)
+        .saturating_sub(now());
+    if let Err(e) = st
+        .cfg
+        .sessions
+        .set_ttl(
+            &id,
+            session.to_string(),
+            Some(std::time::Duration::from_secs(left)),
+        )
+        .await
+    {
         return e.into_response();
     }
     if ok {

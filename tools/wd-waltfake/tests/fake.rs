@@ -574,6 +574,28 @@ async fn redis_and_shared_keys_let_every_flow_through() {
     let ttl = redis.raw(&["TTL", &format!("auth_sessions:{sid}")]);
     let secs: i64 = ttl.trim().trim_start_matches(':').parse().unwrap();
     assert!((290..=300).contains(&secs), "{ttl}");
+    // A `sessionTtl` header is honoured in Redis (walt.id's memory cache ignores it).
+    let short = c
+        .post(format!("{}/openid4vc/jwt/issue", fake.issuer.balanced))
+        .header("sessionTtl", "60")
+        .json(&json!({
+            "issuerKey": key["issuerKey"],
+            "issuerDid": key["issuerDid"],
+            "credentialConfigurationId": "OpenBadgeCredential_jwt_vc_json",
+            "credentialData": {"type": ["VerifiableCredential", "OpenBadgeCredential"]},
+        }))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ttl = redis.raw(&[
+        "TTL",
+        &format!("auth_sessions:{}", offer_session_id(&short)),
+    ]);
+    let secs: i64 = ttl.trim().trim_start_matches(':').parse().unwrap();
+    assert!((50..=60).contains(&secs), "{ttl}");
 
     // Verification across replicas: the request lands anywhere, the verdict is readable anywhere.
     let (token, w) = user(&c, &fake.wallet.balanced, "r@example.org").await;
