@@ -426,7 +426,7 @@ start_forward() {
 
 # Vault runs in the cluster: wait for its pods to run, reach each through a port-forward.
 secrets() {
-  local kc="$1" nodes=() i replicas phase kf
+  local kc="$1" nodes=() i replicas phase kf transit_url
   replicas=$(kubectl --kubeconfig "$kc" -n vault get statefulset vault -o jsonpath='{.spec.replicas}') || return 1
   for ((i = 0; i < replicas; i++)); do
     if ! kubectl --kubeconfig "$kc" -n vault wait --for=jsonpath='{.status.phase}'=Running "pod/vault-$i" --timeout=300s >/dev/null; then
@@ -438,19 +438,25 @@ secrets() {
     nodes+=(--node "http://127.0.0.1:$FWD_PORT")
   done
   kf="$(keys_file)"
+  # The Transit URL walt.id calls from inside the cluster (terraform/platform's Vault Service).
+  transit_url="$(tf platform output -raw vault_address)/v1/transit" || return 1
   wd wd-secrets init "${nodes[@]}" --keys-file "$kf" --leader-api-addr http://vault-0.vault-internal:8200 -q >/dev/null || return 1
   (
     # The root token reaches the tools through their environment only (never argv, never output).
     VAULT_ADDR="${nodes[1]}"
     VAULT_TOKEN="$(sed -n 's/.*"root_token": *"\([^"]*\)".*/\1/p' "$kf")"
     export VAULT_ADDR VAULT_TOKEN
-    # chained: this subshell runs inside run_step's condition, where `set -e` does not apply
+    # chained: this subshell runs inside run_step's condition, where `set -e` does not apply.
+    # The issuer's Transit key and its limited token come before the seed: the token's key
+    # reference is a planned secret nothing else writes (issued, or renewed when live; its
+    # value stays in Vault; docs/runbooks/signing-keys.md).
     wd wd-secrets policies --plan "$OUT/secrets/secret-plan.json" --apply --enable-k8s-auth -q >/dev/null &&
-      wd wd-secrets seed --plan "$OUT/secrets/secret-plan.json" -q >/dev/null &&
-      wd wd-transit init -q >/dev/null
+      wd wd-transit init -q >/dev/null &&
+      wd wd-transit token issuer --plan "$OUT/secrets/secret-plan.json" --server "$transit_url" -q >/dev/null &&
+      wd wd-secrets seed --plan "$OUT/secrets/secret-plan.json" -q >/dev/null
   ) || return 1
   stop_forwards
-  green "  Vault unsealed, policies applied, secrets seeded, transit keys ready (keys: $kf)"
+  green "  Vault unsealed, policies applied, transit keys and the issuer's signing token ready, secrets seeded (keys: $kf)"
 }
 
 cmd_config() {

@@ -195,6 +195,11 @@ def bao_dev():
 def test_secrets_reports_and_policies(rendered, bao_dev, tmp_path):
     out, plan, _ = rendered
     sp = str(out / plan["secretPlan"])
+    # as k8s-deploy.sh up: the issuer's Transit key reference (a planned `external` secret) is
+    # written by wd-transit before the seed
+    run("wd-transit", "init", "issuer", env=bao_dev)
+    token = check("TransitKeyRef", run("wd-transit", "token", "issuer", "--plan", sp, env=bao_dev))
+    assert token["token"]["action"] == "issued" and token["reference"]["auth"]["accessKey"] == "<redacted>"
     seeded = check("SecretsReport", run("wd-secrets", "seed", "--plan", sp, env=bao_dev))
     assert seeded["items"] and not seeded["problems"]
     check("SecretsReport", run("wd-secrets", "check", "--plan", sp, "--cluster", "off", env=bao_dev))

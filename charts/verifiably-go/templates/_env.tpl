@@ -124,6 +124,17 @@ without a database or a ReadWriteMany state volume.
     items:
       - key: password
         path: password
+{{- if .Values.transit.enabled }}
+- name: issuer-transit
+  secret:
+    secretName: {{ include "wd-lib.secretName" (list . .Values.transit.existingSecret "transit.existingSecret") }}
+    defaultMode: 0400
+    items:
+      - key: issuerKey
+        path: issuerKey
+      - key: issuerDid
+        path: issuerDid
+{{- end }}
 {{- end -}}
 {{- define "verifiably-go.volumeMounts" -}}
 - name: app-config
@@ -140,6 +151,11 @@ Copies the rendered files and puts the password of the demo account (Secret
 demoAccount.existingSecret, key password, mounted as a file) into backends.json's empty
 demoAccount.password, JSON-escaped. The password never appears in a ConfigMap, the pod spec or
 an environment variable.
+With transit.enabled, the same step replaces backends.json's issuerDid with the Secret's
+issuerDid and puts the Secret's issuerKey (walt.id's TSE key reference, the limited Vault token
+inside; `wd-transit token issuer` writes both) before it: the app sends that key to the issuer,
+which signs through Vault Transit. The step fails (the pod does not start) when either file is
+not what wd-transit writes.
 */}}
 {{- define "verifiably-go.initContainers" -}}
 - name: config
@@ -152,6 +168,25 @@ an environment variable.
       json=$(sed 's/\\/\\\\/g; s/"/\\"/g' /demo-account/password)
       repl=$(printf '%s' "$json" | sed 's/[\\&|]/\\&/g')
       sed -i "s|\"password\": \"\"|\"password\": \"$repl\"|" /config/backends.json
+      {{- if .Values.transit.enabled }}
+      key=$(cat /issuer-transit/issuerKey)
+      did=$(cat /issuer-transit/issuerDid)
+      case "$key" in
+        '{'*'"type":"tse"'*'}') ;;
+        *) echo "config: issuerKey in Secret {{ .Values.transit.existingSecret }} is not a walt.id TSE key (run wd-transit token issuer --plan ...)" >&2; exit 1 ;;
+      esac
+      case "$did" in
+        did:jwk:*) ;;
+        *) echo "config: issuerDid in Secret {{ .Values.transit.existingSecret }} is not a did:jwk" >&2; exit 1 ;;
+      esac
+      if [ "$(printf '%s\n%s' "$key" "$did" | wc -l)" -ne 1 ]; then
+        echo "config: issuerKey and issuerDid must be one line each" >&2; exit 1
+      fi
+      grep -q '"issuerDid": "' /config/backends.json || { echo "config: backends.json has no issuerDid to replace" >&2; exit 1; }
+      krepl=$(printf '%s' "$key" | sed 's/[\\&|]/\\&/g')
+      drepl=$(printf '%s' "$did" | sed 's/[\\&|]/\\&/g')
+      sed -i "s|\"issuerDid\": \"[^\"]*\"|\"issuerKey\": $krepl, \"issuerDid\": \"$drepl\"|" /config/backends.json
+      {{- end }}
   resources:
     {{- toYaml .Values.configInit.resources | nindent 4 }}
   securityContext:
@@ -165,4 +200,9 @@ an environment variable.
     - name: demo-account
       mountPath: /demo-account
       readOnly: true
+    {{- if .Values.transit.enabled }}
+    - name: issuer-transit
+      mountPath: /issuer-transit
+      readOnly: true
+    {{- end }}
 {{- end -}}

@@ -13,8 +13,25 @@
       name: {{ include "wd-lib.secretName" (list . .Values.persistence.redis.existingSecret "persistence.redis.existingSecret") }}
       key: password
 {{- end }}
+{{- if .Values.logging.minLevel }}
+- name: KLOGGING_CONFIG_PATH
+  value: /waltid-issuer-api/logging/klogging.json
+{{- end }}
 {{- end -}}
 
-{{- define "walt-issuer.volumes" -}}{{- end -}}
-{{- define "walt-issuer.volumeMounts" -}}{{- end -}}
+{{/* klogging.json (values logging): only minLevel and above reach stdout (see values.yaml). */}}
+{{- define "walt-issuer.volumes" -}}
+{{- if .Values.logging.minLevel }}
+- name: logging
+  configMap:
+    name: {{ include "wd-lib.fullname" . }}-logging
+{{- end }}
+{{- end -}}
+{{- define "walt-issuer.volumeMounts" -}}
+{{- if .Values.logging.minLevel }}
+- name: logging
+  mountPath: /waltid-issuer-api/logging
+  readOnly: true
+{{- end }}
+{{- end -}}
 {{- define "walt-issuer.initContainers" -}}{{- end -}}

@@ -14,6 +14,13 @@
       name: {{ include "wd-lib.secretName" (list $ $.Values.existingSecret "existingSecret") }}
       key: {{ $key }}
 {{- end }}
+{{- if .Values.transit.enabled }}
+- name: WALLET_TRANSIT_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "wd-lib.secretName" (list . .Values.transit.secretName "transit.secretName") }}
+      key: token
+{{- end }}
 {{- if .Values.logging.minLevel }}
 - name: KLOGGING_CONFIG_PATH
   value: /waltid-wallet-api/logging/klogging.json
