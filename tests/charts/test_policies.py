@@ -153,9 +153,13 @@ def wildcard(pattern, name):
 
 
 def pod_images(docs):
-    """{(workload, container): image} of every pod template the umbrella renders."""
+    """{(workload, container): image} of every pod template the umbrella renders, and of the
+    Postgres pods CloudNativePG creates from a Cluster (spec.imageName)."""
     out = {}
     for _, d in docs:
+        if d["kind"] == "Cluster" and d["apiVersion"].startswith("postgresql.cnpg.io/"):
+            out[(f"Cluster/{d['metadata']['name']}", "postgres")] = d["spec"]["imageName"]
+            continue
         spec, cs, ics = tc.containers(d)
         for c in cs + ics:
             out[(f"{d['kind']}/{d['metadata']['name']}", c["name"])] = c["image"]
