@@ -18,6 +18,17 @@ struct St {
     rng: Mutex<rand::rngs::StdRng>,
 }
 
+/// Headers of one connection, not forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
 /// Request bodies larger than this are refused (the fake's bodies are a few KiB).
 const MAX_BODY: usize = 16 << 20;
 
@@ -50,7 +61,7 @@ async fn forward(State(st): State<Arc<St>>, req: Request) -> Response {
         .request(parts.method, format!("{}{path}", st.replicas[pick]))
         .body(body);
     for (name, value) in &parts.headers {
-        if name != "host" && name != "content-length" {
+        if !HOP_BY_HOP.contains(&name.as_str()) && name != "host" && name != "content-length" {
             out = out.header(name, value);
         }
     }
@@ -58,7 +69,7 @@ async fn forward(State(st): State<Arc<St>>, req: Request) -> Response {
         Ok(res) => {
             let mut builder = Response::builder().status(res.status());
             for (name, value) in res.headers() {
-                if name != "content-length" && name != "transfer-encoding" {
+                if !HOP_BY_HOP.contains(&name.as_str()) && name != "content-length" {
                     builder = builder.header(name, value);
                 }
             }
