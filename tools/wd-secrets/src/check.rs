@@ -18,6 +18,39 @@ pub enum ClusterMode {
     Off,
 }
 
+/// `check` of the secrets that live in this Vault ([`crate::placement`]); beside an external
+/// store (`--store in-cluster`) a static secret found here is a problem too: a second copy that
+/// ESO does not read and `reset` destroys, so the two would drift apart.
+pub fn check_placed(
+    v: &Vault,
+    plan: &SecretPlan,
+    placement: &crate::placement::PlacementArgs,
+    namespace: &str,
+    mode: ClusterMode,
+) -> WdResult<SecretsReport> {
+    let mut report = check(v, &crate::placement::here(placement, plan), namespace, mode)?;
+    for s in crate::placement::must_be_absent(placement, plan) {
+        let found = v
+            .kv_read(&plan.kv_mount, &s.vault_path)?
+            .is_some_and(|c| c.data.get(&s.vault_key).is_some_and(|x| !x.is_empty()));
+        if found {
+            report.problems.push(Problem {
+                secret: s.name.clone(),
+                key: s.vault_key.clone(),
+                message: format!(
+                    "{}/{} holds {} in the cluster's Vault, but its home is the external store",
+                    plan.kv_mount, s.vault_path, s.vault_key
+                ),
+                fix: format!(
+                    "compare it with the external store, then `vault kv metadata delete -mount={} {}` on the cluster's Vault",
+                    plan.kv_mount, s.vault_path
+                ),
+            });
+        }
+    }
+    Ok(report)
+}
+
 pub fn check(
     v: &Vault,
     plan: &SecretPlan,

@@ -4,8 +4,10 @@
 //! Not here: the Vault client (wd-vault) or Transit keys (wd-transit).
 
 pub mod check;
+pub mod dynamic;
 pub mod generate;
 pub mod init;
+pub mod placement;
 pub mod planck;
 pub mod policies;
 pub mod seed;
@@ -43,13 +45,25 @@ pub struct PlanArg {
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// List every planned secret: Vault path and key, Kubernetes Secret and key, consumers, policy.
-    Plan(PlanArg),
-    /// Generate every missing value and write it with check-and-set (never overwrites).
+    /// With --store external|in-cluster or --dynamic-db: where each secret lives (SecretPlacement).
+    Plan {
+        #[command(flatten)]
+        plan: PlanArg,
+        #[command(flatten)]
+        placement: placement::PlacementArgs,
+        /// Mount of the database engine named in the placement (with --dynamic-db).
+        #[arg(long, default_value = "database")]
+        db_mount: String,
+    },
+    /// Generate every missing value and write it with check-and-set (never overwrites); only the
+    /// secrets that live in this Vault (--store, --dynamic-db).
     Seed {
         #[command(flatten)]
         plan: PlanArg,
         #[command(flatten)]
         vault: VaultArgs,
+        #[command(flatten)]
+        placement: placement::PlacementArgs,
     },
     /// The preflight guardrail: every planned key is in Vault; with a reachable cluster, every
     /// ExternalSecret is synced and every Kubernetes Secret has its keys. Exit 1 on problems.
@@ -64,6 +78,10 @@ pub enum Cmd {
         /// Kubernetes half: auto (when `kubectl` reaches the namespace), on (unreachable = exit 3), off.
         #[arg(long, value_enum, default_value = "auto")]
         cluster: check::ClusterMode,
+        /// Vault half: only the secrets that live in this Vault; with --store in-cluster, a
+        /// static secret found here (its home is the external store) is a problem.
+        #[command(flatten)]
+        placement: placement::PlacementArgs,
     },
     /// Write a new version of one secret (the old one stays readable) and say what to restart.
     Rotate {
@@ -79,7 +97,7 @@ pub enum Cmd {
     Init(init::InitArgs),
     /// The HCL policies of the consumers (ESO read-only on the plan's paths, seeding, transit
     /// signers sign-only) and their Kubernetes auth roles; --apply writes them to Vault.
-    Policies(policies::PolicyArgs),
+    Policies(Box<policies::PolicyArgs>),
 }
 
 /// Reads the SecretPlan and refuses one Vault must not be asked with ([`planck::check`]).
@@ -94,12 +112,28 @@ pub fn read_plan(arg: &PlanArg) -> WdResult<SecretPlan> {
 pub fn run(cli: Cli) -> WdResult<Exit> {
     let format = cli.common.init();
     match cli.cmd {
-        Cmd::Plan(p) => {
-            output::emit(&read_plan(&p)?, format)?;
+        Cmd::Plan {
+            plan,
+            placement,
+            db_mount,
+        } => {
+            let plan = read_plan(&plan)?;
+            if placement.store == placement::Store::Single && !placement.db.dynamic_db {
+                output::emit(&plan, format)?;
+            } else {
+                if placement.db.dynamic_db {
+                    dynamic::roles(&placement.db, &plan)?;
+                }
+                placement::emit(&placement::placement(&placement, &plan, &db_mount), format)?;
+            }
             Ok(Exit::Ok)
         }
-        Cmd::Seed { plan, vault } => {
-            let plan = read_plan(&plan)?;
+        Cmd::Seed {
+            plan,
+            vault,
+            placement,
+        } => {
+            let plan = placement::here(&placement, &read_plan(&plan)?);
             let v = wd_vault::Vault::connect(&vault)?;
             let report = seed::seed(&v, &plan)?;
             output::emit(&report, format)?;
@@ -114,10 +148,11 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
             vault,
             namespace,
             cluster,
+            placement,
         } => {
             let plan = read_plan(&plan)?;
             let v = wd_vault::Vault::connect(&vault)?;
-            let report = check::check(&v, &plan, &namespace, cluster)?;
+            let report = check::check_placed(&v, &plan, &placement, &namespace, cluster)?;
             output::emit(&report, format)?;
             for p in &report.problems {
                 wd_core::term::eprint_error(&format!(

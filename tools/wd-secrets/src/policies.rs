@@ -41,9 +41,19 @@ pub struct PolicyArgs {
     pub eso_service_account: String,
     #[arg(long, default_value = "external-secrets")]
     pub eso_namespace: String,
+    /// Which Vault this is (--store) and whether database credentials are dynamic: the ESO
+    /// policy covers only the paths that live here; the transit signers and the database
+    /// engine belong to the cluster's own Vault (not to --store external).
+    #[command(flatten)]
+    pub placement: crate::placement::PlacementArgs,
+    #[command(flatten)]
+    pub engine: crate::dynamic::EngineArgs,
 }
 
 pub fn documents(a: &PolicyArgs, plan: &SecretPlan) -> (Vec<PolicyDoc>, Vec<K8sRole>) {
+    let plan_all = plan;
+    let here = crate::placement::here(&a.placement, plan);
+    let plan = &here;
     let mut paths: Vec<&str> = plan.secrets.iter().map(|s| s.vault_path.as_str()).collect();
     paths.dedup();
     paths.sort_unstable();
@@ -81,8 +91,10 @@ pub fn documents(a: &PolicyArgs, plan: &SecretPlan) -> (Vec<PolicyDoc>, Vec<K8sR
             hcl: seed,
         },
     ];
+    let cluster_vault = a.placement.store != crate::placement::Store::External;
+    let signers: &[String] = if cluster_vault { &a.signers } else { &[] };
     let t = &a.transit_mount;
-    for s in &a.signers {
+    for s in signers {
         let hcl = format!(
             "{}path \"{t}/sign/{s}\" {{\n  capabilities = [\"update\"]\n}}\npath \"{t}/verify/{s}\" {{\n  capabilities = [\"update\"]\n}}\npath \"{t}/keys/{s}\" {{\n  capabilities = [\"read\"]\n}}\n",
             header(&format!("walt.id {s} signs and verifies with transit key {s}; it cannot export, rotate, delete or use other keys."))
@@ -111,7 +123,17 @@ pub fn documents(a: &PolicyArgs, plan: &SecretPlan) -> (Vec<PolicyDoc>, Vec<K8sR
             status: "not applied".into(),
         },
     ];
-    for s in &a.signers {
+    if cluster_vault && a.placement.db.dynamic_db {
+        // Roles come from the plan; a plan without them is refused by `run` before this.
+        let db_roles = crate::dynamic::roles(&a.placement.db, plan_all).unwrap_or_default();
+        policies.push(PolicyDoc {
+            name: format!("{prefix}-eso-db"),
+            consumer: "external-secrets".into(),
+            hcl: crate::dynamic::eso_policy(&a.engine, &db_roles, &plan_all.scenario),
+        });
+        roles[0].policies.push(format!("{prefix}-eso-db"));
+    }
+    for s in signers {
         roles.push(K8sRole {
             name: format!("{prefix}-{s}"),
             mount: a.vault.k8s_mount.clone(),
@@ -125,6 +147,11 @@ pub fn documents(a: &PolicyArgs, plan: &SecretPlan) -> (Vec<PolicyDoc>, Vec<K8sR
 }
 
 pub fn run(a: &PolicyArgs, plan: SecretPlan) -> WdResult<VaultPolicies> {
+    let engine =
+        a.placement.db.dynamic_db && a.placement.store != crate::placement::Store::External;
+    if engine {
+        crate::dynamic::roles(&a.placement.db, &plan)?;
+    }
     let (policies, mut roles) = documents(a, &plan);
     if let Some(dir) = &a.out {
         let files: Vec<OutFile> = policies
@@ -147,6 +174,21 @@ pub fn run(a: &PolicyArgs, plan: SecretPlan) -> WdResult<VaultPolicies> {
                 "enabled Kubernetes auth at {}/",
                 a.vault.k8s_mount
             ));
+        }
+        if engine {
+            let done = crate::dynamic::apply(&v, &a.engine, &a.placement.db, &plan)?;
+            if done.mount_enabled {
+                wd_core::term::step(&format!(
+                    "enabled the database engine at {}/",
+                    a.engine.db_mount
+                ));
+            }
+            for r in &done.roles {
+                wd_core::term::step(&format!(
+                    "database role {}: credentials are members of {} (Secret {})",
+                    r.name, r.group, r.k8s_secret
+                ));
+            }
         }
         let k8s = v.auth_enabled(&a.vault.k8s_mount)?;
         for r in &mut roles {

@@ -1,0 +1,555 @@
+//! Dynamic database credentials (issue 16 option 3) on a REAL OpenBao against a REAL
+//! PostgreSQL (the Debian package's binaries, a throw-away cluster on a free 127.0.0.1 port and a
+//! socket in a temp dir): `policies --apply --dynamic-db` configures the engine, a credential
+//! logs in and acts as its group role, revoking its lease ends its sessions and its login.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use wd_testsupport::openbao::{dev, free_port, http, repo_root};
+
+fn bin(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_wd-secrets")).with_file_name(name)
+}
+
+/// The PostgreSQL server binaries: the newest /usr/lib/postgresql/<major>/bin (Debian's layout;
+/// initdb is not on PATH there), else the directory of an `initdb` on PATH.
+fn pg_bin() -> PathBuf {
+    let mut dirs: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let major = e.file_name().to_str()?.parse().ok()?;
+            let b = e.path().join("bin");
+            b.join("initdb").is_file().then_some((major, b))
+        })
+        .collect();
+    dirs.sort();
+    if let Some((_, b)) = dirs.pop() {
+        return b;
+    }
+    let on_path = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("initdb"))
+                .find(|f| f.is_file())
+        })
+        .unwrap_or_default();
+    on_path
+        .and_then(|f| std::fs::canonicalize(f).ok())
+        .and_then(|f| f.parent().map(Path::to_path_buf))
+        .expect("PostgreSQL is missing: apt-get install postgresql (.ci/run installs it)")
+}
+
+/// A PostgreSQL cluster in a temp dir; stopped when dropped. As root the server runs as
+/// `nobody` (initdb and postgres refuse root).
+struct Pg {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+    as_root: bool,
+}
+
+impl Pg {
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+    fn server_cmd(&self, tool: &str) -> Command {
+        if self.as_root {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(self.bin.join(tool));
+            c
+        } else {
+            Command::new(self.bin.join(tool))
+        }
+    }
+    fn start() -> Pg {
+        let bin = pg_bin();
+        let dir = tempfile::tempdir().unwrap();
+        let as_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
+        if as_root {
+            assert!(Command::new("chown")
+                .args(["65534:65534", dir.path().to_str().unwrap()])
+                .status()
+                .unwrap()
+                .success());
+        }
+        let pg = Pg {
+            bin,
+            dir,
+            port: free_port(),
+            as_root,
+        };
+        let o = pg
+            .server_cmd("initdb")
+            .args(["-D", pg.data().to_str().unwrap()])
+            .args(["-U", "postgres", "-E", "UTF8", "--no-instructions"])
+            // the superuser only through the socket in the temp dir; TCP needs a password
+            .args(["--auth-local=trust", "--auth-host=scram-sha-256"])
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let opts = format!(
+            "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off",
+            pg.port,
+            pg.dir.path().display()
+        );
+        let o = pg
+            .server_cmd("pg_ctl")
+            .args([
+                "-D",
+                pg.data().to_str().unwrap(),
+                "-w",
+                "-t",
+                "30",
+                "-o",
+                &opts,
+            ])
+            .args(["-l", pg.dir.path().join("log").to_str().unwrap(), "start"])
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "pg_ctl start: {}{}",
+            String::from_utf8_lossy(&o.stderr),
+            std::fs::read_to_string(pg.dir.path().join("log")).unwrap_or_default()
+        );
+        pg
+    }
+    /// psql as the superuser through the socket.
+    fn admin_sql(&self, db: &str, sql: &str) -> String {
+        let o = Command::new(self.bin.join("psql"))
+            .args([
+                "-h",
+                self.dir.path().to_str().unwrap(),
+                "-p",
+                &self.port.to_string(),
+            ])
+            .args([
+                "-U",
+                "postgres",
+                "-d",
+                db,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-tAc",
+                sql,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+    /// psql over TCP with a password, as an application would log in.
+    fn login(&self, user: &str, password: &str, db: &str, sql: &str) -> Output {
+        Command::new(self.bin.join("psql"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                user,
+                "-d",
+                db,
+            ])
+            .args(["-w", "-v", "ON_ERROR_STOP=1", "-tAc", sql])
+            .env("PGPASSWORD", password)
+            .env("PGCONNECT_TIMEOUT", "5")
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        let _ = self
+            .server_cmd("pg_ctl")
+            .args([
+                "-D",
+                self.data().to_str().unwrap(),
+                "-m",
+                "immediate",
+                "stop",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+fn rendered_plan(dir: &Path) -> PathBuf {
+    let inv = Command::new(bin("wd-inventory"))
+        .current_dir(repo_root())
+        .args(["--scenario", "waltid", "-q"])
+        .output()
+        .unwrap();
+    assert!(inv.status.success());
+    let mut r = Command::new(bin("wd-render"))
+        .current_dir(repo_root())
+        .args(["--out", dir.to_str().unwrap(), "-q"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    r.stdin.take().unwrap().write_all(&inv.stdout).unwrap();
+    assert!(r.wait().unwrap().success());
+    dir.join("secrets/secret-plan.json")
+}
+
+fn wd_secrets(addr: &str, token: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wd-secrets"))
+        .args(args)
+        .args(["--format", "json"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("VAULT_ADDR", addr)
+        .env("VAULT_TOKEN", token)
+        .output()
+        .unwrap()
+}
+
+fn ok(o: &Output) -> Value {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap_or(Value::Null)
+}
+
+/// The roles and grants the umbrella's CloudNativePG bootstrap creates with
+/// postgres.dynamicCredentials.enabled (charts/umbrella/waltid/templates/postgres.yaml
+/// postInitSQL; tests/charts/test_dynamic_db.py checks the chart renders these statements).
+fn bootstrap_like_the_chart(pg: &Pg, admin_password: &str) {
+    for sql in [
+        "CREATE ROLE waltid NOLOGIN",
+        "CREATE DATABASE waltid OWNER waltid",
+        "CREATE ROLE keycloak NOLOGIN",
+        "CREATE DATABASE keycloak OWNER keycloak",
+        "CREATE ROLE vault_admin LOGIN CREATEROLE",
+        "GRANT waltid TO vault_admin WITH ADMIN OPTION",
+        "GRANT keycloak TO vault_admin WITH ADMIN OPTION",
+        "GRANT pg_signal_backend TO vault_admin",
+    ] {
+        pg.admin_sql("postgres", sql);
+    }
+    // CloudNativePG's managed role sets the password from the Secret ESO syncs.
+    pg.admin_sql(
+        "postgres",
+        &format!("ALTER ROLE vault_admin PASSWORD '{admin_password}'"),
+    );
+}
+
+#[test]
+fn dynamic_credentials_log_in_act_as_the_group_and_die_with_their_lease() {
+    let t0 = Instant::now();
+    let pg = Pg::start();
+    let bao = dev();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = rendered_plan(dir.path());
+    let plan = plan.to_str().unwrap();
+
+    // the plan says where each secret lives: the two consumers' DB passwords are dynamic
+    let placed = ok(&wd_secrets(
+        &bao.addr,
+        "root",
+        &["plan", "--plan", plan, "--dynamic-db"],
+    ));
+    assert_eq!(placed["kind"], "SecretPlacement");
+    let home = |name: &str| {
+        placed["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not placed"))["home"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(home("postgres-app-password"), "dynamic");
+    assert_eq!(home("keycloak-db-password"), "dynamic");
+    assert_eq!(home("app-db-password"), "single");
+
+    // seed writes everything but the dynamic ones (values issued by wd-transit are reported
+    // missing: that tool is not part of this test)
+    let o = wd_secrets(&bao.addr, "root", &["seed", "--plan", plan, "--dynamic-db"]);
+    let seeded: Value = serde_json::from_slice(&o.stdout).unwrap();
+    for p in seeded["problems"].as_array().unwrap() {
+        assert!(
+            p["message"].as_str().unwrap().contains("policy external"),
+            "{p}"
+        );
+    }
+    let seeded: Vec<&str> = seeded["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["secret"].as_str().unwrap())
+        .collect();
+    assert!(seeded.contains(&"postgres-vault-password"), "{seeded:?}");
+    assert!(
+        !seeded.contains(&"postgres-app-password") && !seeded.contains(&"keycloak-db-password")
+    );
+    let (_, pw) = http(
+        "GET",
+        &bao.addr,
+        "secret/data/waltid/postgres/app",
+        "root",
+        None,
+    );
+    assert!(
+        pw["data"]["data"]["password"].is_null(),
+        "a dynamic password was seeded"
+    );
+    let (_, admin) = http(
+        "GET",
+        &bao.addr,
+        "secret/data/waltid/postgres/vault",
+        "root",
+        None,
+    );
+    let admin_password = admin["data"]["data"]["password"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    bootstrap_like_the_chart(&pg, &admin_password);
+
+    // policies --apply configures the engine against the real server (Vault verifies the login)
+    let port = pg.port.to_string();
+    let engine = [
+        "--dynamic-db",
+        "--db-host",
+        "127.0.0.1",
+        "--db-port",
+        &port,
+        "--db-sslmode",
+        "disable",
+    ];
+    let mut args = vec!["policies", "--plan", plan, "--apply"];
+    args.extend(engine);
+    let pol = ok(&wd_secrets(&bao.addr, "root", &args));
+    let eso_db = pol["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "waltid-eso-db")
+        .expect("the ESO database policy");
+    assert!(eso_db["hcl"]
+        .as_str()
+        .unwrap()
+        .contains("path \"database/creds/walt-wallet\""));
+    // applying twice is a no-op
+    ok(&wd_secrets(&bao.addr, "root", &args));
+
+    // ESO's policy issues credentials and reads nothing else
+    let (_, tok) = http(
+        "POST",
+        &bao.addr,
+        "auth/token/create",
+        "root",
+        Some(r#"{"policies":["waltid-eso-db"],"no_default_policy":true,"ttl":"5m"}"#),
+    );
+    let eso = tok["auth"]["client_token"].as_str().unwrap().to_string();
+    let (code, cred) = http("GET", &bao.addr, "database/creds/walt-wallet", &eso, None);
+    assert_eq!(code, 200, "{cred}");
+    for denied in [
+        "database/config/waltid-pg",
+        "database/roles/walt-wallet",
+        "secret/data/waltid/postgres/vault",
+    ] {
+        assert_eq!(
+            http("GET", &bao.addr, denied, &eso, None).0,
+            403,
+            "{denied}"
+        );
+    }
+    let user = cred["data"]["username"].as_str().unwrap().to_string();
+    let password = cred["data"]["password"].as_str().unwrap().to_string();
+    let lease = cred["lease_id"].as_str().unwrap().to_string();
+    assert_eq!(cred["lease_duration"], 24 * 3600, "default_ttl 24h");
+
+    // the credential logs in, acts as the group, and what it creates belongs to the group
+    let o = pg.login(
+        &user,
+        &password,
+        "waltid",
+        "CREATE TABLE accounts (id int); SELECT current_user || ' ' || session_user",
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.lines().last(), Some(format!("waltid {user}").as_str()));
+    assert_eq!(
+        pg.admin_sql(
+            "waltid",
+            "SELECT tableowner FROM pg_tables WHERE tablename = 'accounts'"
+        ),
+        "waltid"
+    );
+    assert_ne!(
+        pg.admin_sql(
+            "postgres",
+            &format!("SELECT rolvaliduntil IS NOT NULL FROM pg_roles WHERE rolname = '{user}'")
+        ),
+        "f"
+    );
+
+    // a second credential of the same consumer works at the same time (rollouts overlap)
+    let (_, cred2) = http("GET", &bao.addr, "database/creds/walt-wallet", &eso, None);
+    let (user2, pw2) = (
+        cred2["data"]["username"].as_str().unwrap(),
+        cred2["data"]["password"].as_str().unwrap(),
+    );
+    assert_ne!(user2, user);
+    let o = pg.login(
+        user2,
+        pw2,
+        "waltid",
+        "INSERT INTO accounts VALUES (1); SELECT count(*) FROM accounts",
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // keycloak's credential is a member of keycloak only
+    let (_, kc) = http("GET", &bao.addr, "database/creds/keycloak", &eso, None);
+    let (kcu, kcp) = (
+        kc["data"]["username"].as_str().unwrap(),
+        kc["data"]["password"].as_str().unwrap(),
+    );
+    let o = pg.login(
+        kcu,
+        kcp,
+        "keycloak",
+        "CREATE TABLE realm (id int); SELECT current_user",
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        out.lines().last(),
+        Some("keycloak"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = pg.login(kcu, kcp, "waltid", "SELECT count(*) FROM accounts");
+    assert!(
+        !o.status.success(),
+        "keycloak's credential read the wallet's table"
+    );
+
+    // an open session of the first credential ...
+    let mut session = Command::new(pg.bin.join("psql"))
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            &user,
+            "-d",
+            "waltid",
+            "-w",
+            "-tAc",
+            "SELECT pg_sleep(60)",
+        ])
+        .env("PGPASSWORD", &password)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pg.admin_sql(
+        "postgres",
+        &format!("SELECT count(*) FROM pg_stat_activity WHERE usename = '{user}'"),
+    ) == "0"
+    {
+        assert!(Instant::now() < deadline, "the session did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // ... ends when the lease is revoked; the role is gone, its login fails, the table stays
+    let body = format!(r#"{{"lease_id":"{lease}"}}"#);
+    let (code, v) = http("PUT", &bao.addr, "sys/leases/revoke", "root", Some(&body));
+    assert!(code == 204 || code == 200, "{code} {v}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = session.try_wait().unwrap() {
+            assert!(!status.success(), "the revoked session ended normally");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "revocation did not end the open session"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let o = pg.login(&user, &password, "waltid", "SELECT 1");
+    assert!(!o.status.success(), "a revoked credential still logs in");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("password authentication failed"), "{err}");
+    assert_eq!(
+        pg.admin_sql(
+            "postgres",
+            &format!("SELECT count(*) FROM pg_roles WHERE rolname = '{user}'")
+        ),
+        "0"
+    );
+    assert_eq!(pg.admin_sql("waltid", "SELECT count(*) FROM accounts"), "1");
+    // the other credential is untouched
+    assert!(pg.login(user2, pw2, "waltid", "SELECT 1").status.success());
+
+    // the connection's admin password never reaches the output
+    for args in [vec!["plan", "--plan", plan, "--dynamic-db"], args.clone()] {
+        let o = wd_secrets(&bao.addr, "root", &args);
+        assert!(!String::from_utf8_lossy(&o.stdout).contains(&admin_password));
+        assert!(!String::from_utf8_lossy(&o.stderr).contains(&admin_password));
+    }
+    assert!(
+        t0.elapsed() < Duration::from_secs(90),
+        "took {:?}",
+        t0.elapsed()
+    );
+}
+
+#[test]
+fn a_consumer_without_a_database_password_is_bad_input() {
+    let bao = dev();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = rendered_plan(dir.path());
+    let o = wd_secrets(
+        &bao.addr,
+        "root",
+        &[
+            "policies",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--apply",
+            "--dynamic-db",
+            "--db-consumer",
+            "walt-issuer",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--db-consumer walt-issuer"));
+    // nothing was written
+    assert_eq!(
+        http("GET", &bao.addr, "sys/mounts/database", "root", None).0 / 100,
+        4
+    );
+}
