@@ -25,6 +25,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::errors;
+use crate::mapping::iso8601;
 use crate::token::{self, Ids};
 
 /// Ktor RateLimit on the login route: 30 requests per 60 s per email, per pod (waltid-facts §2).
@@ -198,9 +199,10 @@ fn new_did(ids: &Ids, default: bool) -> Did {
 }
 
 /// `POST auth/register` → 201 "Registration succeeded " (RegisterControllerBase.kt); 409 when the
-/// email exists (EmailAccountStrategy.kt). Creates the account, its wallet, a key and a DID.
+/// email exists (EmailAccountStrategy.kt); `name` is optional (EmailAccountRequest). Creates the
+/// account, its wallet, a key and a DID. Timestamps are ISO-8601, as kotlinx serializes Instants.
 async fn register(State(st): S, body: String) -> Response {
-    let Some(req) = email_request(&body, &["name", "email", "password"]) else {
+    let Some(req) = email_request(&body, &["email", "password"]) else {
         return bad_account_request();
     };
     let email = req["email"].as_str().unwrap_or_default().to_string();
@@ -216,7 +218,7 @@ async fn register(State(st): S, body: String) -> Response {
         wallet_id.clone(),
         WalletData {
             id: wallet_id.clone(),
-            name: format!("Wallet of {}", req["name"].as_str().unwrap_or_default()),
+            name: format!("Wallet of {}", req["name"].as_str().unwrap_or(&email)),
             created: now(),
             dids: vec![did],
             credentials: Vec::new(),
@@ -314,8 +316,8 @@ async fn list_wallets(
         "wallets": [{
             "id": wallet.id,
             "name": wallet.name,
-            "createdOn": wallet.created,
-            "addedOn": wallet.created,
+            "createdOn": iso8601(wallet.created),
+            "addedOn": iso8601(wallet.created),
             "permission": "ADMINISTRATE",
         }],
     }))
@@ -329,7 +331,7 @@ fn did_json(d: &Did) -> Value {
         "document": {"id": d.did},
         "keyId": format!("{}#0", d.did),
         "default": d.default,
-        "createdOn": d.created,
+        "createdOn": iso8601(d.created),
     })
 }
 
@@ -548,7 +550,7 @@ async fn use_offer(
         "id": id,
         "document": jwt,
         "disclosures": null,
-        "addedOn": now(),
+        "addedOn": iso8601(now()),
         "manifest": null,
         "deletedOn": null,
         "pending": false,
