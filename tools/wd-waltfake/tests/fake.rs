@@ -307,7 +307,7 @@ async fn one_replica_serves_every_call_with_walt_ids_shapes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_expire_after_the_ttl() {
     let fake = Fake::start(FakeConfig {
-        session_ttl: Duration::from_millis(800),
+        session_ttl: Duration::from_secs(2),
         ..FakeConfig::default()
     })
     .unwrap();
@@ -317,7 +317,7 @@ async fn sessions_expire_after_the_ttl() {
     let sid = offer_session_id(&offer(&c, issuer, &key).await);
     let url = format!("{issuer}/draft13/credentialOffer?id={sid}");
     assert_eq!(c.get(&url).send().await.unwrap().status(), StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    tokio::time::sleep(Duration::from_millis(2200)).await;
     let gone = c.get(&url).send().await.unwrap();
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
     let gone: Value = gone.json().await.unwrap();
