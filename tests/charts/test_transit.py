@@ -201,3 +201,42 @@ def test_the_token_secret_is_planned_and_synced_by_one_external_secret():
     # k8s-deploy.sh up issues the token before the seed (the seed cannot generate it)
     script = (tc.ROOT / "scripts/k8s-deploy.sh").read_text()
     assert script.index("wd-transit token issuer --plan") < script.index("wd-secrets seed --plan")
+
+
+@pytest.mark.parametrize("chart", ["walt-issuer", "walt-wallet"])
+def test_vault_ca_init_step_builds_a_trust_store_the_jvm_is_pointed_at(chart, tmp_path):
+    """TLS to Vault with a private CA: the init step (run here with this machine's keytool, as
+    the image's would) adds the CA to a copy of the JVM's cacerts; JAVA_TOOL_OPTIONS names it."""
+    import shutil
+    keytool = shutil.which("keytool")
+    assert keytool, "keytool is missing (.ci/run installs default-jre-headless)"
+    java_home = pathlib.Path(keytool).resolve().parent.parent
+    docs = tc.load_docs(tc.render_chart(tc.CHARTS / chart, {"vaultCA": {"configMap": "vault-ca"}}))
+    spec, cs, inits = tc.containers(tc.deployment(docs, chart))
+    [init] = [c for c in inits if c["name"] == "vault-ca"]
+    vols = {v["name"]: v for v in spec["volumes"]}
+    assert vols["vault-ca"]["configMap"] == {"name": "vault-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+    opts = tc.env_of(cs[0])["JAVA_TOOL_OPTIONS"]["value"]
+    store = re.search(r"-Djavax\.net\.ssl\.trustStore=(\S+)", opts).group(1)
+    assert any(store.startswith(m["mountPath"] + "/") and m.get("readOnly") for m in cs[0]["volumeMounts"] if m["name"] == "truststore")
+    # a CA as the platform would make one
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(tmp_path / "ca.key"), "-out", str(tmp_path / "ca.crt"), "-days", "1", "-subj", "/CN=vault-ca"],
+                   check=True, capture_output=True, timeout=30)
+    (tmp_path / "vault-ca").mkdir()
+    (tmp_path / "truststore").mkdir()
+    shutil.copy(tmp_path / "ca.crt", tmp_path / "vault-ca" / "ca.crt")
+    script = init["args"][0].replace("/vault-ca/", f"{tmp_path}/vault-ca/").replace("/truststore/", f"{tmp_path}/truststore/")
+    p = subprocess.run(["/bin/sh", "-ec", script], capture_output=True, text=True, timeout=120,
+                       env={"PATH": f"{java_home}/bin:/usr/bin:/bin", "JAVA_HOME": str(java_home)})
+    assert p.returncode == 0, p.stderr
+    cacerts = tmp_path / "truststore" / "cacerts"
+    listed = subprocess.run([keytool, "-list", "-keystore", str(cacerts), "-storepass", "changeit"], capture_output=True, text=True, timeout=60).stdout
+    assert "vault-ca" in listed
+    # the public CAs stay trusted (a copy of cacerts, not a store with one entry)
+    assert int(re.search(r"contains (\d+) entr", listed).group(1)) > 10
+    # without vaultCA: no init step, the JVM's own store
+    plain = tc.load_docs(tc.render_chart(tc.CHARTS / chart, {}))
+    spec, cs, inits = tc.containers(tc.deployment(plain, chart))
+    assert not any(c["name"] == "vault-ca" for c in inits)
+    assert "trustStore" not in tc.env_of(cs[0])["JAVA_TOOL_OPTIONS"]["value"]

@@ -1,6 +1,6 @@
 {{- define "walt-issuer.env" -}}
 - name: JAVA_TOOL_OPTIONS
-  value: {{ .Values.javaToolOptions | quote }}
+  value: {{ include "walt-issuer.javaToolOptions" . | quote }}
 - name: ISSUER_CI_TOKEN_KEY
   valueFrom:
     secretKeyRef:
@@ -26,6 +26,7 @@
   configMap:
     name: {{ include "wd-lib.fullname" . }}-logging
 {{- end }}
+{{- include "walt-issuer.vaultCA.volumes" . }}
 {{- end -}}
 {{- define "walt-issuer.volumeMounts" -}}
 {{- if .Values.logging.minLevel }}
@@ -33,5 +34,8 @@
   mountPath: /waltid-issuer-api/logging
   readOnly: true
 {{- end }}
+{{- include "walt-issuer.vaultCA.volumeMounts" . }}
 {{- end -}}
-{{- define "walt-issuer.initContainers" -}}{{- end -}}
+{{- define "walt-issuer.initContainers" -}}
+{{- include "walt-issuer.vaultCA.initContainers" . }}
+{{- end -}}

@@ -1,7 +1,7 @@
 {{/* Environment of wallet-api: config values substituted into the rendered HOCON files. */}}
 {{- define "walt-wallet.env" -}}
 - name: JAVA_TOOL_OPTIONS
-  value: {{ .Values.javaToolOptions | quote }}
+  value: {{ include "walt-wallet.javaToolOptions" . | quote }}
 - name: DB_PASSWORD
   valueFrom:
     secretKeyRef:
@@ -35,6 +35,7 @@ the wallet logs at INFO (passwords, tokens) never reach Promtail and Loki. */}}
   configMap:
     name: {{ include "wd-lib.fullname" . }}-logging
 {{- end }}
+{{- include "walt-wallet.vaultCA.volumes" . }}
 {{- end -}}
 {{- define "walt-wallet.volumeMounts" -}}
 {{- if .Values.logging.minLevel }}
@@ -42,5 +43,8 @@ the wallet logs at INFO (passwords, tokens) never reach Promtail and Loki. */}}
   mountPath: /waltid-wallet-api/logging
   readOnly: true
 {{- end }}
+{{- include "walt-wallet.vaultCA.volumeMounts" . }}
 {{- end -}}
-{{- define "walt-wallet.initContainers" -}}{{- end -}}
+{{- define "walt-wallet.initContainers" -}}
+{{- include "walt-wallet.vaultCA.initContainers" . }}
+{{- end -}}
