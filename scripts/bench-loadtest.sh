@@ -9,8 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-secs=${BENCH_SECONDS:-5}
+secs=${BENCH_SECONDS:-3}
 conns=${BENCH_CONNS:-50}
+rounds=${BENCH_ROUNDS:-3}
 for t in wrk hey taskset; do
   command -v "$t" >/dev/null 2>&1 || { echo "bench-loadtest: $t is missing; install it: apt-get install $t" >&2; exit 2; }
 done
@@ -49,14 +50,16 @@ url="http://$addr/"
 ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
 hz=$(getconf CLK_TCK)
 
-# run NAME CMD...: runs CMD on core 0, records its output and the server's CPU share.
+# run NAME CMD...: runs CMD on core 0 under /usr/bin/time; records its output, its CPU seconds
+# (user + system) and the server's CPU share meanwhile.
 run() {
   local name=$1; shift
   local t0 t1 s0 s1
   t0=$(ticks); s0=$(date +%s.%N)
-  taskset -c 0 "$@" > "$work/$name.out" 2> "$work/$name.err" || { echo "bench-loadtest: $name failed: $(tail -3 "$work/$name.err")" >&2; exit 1; }
+  taskset -c 0 /usr/bin/time -f "%U %S" -o "$work/$name.time" "$@" > "$work/$name.out" 2> "$work/$name.err" \
+    || { echo "bench-loadtest: $name failed: $(tail -3 "$work/$name.err")" >&2; exit 1; }
   t1=$(ticks); s1=$(date +%s.%N)
-  awk -v t="$((t1 - t0))" -v hz="$hz" -v a="$s0" -v b="$s1" 'BEGIN { printf "%.0f%%", 100 * t / hz / (b - a) }' > "$work/$name.cpu"
+  awk -v t="$((t1 - t0))" -v hz="$hz" -v a="$s0" -v b="$s1" 'BEGIN { printf "%.0f", 100 * t / hz / (b - a) }' > "$work/$name.cpu"
 }
 
 cat > "$work/get.js" <<JS
@@ -64,30 +67,60 @@ import http from 'k6/http';
 export default function () { http.get('$url'); }
 JS
 
-run wd-loadtest "$bin/wd-loadtest" run tools/wd-loadtest/benches/get.yaml --target "web=$url" --vus "$conns" --duration "${secs}s" -q
-run wrk wrk -t1 -c"$conns" -d"${secs}s" "$url"
-run hey hey -c "$conns" -z "${secs}s" "$url"
-run k6 "$k6" run --no-usage-report --quiet --vus "$conns" --duration "${secs}s" --summary-export "$work/k6.json" "$work/get.js"
+# requests/s and requests in the last run of a tool, from its own report.
+parse() {
+  case $1 in
+    wd-loadtest) python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["iterations"]["perSecond"], r["steps"][0]["requests"])' "$work/$1.out" ;;
+    wrk) awk '/requests in/ { n = $1 } /^Requests\/sec:/ { r = $2 } END { print r, n }' "$work/wrk.out" ;;
+    hey) awk '/Requests\/sec:/ { r = $2 } /\[200\]/ { n = $2 } END { print r, n }' "$work/hey.out" ;;
+    k6) python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["metrics"]["http_reqs"]; print(m["rate"], m["count"])' "$work/k6.json" ;;
+  esac
+}
 
-rps_wd=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["iterations"]["perSecond"])' "$work/wd-loadtest.out")
-rps_wrk=$(sed -n 's/^Requests\/sec: *//p' "$work/wrk.out")
-rps_hey=$(sed -n 's/^ *Requests\/sec:[[:space:]]*//p' "$work/hey.out")
-rps_k6=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metrics"]["http_reqs"]["rate"])' "$work/k6.json")
+# Rounds in rotated order, so a burst of load from elsewhere on the machine does not hit one tool
+# only; the table shows each tool's median round.
+tools=(wd-loadtest wrk hey k6)
+: > "$work/rounds"
+for round in $(seq "$rounds"); do
+  for i in 0 1 2 3; do
+    t=${tools[$(( (i + round) % 4 ))]}
+    case $t in
+      wd-loadtest) run "$t" "$bin/wd-loadtest" run tools/wd-loadtest/benches/get.yaml --target "web=$url" --vus "$conns" --duration "${secs}s" -q ;;
+      wrk) run "$t" wrk -t1 -c"$conns" -d"${secs}s" "$url" ;;
+      hey) run "$t" hey -c "$conns" -z "${secs}s" "$url" ;;
+      k6) run "$t" "$k6" run --no-usage-report --quiet --vus "$conns" --duration "${secs}s" --summary-export "$work/k6.json" "$work/get.js" ;;
+    esac
+    read -r rps n < <(parse "$t")
+    read -r u s < "$work/$t.time"
+    echo "$t $rps $n $u $s $(cat "$work/$t.cpu")" >> "$work/rounds"
+  done
+done
 
 # Memory at 1,000 virtual users (each with its own keep-alive connection).
 taskset -c 0 /usr/bin/time -v "$bin/wd-loadtest" run tools/wd-loadtest/benches/get.yaml --target "web=$url" --vus 1000 --duration 3s -q > "$work/mem.out" 2> "$work/mem.err"
 rss_kb=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$work/mem.err")
 
-echo "### wd-loadtest vs wrk, hey, k6 — one GET, generator on 1 core, ${conns} connections, ${secs}s each ($(date -u +%Y-%m-%d), load $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "### wd-loadtest vs wrk, hey, k6 — one GET, generator on 1 core, ${conns} connections, median of ${rounds} × ${secs}s ($(date -u +%Y-%m-%d), load $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
-echo "| generator | requests/s | × wrk | wd-loadtest × | server CPU |"
-echo "|---|---|---|---|---|"
-for t in wd-loadtest wrk hey k6; do
-  case $t in
-    wd-loadtest) r=$rps_wd ;; wrk) r=$rps_wrk ;; hey) r=$rps_hey ;; k6) r=$rps_k6 ;;
-  esac
-  awk -v t="$t" -v r="$r" -v w="$rps_wrk" -v d="$rps_wd" -v c="$(cat "$work/$t.cpu")" \
-    'BEGIN { printf "| %s | %.0f | %.2f | %.2f | %s |\n", t, r, r / w, d / r, c }'
-done
+python3 - "$work/rounds" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    t, rps, n, u, s, srv = line.split()
+    rows.setdefault(t, []).append((float(rps), float(n), float(u) + float(s), int(srv)))
+med = {}
+for t, rs in rows.items():
+    rs.sort()
+    rps, n, cpu, srv = rs[len(rs) // 2]
+    med[t] = (rps, 1e6 * cpu / n if n else 0.0, srv)
+wrk, wd = med["wrk"][0], med["wd-loadtest"][0]
+print("| generator | requests/s (median) | × wrk | wd-loadtest × it | CPU µs/request | server CPU |")
+print("|---|---|---|---|---|---|")
+for t in ["wd-loadtest", "wrk", "hey", "k6"]:
+    rps, us, srv = med[t]
+    print(f"| {t} | {rps:.0f} | {rps / wrk:.2f} | {wd / rps:.2f} | {us:.1f} | {srv}% |")
+print()
+print("every round (requests/s): " + "; ".join(f"{t} " + " ".join(f"{r[0]:.0f}" for r in rows[t]) for t in ["wd-loadtest", "wrk", "hey", "k6"]))
+PY
 echo
 awk -v k="$rss_kb" 'BEGIN { printf "wd-loadtest max RSS at 1,000 virtual users: %.1f MB (goal <= 50 MB)\n", k / 1024 }'

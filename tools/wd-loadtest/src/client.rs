@@ -1,18 +1,14 @@
 //! The HTTP client: hyper 1.x HTTP/1.1 connections owned by one virtual user each (as k6's VUs
 //! own theirs), kept alive, rustls for `https://`. No shared pool on the hot path: a VU reuses
-//! its connection to an endpoint and reconnects when the server closed it. The VU's task drives
-//! its connections itself (hyper's `Connection` future polled beside the request) instead of one
-//! spawned task per connection: no task switch per request, which is most of a trivial request's
-//! user-space cost on one core.
+//! its connection to an endpoint and reconnects when the server closed it. Each connection runs
+//! in its own task, as hyper intends (measured: driving it from the VU's task instead cost ~10 %
+//! more CPU per request; docs/benchmarks-notes/loadtest.md).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
-use std::task::Poll;
 use std::time::Duration;
 use tokio::net::TcpStream;
 
@@ -111,37 +107,9 @@ fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
     .clone()
 }
 
-/// A connection: hyper's request handle and the connection future the VU drives.
+/// A connection: hyper's request handle (its connection future runs in a task of its own).
 pub struct Conn {
     send: SendRequest<Full<Bytes>>,
-    conn: Pin<Box<dyn Future<Output = hyper::Result<()>> + Send>>,
-}
-
-impl Conn {
-    /// Runs `f` while driving the connection; Err when the connection ended first.
-    async fn drive<F: Future>(
-        conn: &mut Pin<Box<dyn Future<Output = hyper::Result<()>> + Send>>,
-        f: F,
-    ) -> Result<F::Output, String> {
-        let mut f = std::pin::pin!(f);
-        std::future::poll_fn(|cx| {
-            if let Poll::Ready(v) = f.as_mut().poll(cx) {
-                return Poll::Ready(Ok(v));
-            }
-            match conn.as_mut().poll(cx) {
-                Poll::Pending => Poll::Pending,
-                // The connection ended: what it had received may still complete `f`.
-                Poll::Ready(r) => match f.as_mut().poll(cx) {
-                    Poll::Ready(v) => Poll::Ready(Ok(v)),
-                    Poll::Pending => Poll::Ready(Err(match r {
-                        Ok(()) => "connection closed".to_string(),
-                        Err(e) => e.to_string(),
-                    })),
-                },
-            }
-        })
-        .await
-    }
 }
 
 /// Opens a connection (TCP, then TLS for https).
@@ -170,10 +138,10 @@ where
     let (send, conn) = hyper::client::conn::http1::handshake(io)
         .await
         .map_err(|e| e.to_string())?;
-    Ok(Conn {
-        send,
-        conn: Box::pin(conn),
-    })
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(Conn { send })
 }
 
 /// A virtual user's connections, one slot per endpoint of the run.
@@ -222,32 +190,21 @@ impl Conns {
                 self.slots[id] = Some(c);
             }
             let c = self.slots[id].as_mut().expect("slot filled above");
-            let ready = Conn::drive(&mut c.conn, c.send.ready()).await;
-            if !matches!(ready, Ok(Ok(()))) {
+            if c.send.ready().await.is_err() {
                 self.slots[id] = None;
                 if fresh || attempt == 1 {
                     return Err((Failure::Io, "connection closed".into()));
                 }
                 continue;
             }
-            let sent = Conn::drive(&mut c.conn, c.send.try_send_request(req)).await;
-            match sent {
-                Ok(Ok(resp)) => {
+            match c.send.try_send_request(req).await {
+                Ok(resp) => {
                     let (parts, body) = resp.into_parts();
-                    let body = match Conn::drive(
-                        &mut c.conn,
-                        Limited::new(body, MAX_BODY).collect(),
-                    )
-                    .await
-                    {
-                        Ok(Ok(b)) => b.to_bytes(),
-                        Ok(Err(e)) => {
-                            self.slots[id] = None;
-                            return Err((Failure::Io, e.to_string()));
-                        }
+                    let body = match Limited::new(body, MAX_BODY).collect().await {
+                        Ok(b) => b.to_bytes(),
                         Err(e) => {
                             self.slots[id] = None;
-                            return Err((Failure::Io, e));
+                            return Err((Failure::Io, e.to_string()));
                         }
                     };
                     if parts
@@ -263,16 +220,12 @@ impl Conns {
                         body,
                     });
                 }
-                Ok(Err(mut e)) => {
+                Err(mut e) => {
                     self.slots[id] = None;
                     match e.take_message() {
                         Some(r) if !fresh && attempt == 0 => req = r,
                         _ => return Err((Failure::Io, e.into_error().to_string())),
                     }
-                }
-                Err(e) => {
-                    self.slots[id] = None;
-                    return Err((Failure::Io, e));
                 }
             }
         }
