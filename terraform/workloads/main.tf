@@ -6,12 +6,15 @@
 locals {
   kubeconfig = pathexpand(var.kubeconfig_path)
   plan       = jsondecode(file(var.secret_plan_path))
-  by_secret  = { for s in local.plan.secrets : s.k8sSecret => s... }
+  # Dynamic DB credentials (dynamic_db.tf) are not in any KV: the umbrella's generators write them.
+  by_secret = { for s in local.plan.secrets : s.k8sSecret => s... if !local.dynamic_secret[s.name] }
   external_secrets = {
     for name, group in local.by_secret : name => {
       type   = try(group[0].k8sSecretType, null)
       static = merge([for s in group : try(s.k8sStatic, {})]...)
       data   = [for s in group : { secretKey = s.k8sKey, remoteRef = { key = s.vaultPath, property = s.vaultKey } }]
+      # external_store.tf: the static secrets' store, or the cluster's own for what it issues
+      store = local.in_cluster_secret[group[0].name] ? local.in_cluster_store_name : var.store_name
     }
   }
   # Pod Security admission (https://kubernetes.io/docs/concepts/security/pod-security-admission/):
@@ -63,20 +66,9 @@ resource "kubectl_manifest" "store" {
     kind       = "ClusterSecretStore"
     metadata   = { name = var.store_name }
     spec = {
-      provider = {
-        vault = {
-          server  = var.vault_address
-          path    = local.plan.kvMount
-          version = "v2"
-          auth = {
-            kubernetes = {
-              mountPath         = "kubernetes"
-              role              = var.vault_eso_role
-              serviceAccountRef = { name = "external-secrets", namespace = "external-secrets" }
-            }
-          }
-        }
-      }
+      # With external_vault (option 6, external_store.tf) the static secrets' Vault outside the
+      # cluster; else the cluster's own.
+      provider = { vault = local.static_store_vault }
     }
   })
   depends_on = [terraform_data.vault_unsealed]
@@ -90,7 +82,7 @@ resource "kubectl_manifest" "external_secret" {
     metadata   = { name = each.key, namespace = var.namespace }
     spec = {
       refreshInterval = "1h"
-      secretStoreRef  = { name = var.store_name, kind = "ClusterSecretStore" }
+      secretStoreRef  = { name = each.value.store, kind = "ClusterSecretStore" }
       target = merge(
         { name = each.key, creationPolicy = "Owner" },
         each.value.type == null && length(each.value.static) == 0 ? {} : {
@@ -104,7 +96,7 @@ resource "kubectl_manifest" "external_secret" {
       data = each.value.data
     }
   })
-  depends_on = [kubectl_manifest.store, kubernetes_namespace_v1.workloads]
+  depends_on = [kubectl_manifest.store, kubectl_manifest.in_cluster_store, kubernetes_namespace_v1.workloads]
 }
 
 # Synced, not just created: the release below waits for pods that mount these Secrets.
@@ -122,7 +114,8 @@ resource "helm_release" "umbrella" {
   name      = var.release
   chart     = var.chart_path
   namespace = kubernetes_namespace_v1.workloads.metadata[0].name
-  values    = concat([file(var.values_file)], [for f in var.extra_values_files : file(f)])
+  # the option layers last: dynamic DB credentials (dynamic_db.tf)
+  values = concat([file(var.values_file)], [for f in var.extra_values_files : file(f)], local.dynamic_db_values)
   # The subcharts are file:// dependencies: package them from the working tree on every apply
   # (a fresh clone has no charts/ directory; stale .tgz would install old subcharts).
   dependency_update = true
@@ -139,5 +132,6 @@ resource "helm_release" "umbrella" {
   atomic          = true
   cleanup_on_fail = true
 
-  depends_on = [terraform_data.secrets_synced]
+  # Reloader first: the dynamic credentials' Secrets must roll the consumers from the start.
+  depends_on = [terraform_data.secrets_synced, helm_release.reloader]
 }

@@ -13,7 +13,14 @@
 - name: KC_DB_URL
   value: {{ printf "jdbc:postgresql://%s:%v/%s" .Values.database.host .Values.database.port .Values.database.name | quote }}
 - name: KC_DB_USERNAME
+  {{- if .Values.database.usernameFromSecret }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "wd-lib.secretName" (list . .Values.database.existingSecret "database.existingSecret") }}
+      key: username
+  {{- else }}
   value: {{ .Values.database.user | quote }}
+  {{- end }}
 - name: KC_DB_PASSWORD
   valueFrom:
     secretKeyRef:

@@ -2,6 +2,16 @@
 {{- define "walt-wallet.env" -}}
 - name: JAVA_TOOL_OPTIONS
   value: {{ include "walt-wallet.javaToolOptions" . | quote }}
+{{- /* db.conf reads both: username = "${DB_USERNAME}", password = "${DB_PASSWORD}" */}}
+- name: DB_USERNAME
+  {{- if .Values.database.usernameFromSecret }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "wd-lib.secretName" (list . .Values.database.existingSecret "database.existingSecret") }}
+      key: username
+  {{- else }}
+  value: {{ .Values.database.user | quote }}
+  {{- end }}
 - name: DB_PASSWORD
   valueFrom:
     secretKeyRef:

@@ -51,6 +51,10 @@ pub struct EngineArgs {
     /// Longest life of a credential even when renewed by hand.
     #[arg(long, default_value = "48h")]
     pub db_max_ttl: String,
+    /// Let Vault log in to the database while configuring (off by default: `k8s-deploy.sh up`
+    /// configures the engine before the workloads create the database; ESO retries until then).
+    #[arg(long)]
+    pub db_verify: bool,
 }
 
 /// One Vault role per dynamic consumer.
@@ -186,6 +190,12 @@ pub fn apply(
         })?;
     let mut mount_enabled = false;
     let (status, mounts) = v.raw("GET".parse().expect("an HTTP method"), "sys/mounts", None)?;
+    if status != 200 {
+        return Err(WdError::unreachable(format!(
+            "{}: listing secret engines answered {status}; the token needs read on sys/mounts",
+            v.addr
+        )));
+    }
     let key = format!("{}/", e.db_mount);
     let existing = mounts
         .get("data")
@@ -194,12 +204,6 @@ pub fn apply(
         .and_then(|m| m.get("type"))
         .and_then(Value::as_str)
         .map(str::to_string);
-    if status != 200 {
-        return Err(WdError::unreachable(format!(
-            "{}: listing secret engines answered {status}; the token needs read on sys/mounts",
-            v.addr
-        )));
-    }
     match existing.as_deref() {
         Some("database") => {}
         Some(other) => {
@@ -231,7 +235,7 @@ pub fn apply(
             "username": admin_user,
             "password": admin_password,
             "allowed_roles": roles.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
-            "verify_connection": true,
+            "verify_connection": e.db_verify,
         })),
         &format!(
             "configure the database connection {} ({}:{} as {admin_user})",

@@ -131,7 +131,16 @@ pub fn documents(a: &PolicyArgs, plan: &SecretPlan) -> (Vec<PolicyDoc>, Vec<K8sR
             consumer: "external-secrets".into(),
             hcl: crate::dynamic::eso_policy(&a.engine, &db_roles, &plan_all.scenario),
         });
-        roles[0].policies.push(format!("{prefix}-eso-db"));
+        // ESO authenticates a namespaced VaultDynamicSecret generator with a service account
+        // of the generator's namespace (the umbrella's postgres.dynamicCredentials.vault).
+        roles.push(K8sRole {
+            name: format!("{prefix}-db-credentials"),
+            mount: a.vault.k8s_mount.clone(),
+            service_accounts: vec![format!("{prefix}-db-credentials")],
+            namespaces: vec![a.namespace.clone()],
+            policies: vec![format!("{prefix}-eso-db")],
+            status: "not applied".into(),
+        });
     }
     for s in signers {
         roles.push(K8sRole {

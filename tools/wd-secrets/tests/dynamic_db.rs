@@ -344,6 +344,7 @@ fn dynamic_credentials_log_in_act_as_the_group_and_die_with_their_lease() {
         &port,
         "--db-sslmode",
         "disable",
+        "--db-verify",
     ];
     let mut args = vec!["policies", "--plan", plan, "--apply"];
     args.extend(engine);
@@ -354,6 +355,15 @@ fn dynamic_credentials_log_in_act_as_the_group_and_die_with_their_lease() {
         .iter()
         .find(|p| p["name"] == "waltid-eso-db")
         .expect("the ESO database policy");
+    let role = pol["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "waltid-db-credentials")
+        .expect("the generator's Kubernetes auth role");
+    assert_eq!(role["serviceAccounts"][0], "waltid-db-credentials");
+    assert_eq!(role["namespaces"][0], "waltid");
+    assert_eq!(role["policies"][0], "waltid-eso-db");
     assert!(eso_db["hcl"]
         .as_str()
         .unwrap()

@@ -1,0 +1,73 @@
+# Option: external secret store (issue 16 option 6; docs/platform.md "External secret store").
+# The static secrets live in a Vault/OpenBao OUTSIDE the cluster, so `k8s-deploy.sh reset` + `up`
+# finds them as they were; the cluster's own Vault keeps only what it issues (Transit tokens,
+# dynamic DB credentials, its own DB admin password). Seed and check the external one with
+# `wd-secrets seed|check --store external --vault-addr <address> --vault-cacert <ca>`.
+
+variable "external_vault" {
+  description = "The Vault/OpenBao outside the cluster that keeps the static secrets: address, PEM CA (empty: a public CA signs it), Kubernetes auth mount configured for THIS cluster and the ESO role there (`wd-secrets policies --store external`). null: the cluster's Vault keeps everything."
+  type = object({
+    address               = string
+    ca_pem                = optional(string, "")
+    kubernetes_auth_mount = optional(string, "kubernetes")
+    role                  = optional(string, "waltid-eso")
+  })
+  default = null
+  validation {
+    condition     = var.external_vault == null || can(regex("^https://", var.external_vault.address))
+    error_message = "external_vault.address must be https:// (the secrets leave the cluster's network)."
+  }
+}
+
+locals {
+  external = var.external_vault != null
+  # wd-secrets placement.rs `home`: issued or used by the cluster's Vault -> in-cluster.
+  in_cluster_secret = {
+    for s in local.plan.secrets : s.name => local.external && (s.policy.format == "external" || contains(s.consumers, "vault"))
+  }
+  in_cluster_store_name = "${var.store_name}-in-cluster"
+  in_cluster_vault = {
+    server  = var.vault_address
+    path    = local.plan.kvMount
+    version = "v2"
+    auth = {
+      kubernetes = {
+        mountPath         = "kubernetes"
+        role              = var.vault_eso_role
+        serviceAccountRef = { name = "external-secrets", namespace = "external-secrets" }
+      }
+    }
+  }
+  static_store_vault = local.external ? merge(
+    {
+      server  = var.external_vault.address
+      path    = local.plan.kvMount
+      version = "v2"
+      auth = {
+        kubernetes = {
+          mountPath         = var.external_vault.kubernetes_auth_mount
+          role              = var.external_vault.role
+          serviceAccountRef = { name = "external-secrets", namespace = "external-secrets" }
+        }
+      }
+    },
+    var.external_vault.ca_pem == "" ? {} : { caBundle = base64encode(var.external_vault.ca_pem) },
+  ) : local.in_cluster_vault
+}
+
+# Beside an external store: the cluster's own Vault, for the secrets it issues.
+resource "kubectl_manifest" "in_cluster_store" {
+  count = local.external ? 1 : 0
+  yaml_body = yamlencode({
+    apiVersion = "external-secrets.io/v1beta1"
+    kind       = "ClusterSecretStore"
+    metadata   = { name = local.in_cluster_store_name }
+    spec       = { provider = { vault = local.in_cluster_vault } }
+  })
+  depends_on = [terraform_data.vault_unsealed]
+}
+
+output "secret_stores" {
+  description = "Which ClusterSecretStore each ExternalSecret reads (external_vault set: static secrets from the external Vault)."
+  value       = { for name, es in local.external_secrets : name => es.store }
+}
