@@ -163,18 +163,18 @@ impl Store {
     }
 }
 
-/// The stored reference's token, if the stored reference is for this server and key.
+/// The stored reference's token, and whether the reference is for this server and key.
 fn stored_token(
     data: &BTreeMap<String, String>,
     field: &str,
     server: &str,
     id: &str,
-) -> Option<String> {
+) -> Option<(String, bool)> {
     let r: Value = serde_json::from_str(data.get(field)?).ok()?;
-    if r["server"] != server || r["id"] != id {
-        return None;
-    }
-    r.pointer("/auth/accessKey")?.as_str().map(str::to_string)
+    let same = r["server"] == server && r["id"] == id;
+    r.pointer("/auth/accessKey")?
+        .as_str()
+        .map(|t| (t.to_string(), same))
 }
 
 /// Issues the token (or renews the live stored one) and stores the reference and DID.
@@ -202,9 +202,9 @@ pub fn issue(
     };
     let mut action = "issued";
     if let (Some(s), Some(c)) = (store, &current) {
-        if let Some(old) = stored_token(&c.data, &s.key_field, server, name) {
+        if let Some((old, same)) = stored_token(&c.data, &s.key_field, server, name) {
             match v.token_lookup(&old)? {
-                Some(info) if info.policies.iter().any(|p| p == policy) && !force_new => {
+                Some(info) if same && info.policies.iter().any(|p| p == policy) && !force_new => {
                     v.token_renew(&old, period)?;
                     let info = v.token_lookup(&old)?.unwrap_or(info);
                     let reference = reference(server, name, &old);

@@ -306,6 +306,59 @@ fn the_limited_token_signs_like_waltid_and_does_nothing_else() {
     assert_eq!(http("GET", a, "transit/keys/issuer", &token, None).0, 403);
     let (signable2, sig2, _) = sign_like_waltid(&server, "issuer", &token2, &kid);
     assert!(verify_with_did(&did, &signable2, &sig2));
+    // another Transit URL: a new token, the live old one reported for revocation
+    let moved = ok(&run(
+        a,
+        "root",
+        &[
+            "token",
+            "issuer",
+            "--plan",
+            plan,
+            "--server",
+            "http://vault.vault.svc:8200/v1/transit",
+        ],
+    ));
+    assert_eq!(moved["token"]["action"], "issued");
+    assert_eq!(moved["token"]["previousAccessor"], new["token"]["accessor"]);
+    // a stored token Vault no longer knows (expired, revoked): replaced
+    let back = ok(&run(
+        a,
+        "root",
+        &["token", "issuer", "--plan", plan, "--server", &server],
+    ));
+    assert_eq!(
+        back["token"]["previousAccessor"],
+        moved["token"]["accessor"]
+    );
+    let (code, _) = http(
+        "POST",
+        a,
+        "auth/token/revoke-accessor",
+        "root",
+        Some(&json!({"accessor": back["token"]["accessor"]}).to_string()),
+    );
+    assert_eq!(code, 204);
+    let re = ok(&run(
+        a,
+        "root",
+        &["token", "issuer", "--plan", plan, "--server", &server],
+    ));
+    assert_eq!(
+        (
+            re["token"]["action"].as_str(),
+            re["token"]["previousAccessor"].as_str()
+        ),
+        (Some("reissued"), Some(""))
+    );
+    let (_, kv) = http("GET", a, "secret/data/waltid/issuer/transit", "root", None);
+    let r3: Value =
+        serde_json::from_str(kv["data"]["data"]["issuerKey"].as_str().unwrap()).unwrap();
+    let token2 = r3["auth"]["accessKey"].as_str().unwrap().to_string();
+    assert_eq!(
+        http("GET", a, "auth/token/lookup-self", &token2, None).0,
+        200
+    );
 
     // rotate: the old signature still verifies (pure Rust with the DID, and in Transit); the
     // next signature is vault:v2:, which walt.id 0.18.2 cannot decode, so ref/token refuse
