@@ -135,7 +135,11 @@ async fn handshake<T>(io: T) -> Result<Conn, String>
 where
     T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let (send, conn) = hyper::client::conn::http1::handshake(io)
+    // Reads of 4 kB at a time (walt.id answers are a few kB; a larger one still accumulates):
+    // hyper's adaptive default starts at 8 kB, and at 1,000 VUs every kB is a MB.
+    let (send, conn) = hyper::client::conn::http1::Builder::new()
+        .read_buf_exact_size(Some(4096))
+        .handshake(io)
         .await
         .map_err(|e| e.to_string())?;
     tokio::spawn(async move {

@@ -13,7 +13,7 @@ fn config_dir() -> String {
     format!("{}/../../config", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A server on a free loopback port: `/` answers 200 at once, `/slow` after 20 ms.
+/// A server on a free loopback port: `/` answers 200 at once, `/slow` after 20 ms, `/big` 100 kB.
 fn server() -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -25,6 +25,7 @@ fn server() -> String {
         rt.block_on(async move {
             let app = axum::Router::new()
                 .route("/", axum::routing::get(|| async { "ok" }))
+                .route("/big", axum::routing::get(|| async { "x".repeat(100_000) }))
                 .route(
                     "/slow",
                     axum::routing::get(|| async {
@@ -47,7 +48,7 @@ fn scenario(dir: &tempfile::TempDir, text: &str) -> String {
     p.display().to_string()
 }
 
-const GET: &str = "name: get\nsteps:\n  - name: get\n    service: web\n    path: /\n  - name: slow\n    service: web\n    path: /slow\n";
+const GET: &str = "name: get\nsteps:\n  - name: get\n    service: web\n    path: /\n  - name: slow\n    service: web\n    path: /slow\n  - name: big\n    service: web\n    path: /big\n    expect: {body: '^x{100000}$'}\n";
 
 fn wd(args: &[&str]) -> Output {
     Command::new(BIN)
@@ -210,6 +211,8 @@ fn a_closed_run_reports_every_step_and_a_failed_threshold_is_exit_1_after_the_re
     );
     let slow = r.steps.iter().find(|s| s.name == "slow").unwrap();
     assert_eq!((slow.count, slow.statuses.get("200")), (40, Some(&40)));
+    // A 100 kB answer arrives whole through the 4 kB reads.
+    assert_eq!(r.steps.iter().find(|s| s.name == "big").unwrap().ok, 40);
     assert!(
         slow.latency.p50_ms >= 20.0 && slow.latency.p50_ms < 500.0,
         "{:?}",
