@@ -459,3 +459,128 @@ fn the_wallet_token_creates_and_signs_with_its_own_keys_only() {
         assert_eq!(code, 403, "{method} {path}: {b}");
     }
 }
+
+/// A dev server whose config declares a file audit device (OpenBao enables audit devices only
+/// from its configuration, not through the API).
+struct Audited {
+    addr: String,
+    log: std::path::PathBuf,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Audited {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn audited() -> Audited {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    let cfg = dir.path().join("audit.hcl");
+    std::fs::write(
+        &cfg,
+        format!(
+            "audit \"file\" \"file\" {{\n  options {{\n    file_path = \"{}\"\n  }}\n}}\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let port = loop {
+        let p = wd_testsupport::openbao::free_port();
+        if std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+            break p;
+        }
+    };
+    let child = Command::new(wd_testsupport::openbao::bao())
+        .args([
+            "server",
+            "-dev",
+            "-dev-root-token-id=root",
+            &format!("-dev-listen-address=127.0.0.1:{port}"),
+            &format!("-config={}", cfg.display()),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while http("GET", &addr, "sys/health", "", None).0 != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "OpenBao with an audit device did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Audited {
+        addr,
+        log,
+        child,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn the_audit_log_shows_each_signature_under_the_limited_policy_without_secrets() {
+    // what docs/runbooks/signing-keys.md "What the Vault audit log shows" says
+    let bao = audited();
+    let a = bao.addr.as_str();
+    ok(&run(a, "root", &["init", "issuer"]));
+    let doc = ok(&run(a, "root", &["token", "issuer", "--show-secrets"]));
+    let token = doc["reference"]["auth"]["accessKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let accessor = doc["token"]["accessor"].as_str().unwrap().to_string();
+    let server = format!("{a}/v1/transit");
+    let (signable, _, _) = sign_like_waltid(&server, "issuer", &token, "did:jwk:x#0");
+    assert_eq!(http("GET", a, "secret/data/x", &token, None).0, 403);
+    let text = std::fs::read_to_string(&bao.log).unwrap();
+    let entries: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let sign: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["type"] == "response" && e["request"]["path"] == "transit/sign/issuer")
+        .collect();
+    assert_eq!(sign.len(), 1);
+    let (req, auth) = (&sign[0]["request"], &sign[0]["auth"]);
+    assert_eq!(req["operation"], "update");
+    assert_eq!(auth["policies"], json!(["wd-transit-transit-issuer"]));
+    assert_eq!(auth["display_name"], "token-wd-transit-issuer");
+    // token, accessor and the signed input are HMACs; the accessor's HMAC is what audit-hash gives
+    for v in [
+        &auth["client_token"],
+        &auth["accessor"],
+        &req["data"]["input"],
+    ] {
+        assert!(v.as_str().unwrap().starts_with("hmac-sha256:"), "{v}");
+    }
+    let (_, h) = http(
+        "POST",
+        a,
+        "sys/audit-hash/file",
+        "root",
+        Some(&json!({"input": accessor}).to_string()),
+    );
+    assert_eq!(auth["accessor"], h["data"]["hash"]);
+    // the read of the key walt.id makes first, and the refused KV read, are there too
+    assert!(entries
+        .iter()
+        .any(|e| e["request"]["path"] == "transit/keys/issuer"
+            && e["request"]["operation"] == "read"
+            && e["auth"]["display_name"] == "token-wd-transit-issuer"));
+    assert!(entries
+        .iter()
+        .any(|e| e["request"]["path"] == "secret/data/x"
+            && e["error"]
+                .as_str()
+                .is_some_and(|x| x.contains("permission denied"))));
+    // nothing in the log is the token, its accessor or the signed input in clear
+    let input = base64::engine::general_purpose::STANDARD.encode(signable.as_bytes());
+    assert!(!text.contains(&token) && !text.contains(&accessor) && !text.contains(&input));
+}
