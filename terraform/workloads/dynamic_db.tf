@@ -4,18 +4,6 @@
 # VaultDynamicSecret generators, so this module creates no ExternalSecret for them, and
 # Reloader rolls the consumers when ESO writes a new credential (they read it only at start).
 
-variable "dynamic_db_credentials" {
-  description = "Dynamic DB credentials for the wallet and Keycloak (Vault database engine + ESO generators + Reloader). Off on the local profile by default: Reloader costs ~30 MiB and every refresh rolls the two consumers."
-  type        = bool
-  default     = false
-}
-
-variable "dynamic_db_consumers" {
-  description = "Consumers whose DB credentials are dynamic (wd-secrets --db-consumer; the umbrella's postgres.dynamicCredentials.consumers[].vaultRole)."
-  type        = list(string)
-  default     = ["walt-wallet", "keycloak"]
-}
-
 locals {
   # wd-secrets placement.rs `dynamic_consumer`: a secret of a listed consumer AND postgres.
   dynamic_secret = {

@@ -4,21 +4,6 @@
 # dynamic DB credentials, its own DB admin password). Seed and check the external one with
 # `wd-secrets seed|check --store external --vault-addr <address> --vault-cacert <ca>`.
 
-variable "external_vault" {
-  description = "The Vault/OpenBao outside the cluster that keeps the static secrets: address, PEM CA (empty: a public CA signs it), Kubernetes auth mount configured for THIS cluster and the ESO role there (`wd-secrets policies --store external`). null: the cluster's Vault keeps everything."
-  type = object({
-    address               = string
-    ca_pem                = optional(string, "")
-    kubernetes_auth_mount = optional(string, "kubernetes")
-    role                  = optional(string, "waltid-eso")
-  })
-  default = null
-  validation {
-    condition     = var.external_vault == null || can(regex("^https://", var.external_vault.address))
-    error_message = "external_vault.address must be https:// (the secrets leave the cluster's network)."
-  }
-}
-
 locals {
   external = var.external_vault != null
   # wd-secrets placement.rs `home`: issued or used by the cluster's Vault -> in-cluster.
@@ -38,8 +23,8 @@ locals {
       }
     }
   }
-  static_store_vault = local.external ? merge(
-    {
+  static_store_vault = merge(
+    local.external ? {
       server  = var.external_vault.address
       path    = local.plan.kvMount
       version = "v2"
@@ -50,9 +35,10 @@ locals {
           serviceAccountRef = { name = "external-secrets", namespace = "external-secrets" }
         }
       }
-    },
-    var.external_vault.ca_pem == "" ? {} : { caBundle = base64encode(var.external_vault.ca_pem) },
-  ) : local.in_cluster_vault
+    } : local.in_cluster_vault,
+    # the external Vault's CA (PEM, base64 as ESO's caBundle wants it); none: a public CA
+    { for k, pem in { caBundle = try(var.external_vault.ca_pem, "") } : k => base64encode(pem) if pem != "" },
+  )
 }
 
 # Beside an external store: the cluster's own Vault, for the secrets it issues.

@@ -80,3 +80,31 @@ variable "pod_security_version" {
     error_message = "pod_security_version is a Kubernetes minor version like v1.30 (not latest: pinned on purpose)."
   }
 }
+
+# Issue 16 options: dynamic DB credentials (dynamic_db.tf), external secret store (external_store.tf).
+variable "dynamic_db_credentials" {
+  description = "Dynamic DB credentials for the wallet and Keycloak (Vault database engine + ESO generators + Reloader). Off on the local profile by default: Reloader costs ~30 MiB and every refresh rolls the two consumers."
+  type        = bool
+  default     = false
+}
+
+variable "dynamic_db_consumers" {
+  description = "Consumers whose DB credentials are dynamic (wd-secrets --db-consumer; the umbrella's postgres.dynamicCredentials.consumers[].vaultRole)."
+  type        = list(string)
+  default     = ["walt-wallet", "keycloak"]
+}
+
+variable "external_vault" {
+  description = "The Vault/OpenBao outside the cluster that keeps the static secrets: address, PEM CA (empty: a public CA signs it), Kubernetes auth mount configured for THIS cluster and the ESO role there (`wd-secrets policies --store external`). null: the cluster's Vault keeps everything."
+  type = object({
+    address               = string
+    ca_pem                = optional(string, "")
+    kubernetes_auth_mount = optional(string, "kubernetes")
+    role                  = optional(string, "waltid-eso")
+  })
+  default = null
+  validation {
+    condition     = var.external_vault == null || can(regex("^https://", var.external_vault.address))
+    error_message = "external_vault.address must be https:// (the secrets leave the cluster's network)."
+  }
+}
