@@ -111,6 +111,11 @@ pub enum Cmd {
         /// its secrets <name>-transit-key and <name>-transit-did.
         #[arg(long)]
         plan: Option<std::path::PathBuf>,
+        /// The Transit key the signer uses. Default: the key of the reference the store already
+        /// holds, else <NAME>. A new key here moves walt.id's signer to it (rotation:
+        /// `wd-transit token issuer --plan … --key issuer-2`); later runs keep it.
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
         /// Renewal period (Vault duration): the token expires unless renewed within it.
         #[arg(long, default_value = "768h")]
         period: String,
@@ -125,7 +130,7 @@ pub enum Cmd {
         /// names them k<random int>): create and read `<mount>/keys/<prefix>*`, sign with
         /// `<mount>/sign/<prefix>*`, nothing else. Prints walt.id's defaultKeyConfig for
         /// registration-defaults.conf; needs --show-secrets (there is no store for it).
-        #[arg(long, value_name = "PREFIX", conflicts_with_all = ["plan", "new"])]
+        #[arg(long, value_name = "PREFIX", conflicts_with_all = ["plan", "new", "key"])]
         key_prefix: Option<String>,
     },
 }
@@ -403,6 +408,7 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
             new,
             show_secrets,
             key_prefix,
+            key,
         } => {
             check_name(&name)?;
             if let Some(prefix) = key_prefix {
@@ -453,14 +459,28 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
                 )?),
                 None => None,
             };
-            let k = existing(&v, m, &name)?;
+            let key_id = match (key, &store) {
+                (Some(k), _) => k,
+                (None, Some(s)) => waltid::stored_key(&v, s)?.unwrap_or_else(|| name.clone()),
+                (None, None) => name.clone(),
+            };
+            check_name(&key_id)?;
+            let k = existing(&v, m, &key_id)?;
             waltid::usable(&k)?;
             let url = server.url(&v, m)?;
-            let (did, jwk) = did_of(&v, m, &name)?;
-            let policy = waltid::policy_name(m, &name);
-            v.set_policy(&policy, &waltid::policy_hcl(m, &name))?;
-            let (reference, token) =
-                waltid::issue(&v, store.as_ref(), &url, &name, &policy, &period, &did, new)?;
+            let (did, jwk) = did_of(&v, m, &key_id)?;
+            let policy = waltid::policy_name(m, &key_id);
+            v.set_policy(&policy, &waltid::policy_hcl(m, &key_id))?;
+            let (reference, token) = waltid::issue(
+                &v,
+                store.as_ref(),
+                &url,
+                &key_id,
+                &policy,
+                &period,
+                &did,
+                new,
+            )?;
             let shown = if show_secrets {
                 reference
             } else {
@@ -468,7 +488,7 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
             };
             output::emit(
                 &TransitKeyRef {
-                    key: name,
+                    key: key_id,
                     reference: shown,
                     did: Some(did),
                     public_key_jwk: Some(jwk),

@@ -163,6 +163,14 @@ impl Store {
     }
 }
 
+/// The Transit key of the reference the store holds, if any.
+pub fn stored_key(v: &Vault, s: &Store) -> WdResult<Option<String>> {
+    Ok(v.kv_read(&s.mount, &s.path)?.and_then(|c| {
+        let r: Value = serde_json::from_str(c.data.get(&s.key_field)?).ok()?;
+        r["id"].as_str().map(str::to_string)
+    }))
+}
+
 /// The stored reference's token, and whether the reference is for this server and key.
 fn stored_token(
     data: &BTreeMap<String, String>,

@@ -388,6 +388,56 @@ fn the_limited_token_signs_like_waltid_and_does_nothing_else() {
     // the DID stays version 1's (it verifies what was signed before)
     let printed = run(a, "root", &["did", "issuer", "--format", "table"]);
     assert_eq!(String::from_utf8_lossy(&printed.stdout).trim(), did);
+
+    // walt.id's rotation: a new key in the issuer's store, a new DID; the old DID still verifies
+    // the old credentials, the old token is reported for revocation
+    ok(&run(a, "root", &["init", "issuer-2"]));
+    let moved = ok(&run(
+        a,
+        "root",
+        &[
+            "token", "issuer", "--plan", plan, "--server", &server, "--key", "issuer-2",
+        ],
+    ));
+    assert_eq!(moved["token"]["action"], "issued");
+    assert_eq!(moved["token"]["previousAccessor"], re["token"]["accessor"]);
+    let (_, kv) = http("GET", a, "secret/data/waltid/issuer/transit", "root", None);
+    let r4: Value =
+        serde_json::from_str(kv["data"]["data"]["issuerKey"].as_str().unwrap()).unwrap();
+    let did2 = kv["data"]["data"]["issuerDid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(r4["id"], "issuer-2");
+    assert_ne!(did2, did);
+    let token4 = r4["auth"]["accessKey"].as_str().unwrap();
+    let (signable4, sig4, s4) = sign_like_waltid(&server, "issuer-2", token4, &format!("{did2}#0"));
+    assert!(s4.starts_with("vault:v1:"));
+    assert!(verify_with_did(&did2, &signable4, &sig4) && !verify_with_did(&did, &signable4, &sig4));
+    assert!(verify_with_did(&did, &signable, &sig));
+    // the new token signs with issuer-2 only
+    assert_eq!(
+        http(
+            "POST",
+            a,
+            "transit/sign/issuer",
+            token4,
+            Some(r#"{"input":"aGk="}"#)
+        )
+        .0,
+        403
+    );
+    // the next plain run (k8s-deploy.sh up) renews the moved signer; it does not move it back
+    let again = ok(&run(
+        a,
+        "root",
+        &["token", "issuer", "--plan", plan, "--server", &server],
+    ));
+    assert_eq!(
+        (again["key"].as_str(), again["token"]["action"].as_str()),
+        (Some("issuer-2"), Some("renewed"))
+    );
+    assert_eq!(again["token"]["accessor"], moved["token"]["accessor"]);
 }
 
 #[test]
