@@ -245,13 +245,12 @@ pub fn issue(
     let reference = reference(server, name, &t.token);
     let stored_at = match store {
         Some(s) => {
-            write(
-                v,
-                s,
-                &reference,
-                did,
-                current.as_ref().map_or(0, |c| c.version),
-            )?;
+            let cas = current.as_ref().map_or(0, |c| c.version);
+            if let Err(e) = write(v, s, &reference, did, cas) {
+                // a token nobody holds is revoked, not left live
+                v.token_revoke_accessor(&t.accessor)?;
+                return Err(e);
+            }
             format!("{}/{}", s.mount, s.path)
         }
         None => String::new(),
