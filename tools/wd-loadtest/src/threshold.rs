@@ -225,4 +225,57 @@ mod tests {
             assert!(e.message.contains("--threshold"), "{}", e.message);
         }
     }
+
+    #[test]
+    fn evaluation_scopes() {
+        use wd_core::docs::loadtest::{IterationSummary, Latency, StepReport};
+        let r = LoadReport {
+            scenario: "issuance".into(),
+            elapsed_ms: 10_000,
+            iterations: IterationSummary {
+                completed: 97,
+                drifted: 3,
+                success_pct: 97.0,
+                latency: Latency {
+                    p95_ms: 800.0,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            steps: vec![
+                StepReport {
+                    name: "issue".into(),
+                    count: 100,
+                    ok: 100,
+                    requests: 100,
+                    latency: Latency {
+                        p95_ms: 40.0,
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+                StepReport {
+                    name: "use-offer".into(),
+                    count: 100,
+                    ok: 97,
+                    drift: 3,
+                    requests: 100,
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let ev = |e: &str| evaluate(&parse(e).unwrap(), &r);
+        // The scenario's name is the whole iteration; a step name is that step.
+        assert!(!ev("issuance.p95<500ms").passed);
+        assert_eq!(ev("issuance.p95<500ms").actual, 800.0);
+        assert!(ev("issue.p95<500ms").passed);
+        assert_eq!(ev("drift==0").actual, 3.0);
+        assert!(!ev("drift==0").passed && ev("errors==0").passed);
+        assert_eq!(ev("use-offer.drift<5%").actual, 3.0);
+        assert_eq!(ev("rps>=20").actual, 20.0); // 200 requests in 10 s
+        assert!(!ev("success>=99%").passed);
+        let t = [parse("nostep.p95<1").unwrap()];
+        assert!(check_scopes(&t, "issuance", &["issue"]).is_err());
+    }
 }

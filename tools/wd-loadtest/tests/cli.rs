@@ -374,3 +374,99 @@ fn compare_reads_stdin_and_a_regression_is_exit_1() {
     let o = wd(&["compare", base.to_str().unwrap(), base.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
 }
+
+/// Runs `cmd` under a pseudo-terminal (util-linux `script`) and returns what the terminal got.
+fn on_tty(cmd: &str, no_color: bool) -> String {
+    let mut c = Command::new("script");
+    c.args(["-qec", cmd, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TERM", "xterm")
+        .env("WD_CONFIG_DIR", config_dir());
+    if no_color {
+        c.env("NO_COLOR", "1");
+    }
+    let o = c.output().expect("script (util-linux) is installed");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn progress_on_a_terminal_only_and_a_table_there() {
+    let d = tempfile::tempdir().unwrap();
+    let get = scenario(&d, GET);
+    let url = server();
+    let out = d.path().join("out.json");
+    // stderr a terminal, stdout a file: progress on the terminal, JSON in the file.
+    let tty = on_tty(
+        &format!(
+            "{BIN} run {get} --target web={url} --vus 2 --duration 1200ms > {}",
+            out.display()
+        ),
+        false,
+    );
+    assert!(
+        tty.contains("req/s") && tty.contains("iterations"),
+        "{tty:?}"
+    );
+    let r: LoadReport =
+        wd_core::docs::parse(&std::fs::read_to_string(&out).unwrap(), "out").unwrap();
+    assert!(r.iterations.completed > 0);
+    // stdout a terminal too: a table, the title bold; NO_COLOR: no colour codes at all.
+    let tty = on_tty(
+        &format!("{BIN} run {get} --target web={url} --max-iterations 3"),
+        false,
+    );
+    assert!(
+        tty.contains("┌") && tty.contains("\x1b[1mget — 3 iterations"),
+        "{tty:?}"
+    );
+    let plain = on_tty(
+        &format!("{BIN} run {get} --target web={url} --max-iterations 3"),
+        true,
+    );
+    assert!(plain.contains("get — 3 iterations"), "{plain:?}");
+    for code in ["\x1b[1m", "\x1b[31m", "\x1b[32m", "\x1b[33m"] {
+        assert!(!plain.contains(code), "NO_COLOR: {plain:?}");
+    }
+    // Piped: nothing on stderr but errors.
+    let o = wd(&[
+        "run",
+        &get,
+        "--target",
+        &format!("web={url}"),
+        "--max-iterations",
+        "3",
+    ]);
+    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+}
+
+#[test]
+fn a_ramping_arrival_rate_starts_the_integral_of_its_rate() {
+    let d = tempfile::tempdir().unwrap();
+    let one = scenario(
+        &d,
+        "name: one\nsteps:\n  - {name: get, service: web, path: /}\n",
+    );
+    let url = server();
+    // 0 → 100/s over 1 s: 50 iterations, then 100/s for 0.5 s: 50 more.
+    let o = wd(&[
+        "run",
+        &one,
+        "--target",
+        &format!("web={url}"),
+        "--rate",
+        "0",
+        "--stage",
+        "1s:100",
+        "--stage",
+        "500ms:100",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r: LoadReport = wd_core::docs::parse(&String::from_utf8_lossy(&o.stdout), "out").unwrap();
+    assert!(
+        (95..=100).contains(&r.iterations.completed),
+        "{:?}",
+        r.iterations
+    );
+    assert_eq!(r.model.stages.len(), 2);
+}
