@@ -7,6 +7,7 @@ pub mod check;
 pub mod dynamic;
 pub mod generate;
 pub mod init;
+pub mod pki;
 pub mod placement;
 pub mod planck;
 pub mod policies;

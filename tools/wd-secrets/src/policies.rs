@@ -48,6 +48,9 @@ pub struct PolicyArgs {
     pub placement: crate::placement::PlacementArgs,
     #[command(flatten)]
     pub engine: crate::dynamic::EngineArgs,
+    /// The internal CA for cert-manager (issue 16 option 1, crate::pki).
+    #[command(flatten)]
+    pub pki: crate::pki::PkiArgs,
 }
 
 pub fn documents(a: &PolicyArgs, plan: &SecretPlan) -> (Vec<PolicyDoc>, Vec<K8sRole>) {
@@ -161,7 +164,13 @@ pub fn run(a: &PolicyArgs, plan: SecretPlan) -> WdResult<VaultPolicies> {
     if engine {
         crate::dynamic::roles(&a.placement.db, &plan)?;
     }
-    let (policies, mut roles) = documents(a, &plan);
+    crate::pki::check(&a.pki)?;
+    let (mut policies, mut roles) = documents(a, &plan);
+    if a.pki.pki {
+        let (p, r) = crate::pki::documents(&a.pki, &a.release, &a.vault.k8s_mount);
+        policies.push(p);
+        roles.push(r);
+    }
     if let Some(dir) = &a.out {
         let files: Vec<OutFile> = policies
             .iter()
@@ -215,6 +224,21 @@ pub fn run(a: &PolicyArgs, plan: SecretPlan) -> WdResult<VaultPolicies> {
                     "skipped (auth/{} is not enabled: pass --enable-k8s-auth)",
                     r.mount
                 );
+            }
+        }
+        if a.pki.pki {
+            let cm = roles
+                .iter()
+                .find(|r| r.name == format!("{}-cert-manager", a.release) && r.status == "applied");
+            let done = crate::pki::apply(&v, &a.pki, cm)?;
+            for m in &done.mounts_enabled {
+                wd_core::term::step(&format!("enabled the PKI engine at {m}/"));
+            }
+            if done.root_generated || done.intermediate_generated {
+                wd_core::term::step(&format!(
+                    "generated the internal CA ({}/ root, {}/ intermediate)",
+                    a.pki.pki_root_mount, a.pki.pki_mount
+                ));
             }
         }
     }
