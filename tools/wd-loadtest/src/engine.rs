@@ -253,7 +253,12 @@ impl Run {
                 Outcome::Ok | Outcome::Skipped => {}
                 Outcome::Error | Outcome::Drift => {
                     let m = &self.metrics.steps[i];
-                    let sample = m.errors_samples().into_iter().next().unwrap_or_default();
+                    let sample = m
+                        .errors_samples()
+                        .into_iter()
+                        .chain((0..self.targets.len()).flat_map(|s| m.drift_samples(s)))
+                        .next()
+                        .unwrap_or_default();
                     return Err(format!("setup step {} failed: {sample}", step.name));
                 }
             }

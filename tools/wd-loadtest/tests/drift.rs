@@ -344,3 +344,42 @@ fn wallet_lifecycle_with_per_replica_auth_keys_drifts_at_the_first_authenticated
     assert_eq!(step("wallets").statuses.get("401"), Some(&30));
     f.shutdown();
 }
+
+/// POST /onboard/issuer by hand (HTTP/1.0 on a std socket): what `--issuer-key` takes.
+fn onboard(issuer: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = issuer.trim_start_matches("http://");
+    let body = r#"{"key":{"backend":"jwk","keyType":"secp256r1"},"did":{"method":"jwk"}}"#;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST /onboard/issuer HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split_once("\r\n\r\n").unwrap().1.to_string()
+}
+
+#[test]
+fn issuer_key_skips_onboarding() {
+    let f = fake(1, SessionStore::Memory, false);
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key.json");
+    std::fs::write(&key, onboard(&f.issuer.balanced)).unwrap();
+    let r = run(&[
+        "issuance",
+        "--target",
+        &format!("issuer={}", f.issuer.balanced),
+        "--target",
+        &format!("wallet={}", f.wallet.balanced),
+        "--issuer-key",
+        key.to_str().unwrap(),
+        "--max-iterations",
+        "3",
+    ]);
+    let onboard = r.steps.iter().find(|s| s.name == "onboard").unwrap();
+    assert_eq!((onboard.count, r.iterations.completed), (0, 3));
+    f.shutdown();
+}
