@@ -264,6 +264,60 @@ resource "helm_release" "promtail" {
   depends_on = [helm_release.kube_prometheus_stack, helm_release.loki]
 }
 
+# 7b. OpenTelemetry (option opentelemetry_enabled; issue 16 option 2): the scenario's one OTLP
+#     endpoint, the collector (chart, not the operator: no webhook mutating pods, docs/platform.md),
+#     exporting traces to Tempo, logs to Loki, metrics to a port Prometheus scrapes.
+locals {
+  otel = var.opentelemetry_enabled != null ? var.opentelemetry_enabled : !local.local
+  keda = var.keda_enabled != null ? var.keda_enabled : !local.local
+}
+
+resource "helm_release" "tempo" {
+  count      = local.otel ? 1 : 0
+  name       = "tempo"
+  repository = "https://grafana.github.io/helm-charts"
+  chart      = "tempo"
+  version    = "1.24.0"
+  namespace  = kubernetes_namespace_v1.ns["monitoring"].metadata[0].name
+  values     = [templatefile("${local.values}/tempo.yaml", { profile = var.profile })]
+  # ServiceMonitor needs the CRDs; its PVC (prod) needs a StorageClass (EBS on eks).
+  depends_on = [helm_release.kube_prometheus_stack, helm_release.aws_ebs_csi_driver]
+}
+
+resource "helm_release" "opentelemetry_collector" {
+  count      = local.otel ? 1 : 0
+  name       = "opentelemetry-collector"
+  repository = "https://open-telemetry.github.io/opentelemetry-helm-charts"
+  chart      = "opentelemetry-collector"
+  version    = "0.170.0"
+  namespace  = kubernetes_namespace_v1.ns["monitoring"].metadata[0].name
+  values     = [templatefile("${local.values}/opentelemetry-collector.yaml", { profile = var.profile })]
+  # ServiceMonitor needs the CRDs; it exports to Tempo and Loki (refused connections until they run).
+  depends_on = [helm_release.kube_prometheus_stack, helm_release.tempo, helm_release.loki]
+}
+
+# 7c. KEDA (option keda_enabled; issue 16 option 4): the charts' ScaledObjects (keda.sh/v1alpha1,
+#     CRDs from this release) scale the app and the wallet on Prometheus request rates.
+resource "kubernetes_namespace_v1" "keda" {
+  count = local.keda ? 1 : 0
+  metadata {
+    name   = "keda"
+    labels = { "app.kubernetes.io/managed-by" = "terraform" }
+  }
+}
+
+resource "helm_release" "keda" {
+  count      = local.keda ? 1 : 0
+  name       = "keda"
+  repository = "https://kedacore.github.io/charts"
+  chart      = "keda"
+  version    = "2.17.2"
+  namespace  = kubernetes_namespace_v1.keda[0].metadata[0].name
+  values     = [templatefile("${local.values}/keda.yaml", { profile = var.profile })]
+  # ServiceMonitor needs the CRDs; its Prometheus triggers query kube-prometheus-stack.
+  depends_on = [helm_release.kube_prometheus_stack]
+}
+
 # 8. GitOps and policy.
 resource "helm_release" "argo_cd" {
   name       = "argo-cd"
@@ -285,7 +339,7 @@ resource "helm_release" "kyverno" {
   values     = [templatefile("${local.values}/kyverno.yaml", { profile = var.profile })]
   # ServiceMonitors need the CRDs. Installed last: its admission webhooks would otherwise
   # judge (and can block) the other releases' pods while they install.
-  depends_on = [helm_release.kube_prometheus_stack, helm_release.ingress_nginx, helm_release.cert_manager, helm_release.cloudnative_pg, helm_release.external_secrets, helm_release.loki, helm_release.promtail, helm_release.argo_cd, helm_release.minio_operator]
+  depends_on = [helm_release.kube_prometheus_stack, helm_release.ingress_nginx, helm_release.cert_manager, helm_release.cloudnative_pg, helm_release.external_secrets, helm_release.loki, helm_release.promtail, helm_release.argo_cd, helm_release.minio_operator, helm_release.tempo, helm_release.opentelemetry_collector, helm_release.keda]
 }
 
 # 8b. Admission policies for the walt.id namespace (charts/wd-policies, this repository): Kyverno

@@ -30,3 +30,11 @@ output "admission_policies" {
     kyverno_policies = concat(local.app_image_signed ? ["wd-verify-app-image"] : [], ["wd-disallow-latest-tag", "wd-require-restricted-fields"])
   }
 }
+
+output "options" {
+  description = "Platform options that are on (issue 16): opentelemetry (the OTLP endpoint the umbrella's global.otel names) and keda (the charts' autoscaling.keda may be used)."
+  value = {
+    opentelemetry = local.otel ? { grpc = "opentelemetry-collector.monitoring.svc:4317", http = "http://opentelemetry-collector.monitoring.svc:4318" } : null
+    keda          = local.keda
+  }
+}

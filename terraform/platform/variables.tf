@@ -144,3 +144,15 @@ variable "app_image_signature" {
     error_message = "app_image_signature.keyless_issuer and .rekor_url are https:// URLs."
   }
 }
+
+variable "opentelemetry_enabled" {
+  description = "OpenTelemetry Collector + Tempo in monitoring (OTLP 4317/4318; traces -> Tempo, logs -> Loki, metrics -> Prometheus). null = by profile: off on local (+192 MiB requests), on in prod. The walt.id charts send only with global.otel.enabled (docs/platform.md)."
+  type        = bool
+  default     = null
+}
+
+variable "keda_enabled" {
+  description = "KEDA in namespace keda (ScaledObjects of the app and the wallet: autoscaling.keda). null = by profile: off on local (+160 MiB requests), on in prod."
+  type        = bool
+  default     = null
+}

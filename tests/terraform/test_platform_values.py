@@ -278,7 +278,8 @@ def test_the_verified_chart_versions_are_the_ones_terraform_installs():
 def test_local_platform_fits_its_memory_budget_and_everything_requests_memory():
     f = facts()
     budget = f["budget"]
-    on_kind = [n for n, r in f["releases"].items() if r.get("runs_on_kind", True)]
+    # options (`option`: the Terraform toggle, off on the local profile) are not in the local sum
+    on_kind = [n for n, r in f["releases"].items() if r.get("runs_on_kind", True) and not r.get("option")]
     total = sum(f["releases"][n]["local"]["memory_request_mib"] for n in on_kind)
     assert total == f["totals"]["local"]["platform_memory_request_mib"]
     assert total <= budget["local_platform_memory_request_gib"] * 1024, (
@@ -417,7 +418,9 @@ def _render_all(charts_dir):  # pragma: no cover - needs the upstream charts and
             return out
         return b if b is not None else a
 
-    free_form = {"resources", "nodeSelector", "tolerations", "podSecurityContext", "securityContext", "annotations", "labels", "podAnnotations", "updateStrategy", "modules", "additionalDataSources"}
+    free_form = {"resources", "nodeSelector", "tolerations", "podSecurityContext", "securityContext", "annotations", "labels", "podAnnotations", "updateStrategy", "modules", "additionalDataSources",
+                 # maps of user-named entries: the OTel collector's config sections and ports
+                 "exporters", "receivers", "processors", "pipelines", "ports"}
 
     def known_path(chart, dflt, leaf, templates):
         node, out = dflt, []
@@ -478,7 +481,7 @@ def _render_all(charts_dir):  # pragma: no cover - needs the upstream charts and
             except Exception as e:  # noqa: BLE001 - record the engine's message
                 neg["result"] = f"fails: {str(e).strip().splitlines()[0][:300]}"
         rel["verified"] = today
-        if rel.get("runs_on_kind", True):
+        if rel.get("runs_on_kind", True) and not rel.get("option"):
             t = totals["local"]
             t["platform_memory_request_mib"] += rel["local"]["memory_request_mib"]
             t["platform_cpu_request_m"] += rel["local"]["cpu_request_m"]
@@ -490,13 +493,14 @@ def _render_all(charts_dir):  # pragma: no cover - needs the upstream charts and
     prod = {}
     for name, rel in f["releases"].items():
         prod[name] = rel["prod"]["memory_request_mib"]
-    common = sum(v for n, v in prod.items() if n not in ("metallb", "aws-ebs-csi-driver"))
+    extra = {"metallb", "aws-ebs-csi-driver"} | {n for n, r in f["releases"].items() if r.get("option")}
+    common = sum(v for n, v in prod.items() if n not in extra)
     totals["prod"] = {
         "common_memory_request_mib": common,
         "plus_metallb_on_prem_mib": prod.get("metallb", 0),
         "plus_aws_ebs_csi_driver_on_eks_mib": prod.get("aws-ebs-csi-driver", 0),
-        "common_cpu_request_m": sum(r["prod"]["cpu_request_m"] for n, r in f["releases"].items() if n not in ("metallb", "aws-ebs-csi-driver")),
-        "common_memory_limit_mib": sum(r["prod"]["memory_limit_mib"] for n, r in f["releases"].items() if n not in ("metallb", "aws-ebs-csi-driver")),
+        "common_cpu_request_m": sum(r["prod"]["cpu_request_m"] for n, r in f["releases"].items() if n not in extra),
+        "common_memory_limit_mib": sum(r["prod"]["memory_limit_mib"] for n, r in f["releases"].items() if n not in extra),
         "note": "DaemonSets counted once (per node); prod nodes each add metallb speaker / ebs-csi-node / node-exporter / promtail again.",
     }
     f["totals"] = totals

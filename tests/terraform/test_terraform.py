@@ -107,7 +107,7 @@ def test_every_release_module_and_provider_is_pinned_exactly():
                 for name, spec in rp.items():
                     if not meta(name):
                         assert EXACT.match(unq(unq(spec)["version"])), f"{m.name}: provider {name} {spec}"
-    assert releases == 15, releases  # 13 platform releases (incl. the blackbox exporter) + the EBS CSI driver (eks only) + Reloader (workloads, dynamic DB credentials only)
+    assert releases == 18, releases  # 13 platform releases (incl. the blackbox exporter) + the EBS CSI driver (eks only) + Reloader (workloads, dynamic DB credentials only) + Tempo, OTel Collector, KEDA (options)
 
 
 def test_bootstrap_modules_declare_the_same_outputs():
@@ -267,7 +267,7 @@ def test_memory_budget_is_reported():
     mib = 2**20
     rows = []
     for name, r in facts["releases"].items():
-        if name == "aws-ebs-csi-driver":  # EKS only
+        if name == "aws-ebs-csi-driver" or r.get("option"):  # EKS only; options: their own table
             continue
         rows.append((name, r["local"]["memory_request_mib"], r["local"]["memory_limit_mib"], r["prod"]["memory_request_mib"]))
     ks = facts["kind_kube_system"]["workloads"]
@@ -304,6 +304,23 @@ def test_memory_budget_is_reported():
         "their requests first. Run the local profile on a machine with 8 GiB free for the kind node.",
         "",
     ]
+    # Platform options (issue 16): releases installed only when their Terraform toggle is on (off
+    # on the local profile by default, on in prod); not in the total above.
+    opts = [(r["option"], n, r) for n, r in facts["releases"].items() if r.get("option")]
+    if opts:
+        lines += [
+            "## Platform options: what each adds",
+            "",
+            "Releases installed only when their `terraform/platform` toggle is on (null = by profile: off on",
+            "`local`, on in `prod`); not counted in the total above. Same figures source as the table above.",
+            "",
+            "| toggle | release | memory requests local (GiB) | memory limits local (GiB) | memory requests prod (GiB) |",
+            "|---|---|---:|---:|---:|",
+        ] + [f"| `{o}` | {n} | {gib(r['local']['memory_request_mib'])} | {gib(r['local']['memory_limit_mib'])} | {gib(r['prod']['memory_request_mib'])} |" for o, n, r in opts]
+        for o in dict.fromkeys(o for o, _, _ in opts):
+            req = sum(r["local"]["memory_request_mib"] for o2, _, r in opts if o2 == o)
+            lines.append(f"| `{o}` | **together** | **{gib(req)}** (local total with it: {gib(total_req + req)}) | | |")
+        lines.append("")
     # A hand-written part after the marker (e.g. the admission policies) is kept as it is.
     doc = ROOT / "docs/platform.md"
     kept = doc.read_text() if doc.exists() else ""
