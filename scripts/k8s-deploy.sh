@@ -57,6 +57,9 @@ WD_APP_IMAGE, WD_OUT (default out/), WD_NAMESPACE (waltid), WD_RELEASE (waltid),
 For onprem/aws: --domain (your DNS domain), TF_VAR_cluster_issuer_email (ACME contact); onprem also
 TF_VAR_server_ip, TF_VAR_ssh_user, TF_VAR_metallb_address_pool (bootstrap/onprem-k3s); aws also
 TF_VAR_public_access_cidrs (who may reach the EKS API, bootstrap/aws-eks).
+Options (docs/platform.md): TF_VAR_dynamic_db_credentials=true (Vault-issued DB credentials for the
+wallet and Keycloak); WD_EXTERNAL_VAULT_ADDR (+ WD_EXTERNAL_VAULT_TOKEN, WD_EXTERNAL_VAULT_CACERT,
+WD_EXTERNAL_VAULT_K8S_MOUNT): keep the static secrets in a Vault outside the cluster (survive reset).
 Exit codes: 0 ok, 1 failure, 2 usage error.
 USAGE
 }
@@ -315,6 +318,19 @@ workloads_vars() {
   WL_VARS=(-var-file="../environments/$(env_file).tfvars" -var "kubeconfig_path=$1"
     -var "values_file=$OUT/helm/values-waltid.yaml" -var "secret_plan_path=$OUT/secrets/secret-plan.json"
     -var "extra_values_files=[\"$(profile_values)\"]" -var "chart_path=$(umbrella_dir)")
+  # Option 6: the static secrets' store outside the cluster (terraform/workloads external_store.tf).
+  if [ -n "${WD_EXTERNAL_VAULT_ADDR:-}" ]; then
+    local ca=""
+    [ -z "${WD_EXTERNAL_VAULT_CACERT:-}" ] || ca=$(awk '{printf "%s\\n", $0}' "$WD_EXTERNAL_VAULT_CACERT")
+    WL_VARS+=(-var "external_vault={\"address\":\"$WD_EXTERNAL_VAULT_ADDR\",\"ca_pem\":\"$ca\",\"kubernetes_auth_mount\":\"${WD_EXTERNAL_VAULT_K8S_MOUNT:-kubernetes}\"}")
+  fi
+}
+
+# wd-secrets flags of the options (docs/platform.md): which Vault holds what, dynamic DB credentials.
+secret_flags() {
+  SECRET_FLAGS=()
+  [ -z "${WD_EXTERNAL_VAULT_ADDR:-}" ] || SECRET_FLAGS+=(--store in-cluster)
+  [ "${TF_VAR_dynamic_db_credentials:-false}" != true ] || SECRET_FLAGS+=(--dynamic-db)
 }
 
 cmd_up() {
@@ -450,11 +466,22 @@ secrets() {
     # The issuer's Transit key and its limited token come before the seed: the token's key
     # reference is a planned secret nothing else writes (issued, or renewed when live; its
     # value stays in Vault; docs/runbooks/signing-keys.md).
-    wd wd-secrets policies --plan "$OUT/secrets/secret-plan.json" --apply --enable-k8s-auth -q >/dev/null &&
+    secret_flags
+    wd wd-secrets policies --plan "$OUT/secrets/secret-plan.json" --apply --enable-k8s-auth "${SECRET_FLAGS[@]}" -q >/dev/null &&
       wd wd-transit init -q >/dev/null &&
       wd wd-transit token issuer --plan "$OUT/secrets/secret-plan.json" --server "$transit_url" -q >/dev/null &&
-      wd wd-secrets seed --plan "$OUT/secrets/secret-plan.json" -q >/dev/null
+      wd wd-secrets seed --plan "$OUT/secrets/secret-plan.json" "${SECRET_FLAGS[@]}" -q >/dev/null
   ) || return 1
+  if [ -n "${WD_EXTERNAL_VAULT_ADDR:-}" ]; then
+    # The static secrets: seeded once into the external store, kept (never overwritten) after.
+    (
+      VAULT_ADDR="$WD_EXTERNAL_VAULT_ADDR" VAULT_TOKEN="${WD_EXTERNAL_VAULT_TOKEN:-}" VAULT_CACERT="${WD_EXTERNAL_VAULT_CACERT:-}"
+      export VAULT_ADDR VAULT_TOKEN VAULT_CACERT
+      dyn=()
+      [ "${TF_VAR_dynamic_db_credentials:-false}" != true ] || dyn=(--dynamic-db)
+      wd wd-secrets seed --plan "$OUT/secrets/secret-plan.json" --store external "${dyn[@]}" -q >/dev/null
+    ) || { red "k8s-deploy: seeding the external Vault at $WD_EXTERNAL_VAULT_ADDR failed (WD_EXTERNAL_VAULT_TOKEN/CACERT?)"; return 1; }
+  fi
   stop_forwards
   green "  Vault unsealed, policies applied, transit keys and the issuer's signing token ready, secrets seeded (keys: $kf)"
 }
@@ -511,6 +538,12 @@ cmd_reset() {
   local mod kc="" envf
   mod=$(bootstrap_module); envf="../environments/$(env_file).tfvars"
   if [ -n "${WD_KUBECONFIG:-}" ] || [ -f "$(cluster_file)" ]; then kc=$(cluster_kubeconfig); fi
+  # Which secrets survive (wd-secrets plan --store external lists each secret's home).
+  if [ -n "${WD_EXTERNAL_VAULT_ADDR:-}" ]; then
+    yellow "  secrets: the static ones stay in the external Vault at $WD_EXTERNAL_VAULT_ADDR and the next up finds them as they were; the cluster Vault's own (Transit keys and tokens, the database admin password, dynamic DB credentials) go with the cluster and up issues new ones"
+  else
+    yellow "  secrets: all of them are in the cluster's Vault and go with it; the next up generates new ones (to keep the static ones across resets set WD_EXTERNAL_VAULT_ADDR: docs/platform.md)"
+  fi
   if [ "$dry_run" = 1 ]; then
     step "Would destroy the workloads, the platform and the $target cluster (dry run: nothing changes)"
     return

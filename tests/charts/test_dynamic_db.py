@@ -81,6 +81,13 @@ def test_renders_and_validates(profile, dynamic):
         assert es["refreshInterval"] == "12h"
         assert es["target"]["template"]["metadata"]["labels"] == {"waltid/rollout-on-change": "true"}
         assert es["target"]["template"]["type"] == "kubernetes.io/basic-auth"
+    # Vault's engine reaches Postgres (the namespace denies by default)
+    np = next(d for d in kind(docs, "NetworkPolicy") if d["metadata"]["name"].endswith("postgres-from-vault"))
+    assert np["spec"]["podSelector"]["matchLabels"] == {"cnpg.io/cluster": "waltid-pg"}
+    peer = np["spec"]["ingress"][0]["from"][0]
+    assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "vault"}
+    assert peer["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "vault", "component": "server"}
+    assert np["spec"]["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 5432}]
     sa = [d for d in kind(docs, "ServiceAccount") if d["metadata"]["name"] == "waltid-db-credentials"]
     assert sa and sa[0]["automountServiceAccountToken"] is False
 

@@ -152,9 +152,9 @@ pub struct Applied {
     pub roles: Vec<DbRole>,
 }
 
-/// Mounts the engine (if absent), writes the connection (Vault verifies it by logging in) and
-/// the roles. The admin password is read from the KV of this same Vault (the plan's
-/// `--db-admin-secret`, home `in-cluster`: placement.rs).
+/// Mounts the engine (if absent), writes the connection (with --db-verify Vault logs in) and
+/// the roles. The admin password is the plan's `--db-admin-secret` in the KV of this same Vault
+/// (home `in-cluster`: placement.rs), seeded first when absent.
 pub fn apply(
     v: &Vault,
     e: &EngineArgs,
@@ -178,6 +178,16 @@ pub fn apply(
             admin.name
         ))
     })?;
+    // Seeded here if absent (check-and-set, never overwritten): `k8s-deploy.sh up` applies the
+    // policies before it seeds, and CloudNativePG reads the same value through ESO.
+    let only_admin = SecretPlan {
+        secrets: vec![admin.clone()],
+        ..plan.clone()
+    };
+    let seeded = crate::seed::seed(v, &only_admin)?;
+    if let Some(p) = seeded.problems.first() {
+        return Err(WdError::problems(format!("{}: {}", p.secret, p.message)));
+    }
     let admin_password = v
         .kv_read(&plan.kv_mount, &admin.vault_path)?
         .and_then(|s| s.data.get(&admin.vault_key).cloned())

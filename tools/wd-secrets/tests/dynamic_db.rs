@@ -563,3 +563,64 @@ fn a_consumer_without_a_database_password_is_bad_input() {
         4
     );
 }
+
+#[test]
+fn policies_before_seed_as_up_runs_them_seed_the_admin_password_once() {
+    let bao = dev();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = rendered_plan(dir.path());
+    let plan = plan.to_str().unwrap();
+    // `k8s-deploy.sh up` order: policies (the database does not exist yet: no --db-verify), seed
+    ok(&wd_secrets(
+        &bao.addr,
+        "root",
+        &["policies", "--plan", plan, "--apply", "--dynamic-db"],
+    ));
+    let (_, admin) = http(
+        "GET",
+        &bao.addr,
+        "secret/data/waltid/postgres/vault",
+        "root",
+        None,
+    );
+    let first = admin["data"]["data"]["password"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(first.len(), 32);
+    let (code, role) = http("GET", &bao.addr, "database/roles/keycloak", "root", None);
+    assert_eq!(code, 200, "{role}");
+    assert_eq!(role["data"]["default_ttl"], 24 * 3600);
+    assert_eq!(role["data"]["max_ttl"], 48 * 3600);
+    let (_, conn) = http("GET", &bao.addr, "database/config/waltid-pg", "root", None);
+    assert_eq!(
+        conn["data"]["connection_details"]["connection_url"],
+        "postgresql://{{username}}:{{password}}@waltid-pg-rw.waltid.svc:5432/waltid?sslmode=require"
+    );
+    assert_eq!(
+        conn["data"]["connection_details"]["username"],
+        "vault_admin"
+    );
+    let o = wd_secrets(&bao.addr, "root", &["seed", "--plan", plan, "--dynamic-db"]);
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let admin_item = r["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["secret"] == "postgres-vault-password")
+        .unwrap();
+    assert_eq!(admin_item["status"], "kept");
+    ok(&wd_secrets(
+        &bao.addr,
+        "root",
+        &["policies", "--plan", plan, "--apply", "--dynamic-db"],
+    ));
+    let (_, admin) = http(
+        "GET",
+        &bao.addr,
+        "secret/data/waltid/postgres/vault",
+        "root",
+        None,
+    );
+    assert_eq!(admin["data"]["data"]["password"].as_str().unwrap(), first);
+}
