@@ -156,3 +156,21 @@ variable "keda_enabled" {
   type        = bool
   default     = null
 }
+
+variable "internal_ca" {
+  description = "Internal CA on Vault PKI (issue 16 option 1, terraform/platform/pki.tf): ClusterIssuer vault-internal signing with Vault's pki/ (set up by `wd-secrets policies --apply --pki --pki-domain <domain>`). No pod (0 MiB): off by default on every profile because the issuer stays NotReady until that step has run (docs/runbooks/internal-ca.md)."
+  type        = bool
+  default     = false
+}
+
+variable "istio_ambient" {
+  description = "Istio 1.28 ambient mode (issue 16 option 5, terraform/platform/istio.tf): base, istiod, istio-cni, ztunnel in istio-system; the scenario's namespace joins by label (terraform/workloads istio_ambient). Off by default on every profile: it rewires every node's pod networking (CNI chaining) and adds 320 MiB of requests on local (docs/platform.md)."
+  type        = bool
+  default     = false
+}
+
+variable "istio_mtls_strict" {
+  description = "With istio_ambient: mesh-wide PeerAuthentication STRICT (enrolled pods accept only mTLS from the mesh); ingress-nginx and monitoring join the mesh so they can still call the scenario."
+  type        = bool
+  default     = false
+}

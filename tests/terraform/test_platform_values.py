@@ -38,8 +38,8 @@ FACTS_FILE = pathlib.Path(__file__).resolve().parent / "platform_facts.yaml"
 
 # The variables terraform/platform/main.tf passes per profile (local = kind: metallb, host ports).
 PROFILE_VARS = {
-    "local": dict(profile="local", domain="localtest.me", replicas=1, peers=["vault-0"], host_ports=True, role_arn=""),
-    "prod": dict(profile="prod", domain="example.org", replicas=3, peers=["vault-0", "vault-1", "vault-2"], host_ports=False, role_arn="arn:aws:iam::123456789012:role/waltid-ebs-csi"),
+    "local": dict(profile="local", domain="localtest.me", replicas=1, peers=["vault-0"], host_ports=True, role_arn="", cluster_type="kind"),
+    "prod": dict(profile="prod", domain="example.org", replicas=3, peers=["vault-0", "vault-1", "vault-2"], host_ports=False, role_arn="arn:aws:iam::123456789012:role/waltid-ebs-csi", cluster_type="eks"),
 }
 
 
@@ -403,6 +403,12 @@ def _render_all(charts_dir):  # pragma: no cover - needs the upstream charts and
         chart = pathlib.Path(chart)
         vals = yaml.safe_load((chart / "values.yaml").read_text()) if (chart / "values.yaml").exists() else {}
         vals = vals or {}
+        if "_internal_defaults_do_not_set" in vals:
+            # Istio's charts keep their defaults under this key and templates/zzz_profile.yaml merges
+            # them with files/profile-<profile>.yaml and files/profile-platform-<platform>.yaml.
+            vals = merge(vals.pop("_internal_defaults_do_not_set") or {}, vals)
+            vals.setdefault("profile", "")
+            vals.setdefault("global", {}).setdefault("platform", "")
         for dep in yaml.safe_load((chart / "Chart.yaml").read_text()).get("dependencies") or []:
             sub = chart / "charts" / dep["name"]
             if sub.is_dir():

@@ -107,7 +107,7 @@ def test_every_release_module_and_provider_is_pinned_exactly():
                 for name, spec in rp.items():
                     if not meta(name):
                         assert EXACT.match(unq(unq(spec)["version"])), f"{m.name}: provider {name} {spec}"
-    assert releases == 18, releases  # 13 platform releases (incl. the blackbox exporter) + the EBS CSI driver (eks only) + Reloader (workloads, dynamic DB credentials only) + Tempo, OTel Collector, KEDA (options)
+    assert releases == 22, releases  # 13 platform releases (incl. the blackbox exporter) + the EBS CSI driver (eks only) + Reloader (workloads, dynamic DB credentials only) + Tempo, OTel Collector, KEDA, Istio base/istiod/cni/ztunnel (options)
 
 
 def test_bootstrap_modules_declare_the_same_outputs():
