@@ -103,7 +103,8 @@ docs: build
 	mv docs/k8s/config-fields.md.tmp docs/k8s/config-fields.md
 
 ## bench: cold-process timings written to docs/benchmarks.md (needs hyperfine)
-bench: release
+bench: release venv
+	$(CARGO) build --release --locked -p wd-loadtest --example hello-server
 	scripts/bench.sh
 
 fmt:
