@@ -206,6 +206,8 @@ def test_secrets_reports_and_policies(rendered, bao_dev, tmp_path):
     name = seeded["items"][0]["secret"]
     check("SecretsReport", run("wd-secrets", "rotate", name, "--plan", sp, env=bao_dev))
     check("VaultPolicies", run("wd-secrets", "policies", "--plan", sp, "--out", str(tmp_path / "hcl"), env=bao_dev))
+    placed = check("SecretPlacement", run("wd-secrets", "plan", "--plan", sp, "--store", "external", "--dynamic-db"))
+    assert {p["home"] for p in placed["secrets"]} == {"external", "in-cluster", "dynamic"}
 
 
 def test_transit_documents(bao_dev):

@@ -125,7 +125,7 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
                 if placement.db.dynamic_db {
                     dynamic::roles(&placement.db, &plan)?;
                 }
-                placement::emit(&placement::placement(&placement, &plan, &db_mount), format)?;
+                output::emit(&placement::placement(&placement, &plan, &db_mount), format)?;
             }
             Ok(Exit::Ok)
         }

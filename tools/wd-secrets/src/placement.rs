@@ -15,6 +15,7 @@
 
 use serde::Serialize;
 use wd_core::docs::secret_plan::{PlannedSecret, SecretPlan};
+use wd_core::docs::vault::{PlacedSecret, SecretPlacement};
 
 /// Which Vault `--vault-addr` is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
@@ -117,34 +118,15 @@ pub fn must_be_absent<'a>(a: &PlacementArgs, plan: &'a SecretPlan) -> Vec<&'a Pl
         .collect()
 }
 
+fn name<T: Serialize>(v: T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// `wd-secrets plan` with --store/--dynamic-db: every secret and where it lives.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Placement {
-    pub api_version: &'static str,
-    pub kind: &'static str,
-    pub scenario: String,
-    pub kv_mount: String,
-    pub store: Store,
-    pub secrets: Vec<Placed>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Placed {
-    pub name: String,
-    pub vault_path: String,
-    pub vault_key: String,
-    pub k8s_secret: String,
-    pub home: Home,
-    /// Whether `seed` on this Vault writes it.
-    pub seeded_here: bool,
-    /// Whether the secret is still there after `k8s-deploy.sh reset` + `up`.
-    pub survives_reset: bool,
-    pub why: String,
-}
-
-pub fn placement(a: &PlacementArgs, plan: &SecretPlan, db_mount: &str) -> Placement {
+pub fn placement(a: &PlacementArgs, plan: &SecretPlan, db_mount: &str) -> SecretPlacement {
     let secrets = plan
         .secrets
         .iter()
@@ -159,69 +141,24 @@ pub fn placement(a: &PlacementArgs, plan: &SecretPlan, db_mount: &str) -> Placem
                 Home::External => "static; in the Vault outside the cluster".into(),
                 Home::Single => "static; in the cluster's Vault, destroyed by reset".into(),
             };
-            Placed {
+            PlacedSecret {
                 name: s.name.clone(),
                 vault_path: s.vault_path.clone(),
                 vault_key: s.vault_key.clone(),
                 k8s_secret: s.k8s_secret.clone(),
-                home: h,
+                home: name(h),
                 seeded_here: lives_here(a, s) && s.policy.format != "external",
                 survives_reset: h == Home::External,
                 why,
             }
         })
         .collect();
-    Placement {
-        api_version: "wd/v1",
-        kind: "SecretPlacement",
+    SecretPlacement {
         scenario: plan.scenario.clone(),
         kv_mount: plan.kv_mount.clone(),
-        store: a.store,
+        store: name(a.store),
         secrets,
-    }
-}
-
-/// Prints a [`Placement`]: JSON (the contract) or a table.
-pub fn emit(p: &Placement, format: wd_core::output::Format) -> wd_core::WdResult<()> {
-    use wd_core::output::{Format, Table};
-    let text = match format {
-        Format::Json => serde_json::to_string_pretty(p).expect("a placement serializes") + "\n",
-        _ => {
-            let mut t = Table::new(
-                &format!("Secret placement ({:?} store)", p.store),
-                &[
-                    "secret",
-                    "home",
-                    "vault path",
-                    "k8s secret",
-                    "seeded here",
-                    "survives reset",
-                ],
-            );
-            for s in &p.secrets {
-                t.row(vec![
-                    s.name.clone(),
-                    serde_json::to_value(s.home)
-                        .expect("serializes")
-                        .as_str()
-                        .unwrap_or("")
-                        .into(),
-                    format!("{}/{}#{}", p.kv_mount, s.vault_path, s.vault_key),
-                    s.k8s_secret.clone(),
-                    if s.seeded_here { "yes" } else { "no" }.into(),
-                    if s.survives_reset { "yes" } else { "no" }.into(),
-                ]);
-            }
-            wd_core::output::text_table(&t)
-        }
-    };
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(wd_core::WdError::input(
-            format!("<stdout>: cannot write ({e})"),
-        )),
-        _ => Ok(()),
+        ..Default::default()
     }
 }
 

@@ -175,6 +175,7 @@ pub fn all_schemas() -> Vec<(&'static str, serde_json::Value)> {
         one::<vault::TransitKeys>(),
         one::<vault::TransitSignature>(),
         one::<vault::TransitKeyRef>(),
+        one::<vault::SecretPlacement>(),
         one::<cluster::WaitReport>(),
         one::<cluster::UrlList>(),
         one::<preflight::PreflightReport>(),

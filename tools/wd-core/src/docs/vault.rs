@@ -13,6 +13,7 @@ crate::doc_kind!(VaultPoliciesKind, "VaultPolicies");
 crate::doc_kind!(TransitKeysKind, "TransitKeys");
 crate::doc_kind!(TransitSignatureKind, "TransitSignature");
 crate::doc_kind!(TransitKeyRefKind, "TransitKeyRef");
+crate::doc_kind!(SecretPlacementKind, "SecretPlacement");
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "camelCase")]
@@ -216,4 +217,39 @@ pub struct TransitToken {
 
 impl Document for TransitKeyRef {
     const KIND: &'static str = "TransitKeyRef";
+}
+
+/// `wd-secrets plan --store … / --dynamic-db`: where each planned secret lives (issue 16: an
+/// external store for the static secrets, dynamic database credentials). No value inside.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretPlacement {
+    pub api_version: ApiVersion,
+    pub kind: SecretPlacementKind,
+    pub scenario: String,
+    pub kv_mount: String,
+    /// The Vault this placement is for: `single`, `external` or `in-cluster`.
+    pub store: String,
+    pub secrets: Vec<PlacedSecret>,
+}
+
+impl Document for SecretPlacement {
+    const KIND: &'static str = "SecretPlacement";
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PlacedSecret {
+    pub name: String,
+    pub vault_path: String,
+    pub vault_key: String,
+    pub k8s_secret: String,
+    /// `single` (the one Vault), `external` (the Vault outside the cluster), `in-cluster` (issued
+    /// or used by the cluster's Vault) or `dynamic` (a lease of the database engine, in no KV).
+    pub home: String,
+    /// Whether `wd-secrets seed` on this Vault writes it.
+    pub seeded_here: bool,
+    /// Whether it is still there after `k8s-deploy.sh reset` + `up`.
+    pub survives_reset: bool,
+    pub why: String,
 }

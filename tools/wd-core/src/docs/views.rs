@@ -555,6 +555,33 @@ impl View for VaultCluster {
     }
 }
 
+impl View for SecretPlacement {
+    fn tables(&self) -> Vec<Table> {
+        let mut t = Table::new(
+            &format!("Secret placement ({} store)", self.store),
+            &[
+                "secret",
+                "home",
+                "vault path",
+                "k8s secret",
+                "seeded here",
+                "survives reset",
+            ],
+        );
+        for s in &self.secrets {
+            t.row(vec![
+                s.name.clone(),
+                s.home.clone(),
+                format!("{}/{}#{}", self.kv_mount, s.vault_path, s.vault_key),
+                s.k8s_secret.clone(),
+                if s.seeded_here { "yes" } else { "no" }.into(),
+                if s.survives_reset { "yes" } else { "no" }.into(),
+            ]);
+        }
+        vec![t]
+    }
+}
+
 impl View for VaultPolicies {
     fn tables(&self) -> Vec<Table> {
         let mut p = Table::new("Policies", &["name", "consumer", "rules"]);
