@@ -108,3 +108,19 @@ variable "external_vault" {
     error_message = "external_vault.address must be https:// (the secrets leave the cluster's network)."
   }
 }
+
+variable "internal_ca_pem_path" {
+  description = "Root certificate (PEM) of the internal CA, written by `wd-secrets policies --apply --pki --pki-ca-out <file>` (terraform/platform internal_ca). Set: ConfigMap wd-internal-ca in the namespace and every chart trusts it (docs/runbooks/internal-ca.md). Empty: off."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.internal_ca_pem_path == "" || (fileexists(var.internal_ca_pem_path) && can(regex("-----BEGIN CERTIFICATE-----", file(var.internal_ca_pem_path))))
+    error_message = "internal_ca_pem_path must be a PEM certificate file (wd-secrets policies --apply --pki --pki-ca-out <file>)."
+  }
+}
+
+variable "istio_ambient" {
+  description = "Label the namespace istio.io/dataplane-mode=ambient: its pods join Istio's ambient mesh (terraform/platform istio_ambient must be on; docs/platform.md)."
+  type        = bool
+  default     = false
+}
