@@ -114,7 +114,8 @@ variable "internal_ca_pem_path" {
   type        = string
   default     = ""
   validation {
-    condition     = var.internal_ca_pem_path == "" || (fileexists(var.internal_ca_pem_path) && can(regex("-----BEGIN CERTIFICATE-----", file(var.internal_ca_pem_path))))
+    # can(): Terraform evaluates both sides of ||, and fileexists("") fails (a directory)
+    condition     = var.internal_ca_pem_path == "" || can(regex("-----BEGIN CERTIFICATE-----", file(var.internal_ca_pem_path)))
     error_message = "internal_ca_pem_path must be a PEM certificate file (wd-secrets policies --apply --pki --pki-ca-out <file>)."
   }
 }
