@@ -3,6 +3,31 @@ wd-lib.networkpolicy: one NetworkPolicy. dict: ctx, name, selector (labels), ing
 (lists of rules as in the API; either may be absent), comment (why the edge exists).
 */}}
 {{- define "wd-lib.networkpolicy" -}}
+{{- /* Istio ambient (global.mesh.ambient; docs/platform.md "Istio ambient"): between enrolled
+pods ztunnel carries every connection as HBONE to port 15008 of the destination pod, and the
+kubelet's probes reach enrolled pods from 169.254.7.127 (istio-cni SNAT, cni/pkg/iptables):
+each rule that names ports also allows 15008, and a policy with Ingress admits the probes. The
+peers stay exactly those of the rule. */ -}}
+{{- $ingress := .ingress -}}
+{{- $egress := .egress -}}
+{{- if ((.ctx.Values.global).mesh).ambient -}}
+{{- $hbone := dict "protocol" "TCP" "port" 15008 -}}
+{{- $ingress = list -}}
+{{- range .ingress -}}
+{{- $r := deepCopy . -}}
+{{- if $r.ports }}{{ $_ := set $r "ports" (append $r.ports $hbone) }}{{ end -}}
+{{- $ingress = append $ingress $r -}}
+{{- end -}}
+{{- if hasKey . "ingress" -}}
+{{- $ingress = append $ingress (dict "from" (list (dict "ipBlock" (dict "cidr" "169.254.7.127/32")))) -}}
+{{- end -}}
+{{- $egress = list -}}
+{{- range .egress -}}
+{{- $r := deepCopy . -}}
+{{- if $r.ports }}{{ $_ := set $r "ports" (append $r.ports $hbone) }}{{ end -}}
+{{- $egress = append $egress $r -}}
+{{- end -}}
+{{- end }}
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
@@ -28,11 +53,11 @@ spec:
     {{- if hasKey . "egress" }}
     - Egress
     {{- end }}
-  {{- with .ingress }}
+  {{- with $ingress }}
   ingress:
     {{- toYaml . | nindent 4 }}
   {{- end }}
-  {{- with .egress }}
+  {{- with $egress }}
   egress:
     {{- toYaml . | nindent 4 }}
   {{- end }}

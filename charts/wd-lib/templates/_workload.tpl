@@ -71,9 +71,11 @@ spec:
               protocol: TCP
             {{- end }}
           {{- $env := include (printf "%s.env" $name) . | trim }}
-          {{- if $env }}
+          {{- $caEnv := include "wd-lib.internalCA.env" . | trim }}
+          {{- if or $env $caEnv }}
           env:
-            {{- $env | nindent 12 }}
+            {{- with $env }}{{ . | nindent 12 }}{{ end }}
+            {{- with $caEnv }}{{ . | nindent 12 }}{{ end }}
           {{- end }}
           {{- include "wd-lib.probes" . | nindent 10 }}
           resources:
@@ -98,6 +100,7 @@ spec:
               readOnly: true
             {{- end }}
             {{- include (printf "%s.volumeMounts" $name) . | trim | nindent 12 }}
+            {{- include "wd-lib.internalCA.volumeMounts" . | trim | nindent 12 }}
       volumes:
         - name: tmp
           emptyDir:
@@ -108,6 +111,7 @@ spec:
             name: {{ include "wd-lib.fullname" . }}-config
         {{- end }}
         {{- include (printf "%s.volumes" $name) . | trim | nindent 8 }}
+        {{- include "wd-lib.internalCA.volumes" . | trim | nindent 8 }}
 {{- end -}}
 
 {{- define "wd-lib.configmap" -}}

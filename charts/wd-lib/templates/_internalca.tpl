@@ -1,0 +1,40 @@
+{{/*
+The internal CA (issue 16 option 1; docs/runbooks/internal-ca.md). With global.internalCA.configMap
+set — a ConfigMap with key ca.crt in the release's namespace (terraform/workloads creates
+wd-internal-ca from the root `wd-secrets policies --apply --pki --pki-ca-out` wrote) — every pod of
+wd-lib.deployment mounts it at /etc/wd-internal-ca (read-only, public certificate) and gets
+SSL_CERT_DIR=/etc/wd-internal-ca: Go's crypto/x509 (the app) reads the certificates of that
+directory IN ADDITION to the system bundle file, so the public roots stay trusted (SSL_CERT_FILE
+would replace them). The JVM ignores both variables: walt-issuer and walt-wallet import the same
+ConfigMap into a copy of their cacerts (their vaultCA.configMap, _vaultca.tpl; terraform/workloads
+sets it to the same name).
+*/}}
+{{- define "wd-lib.internalCA.configMap" -}}
+{{- ((.Values.global).internalCA).configMap | default "" -}}
+{{- end -}}
+
+{{- define "wd-lib.internalCA.env" -}}
+{{- if include "wd-lib.internalCA.configMap" . }}
+- name: SSL_CERT_DIR
+  value: /etc/wd-internal-ca
+{{- end }}
+{{- end -}}
+
+{{- define "wd-lib.internalCA.volumes" -}}
+{{- with include "wd-lib.internalCA.configMap" . }}
+- name: wd-internal-ca
+  configMap:
+    name: {{ . }}
+    items:
+      - key: ca.crt
+        path: ca.crt
+{{- end }}
+{{- end -}}
+
+{{- define "wd-lib.internalCA.volumeMounts" -}}
+{{- if include "wd-lib.internalCA.configMap" . }}
+- name: wd-internal-ca
+  mountPath: /etc/wd-internal-ca
+  readOnly: true
+{{- end }}
+{{- end -}}
