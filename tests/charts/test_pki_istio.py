@@ -258,3 +258,26 @@ def test_wd_verify_requires_the_callers_to_trust_the_internal_ca():
         found[option] = tv.errors(tv.wd_verify(text, *args), "call-path/tls")
     assert found["off"] and all("vault-internal" in f["message"] for f in found["off"]), found["off"]
     assert not found["ca"], [f["message"] for f in found["ca"]]
+
+
+def test_the_local_profile_can_serve_https_with_the_internal_ca():
+    """The local profile serves plain HTTP because the callers trust no self-signed CA
+    (config/values/target-local.yaml, waltid-facts §2). With the internal CA: wd-render --set
+    tls=true --set ingress.clusterIssuer=vault-internal and terraform/workloads' CA layer give
+    https public URLs whose certificates every caller trusts (wd-verify: no error at all)."""
+    layers = [tc.wd_render("tls=true", "ingress.clusterIssuer=vault-internal"), tc.values_file("values-local.yaml")]
+    found = {}
+    for option in ("off", "ca"):
+        values = {}
+        for layer in layers + OPTIONS[option]:
+            values = tc.deep_merge(values, layer)
+        assert values["global"]["tls"] is True and values["global"]["ingress"]["clusterIssuer"] == "vault-internal"
+        rendered = tc.render_chart(tc.CASES["umbrella/local"][1], values, api_versions=(tc.ESO, "monitoring.coreos.com/v1"))
+        docs = tc.load_docs(rendered)
+        tls = [d for _, d in docs if d["kind"] == "Ingress" and d["spec"].get("tls")]
+        assert tls and all(d["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "vault-internal" for d in tls)
+        text = "".join(f"---\n# Source: {p}\n{t}\n" for p, t in sorted(rendered.items()) if not p.endswith("NOTES.txt"))
+        args = tv.orchestrator_flags(values) + ["--external", f"ConfigMap/{CM}", "--external", "ClusterIssuer/vault-internal"] + tv.NODES["local"]
+        found[option] = tv.errors(tv.wd_verify(text, *args))
+    assert {f["check"] for f in found["off"]} == {"call-path/tls"}, [f["message"] for f in found["off"]]
+    assert not found["ca"], [f["message"] for f in found["ca"]]
