@@ -32,9 +32,13 @@ output "admission_policies" {
 }
 
 output "options" {
-  description = "Platform options that are on (issue 16): opentelemetry (the OTLP endpoint the umbrella's global.otel names) and keda (the charts' autoscaling.keda may be used)."
+  description = "Platform options that are on (issue 16): opentelemetry (the OTLP endpoint the umbrella's global.otel names), keda (the charts' autoscaling.keda may be used), internal_ca (ClusterIssuer vault-internal), istio_ambient (the mesh is installed)."
   value = {
     opentelemetry = local.otel ? { grpc = "opentelemetry-collector.monitoring.svc:4317", http = "http://opentelemetry-collector.monitoring.svc:4318" } : null
     keda          = local.keda
+    # internal CA: the ClusterIssuer that signs with Vault PKI (docs/runbooks/internal-ca.md)
+    internal_ca = local.internal_ca ? { cluster_issuer = local.internal_ca_issuer } : null
+    # Istio ambient: terraform/workloads istio_ambient may enroll the namespace
+    istio_ambient = local.istio
   }
 }

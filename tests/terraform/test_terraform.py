@@ -311,8 +311,9 @@ def test_memory_budget_is_reported():
         lines += [
             "## Platform options: what each adds",
             "",
-            "Releases installed only when their `terraform/platform` toggle is on (null = by profile: off on",
-            "`local`, on in `prod`); not counted in the total above. Same figures source as the table above.",
+            "Releases installed only when their `terraform/platform` toggle is on (default: each variable's",
+            "description in terraform/platform/variables.tf; null = by profile: off on `local`, on in `prod`);",
+            "not counted in the total above. Same figures source as the table above.",
             "",
             "| toggle | release | memory requests local (GiB) | memory limits local (GiB) | memory requests prod (GiB) |",
             "|---|---|---:|---:|---:|",
