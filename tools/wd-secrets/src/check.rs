@@ -48,6 +48,21 @@ pub fn check_placed(
             });
         }
     }
+    // the database engine answers for the dynamic credentials (on the cluster's Vault)
+    if placement.db.dynamic_db && placement.store != crate::placement::Store::External {
+        for r in crate::dynamic::roles(&placement.db, plan)? {
+            let path = format!("{}/roles/{}", placement.db.db_mount, r.name);
+            let (status, _) = v.raw("GET".parse().expect("an HTTP method"), &path, None)?;
+            if status != 200 {
+                report.problems.push(Problem {
+                    secret: r.k8s_secret.clone(),
+                    key: "username/password".into(),
+                    message: format!("{path} is not configured (Vault answered {status}): ESO cannot issue {}'s credentials", r.name),
+                    fix: "wd-secrets policies --plan out/secrets/secret-plan.json --apply --dynamic-db".into(),
+                });
+            }
+        }
+    }
     Ok(report)
 }
 

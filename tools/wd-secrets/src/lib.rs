@@ -52,9 +52,6 @@ pub enum Cmd {
         plan: PlanArg,
         #[command(flatten)]
         placement: placement::PlacementArgs,
-        /// Mount of the database engine named in the placement (with --dynamic-db).
-        #[arg(long, default_value = "database")]
-        db_mount: String,
     },
     /// Generate every missing value and write it with check-and-set (never overwrites); only the
     /// secrets that live in this Vault (--store, --dynamic-db).
@@ -92,6 +89,9 @@ pub enum Cmd {
         plan: PlanArg,
         #[command(flatten)]
         vault: VaultArgs,
+        /// A secret whose home is another Vault, or a dynamic credential, is refused (exit 2).
+        #[command(flatten)]
+        placement: placement::PlacementArgs,
     },
     /// Initialise (first node) and unseal a raft cluster, joining the other nodes; on an
     /// initialised cluster it only unseals.
@@ -113,11 +113,7 @@ pub fn read_plan(arg: &PlanArg) -> WdResult<SecretPlan> {
 pub fn run(cli: Cli) -> WdResult<Exit> {
     let format = cli.common.init();
     match cli.cmd {
-        Cmd::Plan {
-            plan,
-            placement,
-            db_mount,
-        } => {
+        Cmd::Plan { plan, placement } => {
             let plan = read_plan(&plan)?;
             if placement.store == placement::Store::Single && !placement.db.dynamic_db {
                 output::emit(&plan, format)?;
@@ -125,7 +121,7 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
                 if placement.db.dynamic_db {
                     dynamic::roles(&placement.db, &plan)?;
                 }
-                output::emit(&placement::placement(&placement, &plan, &db_mount), format)?;
+                output::emit(&placement::placement(&placement, &plan), format)?;
             }
             Ok(Exit::Ok)
         }
@@ -167,8 +163,14 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
                 Exit::Problems
             })
         }
-        Cmd::Rotate { name, plan, vault } => {
+        Cmd::Rotate {
+            name,
+            plan,
+            vault,
+            placement,
+        } => {
             let plan = read_plan(&plan)?;
+            placement::refuse_elsewhere(&placement, &plan, &name)?;
             let v = wd_vault::Vault::connect(&vault)?;
             let report = seed::rotate(&v, &plan, &name)?;
             output::emit(&report, format)?;

@@ -16,6 +16,7 @@
 use serde::Serialize;
 use wd_core::docs::secret_plan::{PlannedSecret, SecretPlan};
 use wd_core::docs::vault::{PlacedSecret, SecretPlacement};
+use wd_core::{WdError, WdResult};
 
 /// Which Vault `--vault-addr` is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
@@ -39,6 +40,9 @@ pub struct DynamicDbArgs {
     /// Consumers whose database credentials are dynamic (with --dynamic-db).
     #[arg(long = "db-consumer", value_name = "CONSUMER", default_values = ["walt-wallet", "keycloak"])]
     pub db_consumers: Vec<String>,
+    /// Mount of the database secrets engine on the cluster's Vault.
+    #[arg(long, default_value = "database")]
+    pub db_mount: String,
 }
 
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -106,6 +110,28 @@ pub fn here(a: &PlacementArgs, plan: &SecretPlan) -> SecretPlan {
     p
 }
 
+/// `rotate` of a secret this Vault does not hold is bad input (exit 2) naming where it lives.
+pub fn refuse_elsewhere(a: &PlacementArgs, plan: &SecretPlan, name: &str) -> WdResult<()> {
+    let Some(s) = plan.secrets.iter().find(|s| s.name == name) else {
+        return Ok(()); // rotate names the unknown secret itself
+    };
+    match home(a, s) {
+        Home::Dynamic => Err(WdError::input(format!(
+            "{name}: a dynamic credential ({}/creds/{}), never stored; force a new one with `kubectl -n <namespace> annotate externalsecret {} force-sync=$(date +%s) --overwrite` (docs/runbooks/database-password.md)",
+            a.db.db_mount,
+            dynamic_consumer(&a.db, s).unwrap_or_default(),
+            s.k8s_secret
+        ))),
+        h if !lives_here(a, s) => Err(WdError::input(format!(
+            "{name}: its home is the {} store, not this Vault (--store {}); rotate it there: --store {} --vault-addr <that Vault>",
+            serde_json::to_value(h).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            serde_json::to_value(a.store).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            serde_json::to_value(h).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Static secrets that must NOT be in this Vault: on the in-cluster Vault beside an external
 /// store, every secret whose home is the external one (a leftover would be a second, stale copy).
 pub fn must_be_absent<'a>(a: &PlacementArgs, plan: &'a SecretPlan) -> Vec<&'a PlannedSecret> {
@@ -126,7 +152,8 @@ fn name<T: Serialize>(v: T) -> String {
 }
 
 /// `wd-secrets plan` with --store/--dynamic-db: every secret and where it lives.
-pub fn placement(a: &PlacementArgs, plan: &SecretPlan, db_mount: &str) -> SecretPlacement {
+pub fn placement(a: &PlacementArgs, plan: &SecretPlan) -> SecretPlacement {
+    let db_mount = &a.db.db_mount;
     let secrets = plan
         .secrets
         .iter()
@@ -202,6 +229,7 @@ mod tests {
             db: DynamicDbArgs {
                 dynamic_db: dynamic,
                 db_consumers: vec!["walt-wallet".into(), "keycloak".into()],
+                db_mount: "database".into(),
             },
         }
     }
@@ -243,7 +271,7 @@ mod tests {
                 .count();
             assert_eq!(ext + inc + dynn, p.secrets.len());
         }
-        let pl = placement(&args(Store::External, true), &p, "database");
+        let pl = placement(&args(Store::External, true), &p);
         let survivors: Vec<_> = pl
             .secrets
             .iter()

@@ -132,7 +132,11 @@ pub fn documents(a: &PolicyArgs, plan: &SecretPlan) -> (Vec<PolicyDoc>, Vec<K8sR
         policies.push(PolicyDoc {
             name: format!("{prefix}-eso-db"),
             consumer: "external-secrets".into(),
-            hcl: crate::dynamic::eso_policy(&a.engine, &db_roles, &plan_all.scenario),
+            hcl: crate::dynamic::eso_policy(
+                &a.placement.db.db_mount,
+                &db_roles,
+                &plan_all.scenario,
+            ),
         });
         // ESO authenticates a namespaced VaultDynamicSecret generator with a service account
         // of the generator's namespace (the umbrella's postgres.dynamicCredentials.vault).
@@ -198,7 +202,7 @@ pub fn run(a: &PolicyArgs, plan: SecretPlan) -> WdResult<VaultPolicies> {
             if done.mount_enabled {
                 wd_core::term::step(&format!(
                     "enabled the database engine at {}/",
-                    a.engine.db_mount
+                    a.placement.db.db_mount
                 ));
             }
             for r in &done.roles {

@@ -570,6 +570,27 @@ fn policies_before_seed_as_up_runs_them_seed_the_admin_password_once() {
     let dir = tempfile::tempdir().unwrap();
     let plan = rendered_plan(dir.path());
     let plan = plan.to_str().unwrap();
+    // before the engine exists, check says so (and names the fix)
+    let o = wd_secrets(
+        &bao.addr,
+        "root",
+        &["check", "--plan", plan, "--cluster", "off", "--dynamic-db"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let engine: Vec<&Value> = r["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| {
+            p["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("database/roles/")
+        })
+        .collect();
+    assert_eq!(engine.len(), 2, "{r}");
+    assert!(engine[0]["fix"].as_str().unwrap().contains("--dynamic-db"));
     // `k8s-deploy.sh up` order: policies (the database does not exist yet: no --db-verify), seed
     ok(&wd_secrets(
         &bao.addr,
@@ -623,4 +644,33 @@ fn policies_before_seed_as_up_runs_them_seed_the_admin_password_once() {
         None,
     );
     assert_eq!(admin["data"]["data"]["password"].as_str().unwrap(), first);
+    // the engine is there now: no engine problem left
+    let o = wd_secrets(
+        &bao.addr,
+        "root",
+        &["check", "--plan", plan, "--cluster", "off", "--dynamic-db"],
+    );
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        r["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| !p["message"].as_str().unwrap().starts_with("database/")),
+        "{r}"
+    );
+    // a dynamic credential is never rotated by hand
+    let o = wd_secrets(
+        &bao.addr,
+        "root",
+        &[
+            "rotate",
+            "postgres-app-password",
+            "--plan",
+            plan,
+            "--dynamic-db",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("force-sync"));
 }

@@ -240,6 +240,33 @@ fn static_secrets_live_outside_and_survive_a_new_cluster_vault() {
         "the cluster's own secrets are new"
     );
 
+    // rotate acts only where the secret lives
+    let o = Command::new(env!("CARGO_BIN_EXE_wd-secrets"))
+        .args([
+            "rotate",
+            "wallet-token-key",
+            "--plan",
+            plan_file,
+            "--store",
+            "in-cluster",
+        ])
+        .env_clear()
+        .env("VAULT_ADDR", &in_cluster.addr)
+        .env("VAULT_TOKEN", "root")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("home is the external store"));
+    let (code, r) = run(
+        &external.addr,
+        &[
+            &["rotate", "wallet-token-key", "--plan", plan_file][..],
+            &ext,
+        ]
+        .concat(),
+    );
+    assert_eq!(code, Some(0), "{r}");
+
     // policies: on the external store ESO reads only the static paths, no transit signer there
     let (code, pol) = run(
         &external.addr,
