@@ -85,3 +85,11 @@ resource "kubernetes_labels" "istio_enrolled" {
   labels     = { "istio.io/dataplane-mode" = "ambient" }
   depends_on = [helm_release.ztunnel, kubernetes_namespace_v1.ns]
 }
+
+# STRICT without the mesh would do nothing: say so on every plan.
+check "istio_mtls_strict" {
+  assert {
+    condition     = !var.istio_mtls_strict || var.istio_ambient
+    error_message = "istio_mtls_strict is set but istio_ambient is off: no PeerAuthentication is created. Set istio_ambient = true (or drop istio_mtls_strict)."
+  }
+}
