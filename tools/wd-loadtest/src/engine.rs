@@ -19,12 +19,10 @@
 //! A flow is a virtual user's per-user setup plus one iteration: what the setup created (the
 //! login token) is state the iteration's steps depend on.
 
-use crate::client::{Answer, Conns, Endpoint};
+use crate::client::{Answer, Conns, Endpoint, Method};
 use crate::metrics::Metrics;
 use crate::scenario::{Body, Extract, JsonCheck, Scenario, Step};
 use crate::template::Vars;
-use bytes::Bytes;
-use http_body_util::Full;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -131,14 +129,69 @@ pub struct Run {
     stopped: Notify,
     budget: AtomicU64,
     pub requests: AtomicU64,
-    /// Per step with a path without variables: its URI on every endpoint, built once.
-    static_uris: Vec<Option<Vec<hyper::Uri>>>,
+    /// Per step without variables in its path, headers and body: its request's bytes for every
+    /// endpoint, built once.
+    static_reqs: Vec<Option<Vec<Vec<u8>>>>,
 }
 
-fn uri_of(ep: &Endpoint, path: &str) -> Result<hyper::Uri, String> {
-    format!("{}{path}", ep.prefix)
-        .parse()
-        .map_err(|e| format!("invalid path {path:?} ({e})"))
+/// Writes step's request for `ep` into `out`: request line, Host, the step's headers, the body.
+fn write_request(step: &Step, ep: &Endpoint, vars: &Vars, out: &mut Vec<u8>) -> Result<(), String> {
+    use std::io::Write;
+    out.clear();
+    let path = step.path.render(vars)?;
+    let target_ok = |s: &str| s.bytes().all(|b| (0x21..0x7f).contains(&b));
+    if !target_ok(&path) {
+        return Err(format!(
+            "invalid path {path:?} (spaces and control characters must be percent-encoded)"
+        ));
+    }
+    let _ = write!(
+        out,
+        "{} {}{path} HTTP/1.1\r\nHost: {}\r\n",
+        step.method, ep.prefix, ep.authority
+    );
+    let mut has_type = false;
+    for (k, v) in &step.headers {
+        let v = v.render(vars)?;
+        if !v.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f)) {
+            return Err(format!("invalid value for header {k}: {v:?}"));
+        }
+        has_type |= k == hyper::header::CONTENT_TYPE;
+        let _ = write!(out, "{k}: {v}\r\n");
+    }
+    let (body, kind) = match &step.body {
+        Body::None => (None, ""),
+        Body::Json(t) => (Some(t.render(vars)?.to_vec()), "application/json"),
+        Body::Text(t) => (Some(t.render(vars)?.into_bytes()), "text/plain"),
+    };
+    if body.is_some() && !has_type {
+        let _ = write!(out, "Content-Type: {kind}\r\n");
+    }
+    let len = body.as_ref().map_or(0, |b| b.len());
+    // A length for every body and for the methods that expect one (RFC 9110 §8.6).
+    let wants_length = matches!(
+        step.method,
+        hyper::Method::POST | hyper::Method::PUT | hyper::Method::PATCH
+    );
+    if body.is_some() || wants_length {
+        let _ = write!(out, "Content-Length: {len}\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    if let Some(b) = body {
+        out.extend_from_slice(&b);
+    }
+    Ok(())
+}
+
+/// Whether a step's request is the same bytes every time.
+fn is_static(step: &Step) -> bool {
+    step.path.as_static().is_some()
+        && step.headers.iter().all(|(_, v)| v.as_static().is_some())
+        && match &step.body {
+            Body::None => true,
+            Body::Json(t) => matches!(t, crate::template::ValueTemplate::Static(_)),
+            Body::Text(t) => t.as_static().is_some(),
+        }
 }
 
 /// How a run ended.
@@ -154,6 +207,8 @@ const BALANCED: u64 = 1 << 63;
 /// What a virtual user keeps between iterations.
 pub struct Vu {
     conns: Conns,
+    /// The request being sent, when its step's is not prebuilt.
+    req: Vec<u8>,
     vars: Vars,
     setup_done: bool,
     /// Per service: the next replica offset (pinned targets rotate through replicas).
@@ -182,16 +237,25 @@ impl Run {
     ) -> Run {
         let metrics = Metrics::new(scenario.steps.len(), scenario.services.len());
         let budget = model.max_iterations.unwrap_or(u64::MAX);
-        let static_uris = scenario
+        let none = Vars::default();
+        let static_reqs = scenario
             .steps
             .iter()
             .map(|s| {
-                let path = s.path.as_static()?;
-                endpoints.iter().map(|ep| uri_of(ep, path).ok()).collect()
+                if !is_static(s) {
+                    return None;
+                }
+                endpoints
+                    .iter()
+                    .map(|ep| {
+                        let mut b = Vec::new();
+                        write_request(s, ep, &none, &mut b).ok().map(|_| b)
+                    })
+                    .collect()
             })
             .collect();
         Run {
-            static_uris,
+            static_reqs,
             scenario,
             targets,
             endpoints,
@@ -225,6 +289,7 @@ impl Run {
     fn new_vu(&self, id: u64, run_vars: &Arc<HashMap<String, serde_json::Value>>) -> Vu {
         Vu {
             conns: Conns::new(self.endpoints.len()),
+            req: Vec::new(),
             vars: Vars {
                 run: run_vars.clone(),
                 vu_id: id,
@@ -316,38 +381,19 @@ impl Run {
         .fetch_add(1, Relaxed);
     }
 
-    fn request(
-        &self,
+    /// Step `i`'s request for endpoint `ep_id`: prebuilt, or written into `buf`.
+    fn request<'a>(
+        &'a self,
         i: usize,
         ep_id: usize,
         vars: &Vars,
-    ) -> Result<hyper::Request<Full<Bytes>>, String> {
-        let step = &self.scenario.steps[i];
-        let ep = &self.endpoints[ep_id];
-        let uri = match &self.static_uris[i] {
-            Some(per_ep) => per_ep[ep_id].clone(),
-            None => uri_of(ep, &step.path.render(vars)?)?,
-        };
-        let mut b = hyper::Request::builder()
-            .method(step.method.clone())
-            .uri(uri)
-            .header(hyper::header::HOST, ep.authority.clone());
-        for (k, v) in &step.headers {
-            b = b.header(k, v.render(vars)?);
+        buf: &'a mut Vec<u8>,
+    ) -> Result<&'a [u8], String> {
+        if let Some(per_ep) = &self.static_reqs[i] {
+            return Ok(&per_ep[ep_id]);
         }
-        let body = match &step.body {
-            Body::None => Bytes::new(),
-            Body::Json(t) => {
-                b = b.header(hyper::header::CONTENT_TYPE, "application/json");
-                t.render(vars)?
-            }
-            Body::Text(t) => {
-                b = b.header(hyper::header::CONTENT_TYPE, "text/plain");
-                Bytes::from(t.render(vars)?)
-            }
-        };
-        b.body(Full::new(body))
-            .map_err(|e| format!("invalid request ({e})"))
+        write_request(&self.scenario.steps[i], &self.endpoints[ep_id], vars, buf)?;
+        Ok(buf)
     }
 
     /// Runs step `i`: picks the replica, sends (polling when asked), records, judges; what it
@@ -384,7 +430,7 @@ impl Run {
         let attempts = step.poll.as_ref().map(|p| p.attempts).unwrap_or(1);
         let mut answer: Option<Answer> = None;
         for attempt in 0..attempts {
-            let req = match self.request(i, ep_id, vars) {
+            let req = match self.request(i, ep_id, vars, &mut vu.req) {
                 Ok(r) => r,
                 Err(e) => {
                     m.errors.fetch_add(1, Relaxed);
@@ -395,7 +441,11 @@ impl Run {
             };
             m.requests.fetch_add(1, Relaxed);
             self.requests.fetch_add(1, Relaxed);
-            let a = match vu.conns.send(ep_id, ep, req, self.timeout).await {
+            let a = match vu
+                .conns
+                .send(ep_id, ep, req, Method::of(&step.method), self.timeout)
+                .await
+            {
                 Ok(a) => a,
                 Err((f, e)) => {
                     m.failure(f);
@@ -498,9 +548,7 @@ impl Run {
                         })?
                 }
                 Extract::Header(h) => a
-                    .headers
-                    .get(h)
-                    .and_then(|v| v.to_str().ok())
+                    .header(h.as_str())
                     .map(|s| serde_json::Value::String(s.to_string()))
                     .ok_or_else(|| format!("extract {var}: no {h} header"))?,
                 Extract::Text => serde_json::Value::String(text.trim().to_string()),
@@ -793,6 +841,55 @@ mod tests {
             max_iterations: None,
             duration: None,
         }
+    }
+
+    #[test]
+    fn request_bytes() {
+        let sc = crate::scenario::parse(
+            "name: r\nsteps:\n\
+             - {name: a, service: w, path: /x}\n\
+             - {name: b, service: w, method: POST, path: '/u/${id}', headers: {Authorization: 'Bearer ${id}'}, json: {k: v}}\n\
+             - {name: c, service: w, method: POST, path: /p}\n\
+             - {name: d, service: w, path: /q, headers: {Content-Type: text/csv}, body: \"a,b\"}\n\
+             - {name: e, service: w, path: /h, headers: {X-A: '${id}'}}\n",
+            "r.yaml",
+        )
+        .unwrap();
+        let ep = Endpoint::parse("http://h:8/api").unwrap();
+        let mut vars = Vars::default();
+        vars.iter.insert("id".into(), serde_json::json!("7"));
+        let text = |i: usize, vars: &Vars| {
+            let mut b = Vec::new();
+            write_request(&sc.steps[i], &ep, vars, &mut b).map(|_| String::from_utf8(b).unwrap())
+        };
+        assert_eq!(
+            text(0, &vars).unwrap(),
+            "GET /api/x HTTP/1.1\r\nHost: h:8\r\n\r\n"
+        );
+        assert!(is_static(&sc.steps[0]) && !is_static(&sc.steps[1]));
+        assert_eq!(
+            text(1, &vars).unwrap(),
+            "POST /api/u/7 HTTP/1.1\r\nHost: h:8\r\nauthorization: Bearer 7\r\n\
+             Content-Type: application/json\r\nContent-Length: 9\r\n\r\n{\"k\":\"v\"}"
+        );
+        assert_eq!(
+            text(2, &vars).unwrap(),
+            "POST /api/p HTTP/1.1\r\nHost: h:8\r\nContent-Length: 0\r\n\r\n"
+        );
+        assert_eq!(
+            text(3, &vars).unwrap(),
+            "GET /api/q HTTP/1.1\r\nHost: h:8\r\ncontent-type: text/csv\r\n\
+             Content-Length: 3\r\n\r\na,b"
+        );
+        // A variable must not smuggle a header or a second request in.
+        vars.iter
+            .insert("id".into(), serde_json::json!("7\r\nX: y"));
+        assert!(text(1, &vars).unwrap_err().contains("invalid path"));
+        assert!(text(4, &vars)
+            .unwrap_err()
+            .contains("invalid value for header x-a"));
+        vars.iter.insert("id".into(), serde_json::json!("7"));
+        assert!(text(1, &Vars::default()).unwrap_err().contains("not set"));
     }
 
     #[test]

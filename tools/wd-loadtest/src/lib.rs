@@ -6,7 +6,7 @@
 //! HdrHistogram latencies, throughput, status codes, errors and drift apart.
 //! `compare A B` prints a `LoadComparison`.
 //!
-//! Modules: [`scenario`] (the YAML), [`template`] (`${var}`), [`client`] (hyper connections per
+//! Modules: [`scenario`] (the YAML), [`template`] (`${var}`), [`client`] (HTTP/1.1 connections per
 //! virtual user), [`engine`] (models, flows, drift), [`metrics`], [`threshold`], [`compare`].
 //! Not here: the multi-replica walt.id fake the tests run against (tools/wd-waltfake).
 
