@@ -82,6 +82,7 @@ serve a compose-only feature that restarts the issuer through docker.sock.
 - name: VERIFIABLY_REDIS_URL
   value: {{ printf "redis://:$(REDIS_PASSWORD)@%s:%v/0" .Values.redis.host .Values.redis.port | quote }}
 {{- end }}
+{{- include "verifiably-go.otelEnv" . }}
 {{- end -}}
 
 {{/*

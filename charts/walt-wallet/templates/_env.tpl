@@ -1,7 +1,8 @@
 {{/* Environment of wallet-api: config values substituted into the rendered HOCON files. */}}
 {{- define "walt-wallet.env" -}}
 - name: JAVA_TOOL_OPTIONS
-  value: {{ include "walt-wallet.javaToolOptions" . | quote }}
+  value: {{ printf "%s%s" (include "walt-wallet.javaToolOptions" .) (include "wd-lib.otel.javaAgentOption" .) | quote }}
+{{- include "wd-lib.otel.javaEnv" . }}
 {{- /* db.conf reads both: username = "${DB_USERNAME}", password = "${DB_PASSWORD}" */}}
 - name: DB_USERNAME
   {{- if .Values.database.usernameFromSecret }}
@@ -46,6 +47,7 @@ the wallet logs at INFO (passwords, tokens) never reach Promtail and Loki. */}}
     name: {{ include "wd-lib.fullname" . }}-logging
 {{- end }}
 {{- include "walt-wallet.vaultCA.volumes" . }}
+{{- include "wd-lib.otel.javaAgentVolume" . }}
 {{- end -}}
 {{- define "walt-wallet.volumeMounts" -}}
 {{- if .Values.logging.minLevel }}
@@ -54,7 +56,9 @@ the wallet logs at INFO (passwords, tokens) never reach Promtail and Loki. */}}
   readOnly: true
 {{- end }}
 {{- include "walt-wallet.vaultCA.volumeMounts" . }}
+{{- include "wd-lib.otel.javaAgentMount" . }}
 {{- end -}}
 {{- define "walt-wallet.initContainers" -}}
 {{- include "walt-wallet.vaultCA.initContainers" . }}
+{{- include "wd-lib.otel.javaAgentInitContainer" . }}
 {{- end -}}

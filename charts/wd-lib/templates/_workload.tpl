@@ -182,7 +182,7 @@ spec:
 {{- end -}}
 
 {{- define "wd-lib.hpa" -}}
-{{- if .Values.autoscaling.enabled }}
+{{- if and .Values.autoscaling.enabled (not (include "wd-lib.keda.on" .)) }}
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata:

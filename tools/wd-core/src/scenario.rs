@@ -368,6 +368,21 @@ pub struct VerifyRules {
     /// starts a solver pod in the Ingress's namespace that the ingress controller must reach.
     #[serde(default)]
     pub acme_solver: Option<AcmeSolver>,
+    /// Services of the platform outside the manifests that workloads call (the OpenTelemetry
+    /// Collector in `monitoring`): a Service `service` in `namespace` selecting pods with
+    /// `podLabels` on `ports`, so calls to it resolve and NetworkPolicies are checked both ways.
+    #[serde(default)]
+    pub platform_services: Vec<PlatformService>,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlatformService {
+    pub namespace: String,
+    pub service: String,
+    pub pod_labels: std::collections::BTreeMap<String, String>,
+    /// Ports of the Service and its pods (`name: number`).
+    pub ports: std::collections::BTreeMap<String, u16>,
 }
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]

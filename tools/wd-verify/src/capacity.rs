@@ -114,9 +114,11 @@ pub fn pod_res(spec: &Value) -> Res {
     sum
 }
 
-/// HPAs by target (kind, namespace, name).
+/// Autoscalers by target (kind, namespace, name): HPAs, and KEDA ScaledObjects (KEDA drives its
+/// own HPA from them; the charts render one or the other, never both).
 pub fn hpas(ix: &Index) -> BTreeMap<(String, String, String), &Obj> {
     ix.of_kind("HorizontalPodAutoscaler")
+        .chain(ix.of_kind("ScaledObject"))
         .filter_map(|(_, h)| {
             let t = h.v.get("spec")?.get("scaleTargetRef")?;
             Some((
@@ -131,15 +133,40 @@ pub fn hpas(ix: &Index) -> BTreeMap<(String, String, String), &Obj> {
         .collect()
 }
 
-/// Pods a workload runs: an HPA's minReplicas when one targets it, else spec.replicas (1).
+/// An autoscaler's lower bound: HPA minReplicas (default 1), ScaledObject minReplicaCount
+/// (KEDA's default 0, i.e. scale to zero).
+pub fn scaler_min(h: &Obj) -> u64 {
+    match h.kind.as_str() {
+        "ScaledObject" => {
+            h.v.pointer("/spec/minReplicaCount")
+                .and_then(|m| m.as_u64())
+                .unwrap_or(0)
+        }
+        _ => {
+            h.v.pointer("/spec/minReplicas")
+                .and_then(|m| m.as_u64())
+                .unwrap_or(1)
+        }
+    }
+}
+
+/// An autoscaler's upper bound: HPA maxReplicas, ScaledObject maxReplicaCount (KEDA's default 100).
+pub fn scaler_max(h: &Obj) -> Option<u64> {
+    match h.kind.as_str() {
+        "ScaledObject" => Some(
+            h.v.pointer("/spec/maxReplicaCount")
+                .and_then(|m| m.as_u64())
+                .unwrap_or(100),
+        ),
+        _ => h.v.pointer("/spec/maxReplicas").and_then(|m| m.as_u64()),
+    }
+}
+
+/// Pods a workload runs: an autoscaler's lower bound when one targets it, else spec.replicas (1).
 pub fn replicas(ix: &Index, o: &Obj, nodes: u64) -> u64 {
     let h = hpas(ix);
     if let Some(h) = h.get(&(o.kind.clone(), o.namespace.clone(), o.name.clone())) {
-        return h
-            .v
-            .pointer("/spec/minReplicas")
-            .and_then(|m| m.as_u64())
-            .unwrap_or(1);
+        return scaler_min(h);
     }
     match o.kind.as_str() {
         "DaemonSet" => nodes,
@@ -180,11 +207,7 @@ pub fn check(ctx: &Ctx, out: &mut Out) {
         let (res, n) = match &p.spec {
             Some(spec) => {
                 let n = match hpa.get(&(o.kind.clone(), o.namespace.clone(), o.name.clone())) {
-                    Some(h) => {
-                        h.v.pointer("/spec/minReplicas")
-                            .and_then(|m| m.as_u64())
-                            .unwrap_or(1)
-                    }
+                    Some(h) => scaler_min(h),
                     None => replicas(ix, o, nodes),
                 };
                 (pod_res(spec), n)

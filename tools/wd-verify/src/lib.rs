@@ -161,6 +161,7 @@ pub fn verify(
         rules.dns.as_ref(),
         [rules.prometheus.as_ref(), rules.blackbox.as_ref()],
         rules.acme_solver.as_ref(),
+        &rules.platform_services,
     );
     let ctx = Ctx {
         ix: &ix,

@@ -9,7 +9,7 @@
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use wd_core::docs::preflight::ObjectRef;
-use wd_core::scenario::{AcmeSolver, OperatorRule, PeerPods};
+use wd_core::scenario::{AcmeSolver, OperatorRule, PeerPods, PlatformService};
 use wd_core::{WdError, WdResult};
 
 pub type Labels = BTreeMap<String, String>;
@@ -252,6 +252,7 @@ pub const KNOWN_KINDS: &[&str] = &[
     "NetworkPolicy",
     "Namespace",
     "HorizontalPodAutoscaler",
+    "ScaledObject",
     "PodDisruptionBudget",
     "PersistentVolumeClaim",
     "ServiceAccount",
@@ -452,6 +453,7 @@ impl Index {
         dns: Option<&PeerPods>,
         monitoring: [Option<&PeerPods>; 2],
         acme: Option<&AcmeSolver>,
+        platform: &[PlatformService],
     ) -> Index {
         let mut ix = Index {
             objs,
@@ -630,6 +632,51 @@ impl Index {
                     _ => ix.blackbox = Some(i),
                 }
             }
+        }
+        // Platform Services the workloads call (the OTel Collector): a pod and its Service.
+        for ps in platform {
+            let ports: Vec<CPort> = ps
+                .ports
+                .iter()
+                .map(|(n, p)| CPort {
+                    name: Some(n.clone()),
+                    port: *p,
+                    protocol: "TCP".into(),
+                })
+                .collect();
+            ix.services.insert(
+                (ps.namespace.clone(), ps.service.clone()),
+                Service {
+                    namespace: ps.namespace.clone(),
+                    name: ps.service.clone(),
+                    ports: ports
+                        .iter()
+                        .map(|p| SvcPort {
+                            name: p.name.clone(),
+                            port: p.port,
+                            target: IntOrStr::Int(p.port as i64),
+                            protocol: "TCP".into(),
+                        })
+                        .collect(),
+                    selector: Some(ps.pod_labels.clone()),
+                    external_name: None,
+                    obj: None,
+                },
+            );
+            ix.pods.push(Pod {
+                owner: ObjectRef {
+                    object_kind: "PlatformService".into(),
+                    namespace: ps.namespace.clone(),
+                    name: ps.service.clone(),
+                    container: None,
+                },
+                obj: None,
+                namespace: ps.namespace.clone(),
+                labels: ps.pod_labels.clone(),
+                spec: None,
+                ports,
+                platform: true,
+            });
         }
         if let Some(a) = acme {
             let mut done = std::collections::BTreeSet::new();

@@ -61,10 +61,7 @@ pub fn check(ctx: &Ctx, out: &mut Out) {
         }
         let h = hpa.get(&(o.kind.clone(), o.namespace.clone(), o.name.clone()));
         let n = replicas(ix, o, ctx.opts.nodes);
-        let max = h
-            .and_then(|h| h.v.pointer("/spec/maxReplicas"))
-            .and_then(|m| m.as_u64())
-            .unwrap_or(n);
+        let max = h.and_then(|h| crate::capacity::scaler_max(h)).unwrap_or(n);
         for rule in &ctx.rules.sessions {
             let cs = containers_of(p, &rule.image);
             if cs.is_empty() || (n <= 1 && max <= 1) {
