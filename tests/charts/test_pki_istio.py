@@ -82,7 +82,7 @@ def test_renders_validates_and_wires(profile, option):
         # every pod: the ConfigMap, read-only, SSL_CERT_DIR (Go adds it to the system roots)
         assert vols["wd-internal-ca"]["configMap"] == {"name": CM, "items": [{"key": "ca.crt", "path": "ca.crt"}]}, name
         assert mounts["wd-internal-ca"] == {"name": "wd-internal-ca", "mountPath": "/etc/wd-internal-ca", "readOnly": True}, name
-        assert env["SSL_CERT_DIR"] == "/etc/wd-internal-ca", name
+        assert env["SSL_CERT_DIR"] == "/etc/wd-internal-ca:/etc/ssl/certs", name
         if name in ("walt-issuer", "walt-wallet"):
             # the JVM: a truststore built at start from the same ConfigMap, by the same image
             init = next(c for c in ics if c["name"] == "vault-ca")

@@ -3,9 +3,10 @@ The internal CA (issue 16 option 1; docs/runbooks/internal-ca.md). With global.i
 set — a ConfigMap with key ca.crt in the release's namespace (terraform/workloads creates
 wd-internal-ca from the root `wd-secrets policies --apply --pki --pki-ca-out` wrote) — every pod of
 wd-lib.deployment mounts it at /etc/wd-internal-ca (read-only, public certificate) and gets
-SSL_CERT_DIR=/etc/wd-internal-ca: Go's crypto/x509 (the app) reads the certificates of that
-directory IN ADDITION to the system bundle file, so the public roots stay trusted (SSL_CERT_FILE
-would replace them). The JVM ignores both variables: walt-issuer and walt-wallet import the same
+SSL_CERT_DIR=/etc/wd-internal-ca:/etc/ssl/certs: Go's crypto/x509 (the app, root_unix.go) reads
+the certificates of these directories IN ADDITION to the system bundle file, so the public roots
+stay trusted (SSL_CERT_FILE would replace the bundle; /etc/ssl/certs is the default directory the
+variable would otherwise drop). The JVM ignores both variables: walt-issuer and walt-wallet import the same
 ConfigMap into a copy of their cacerts (their vaultCA.configMap, _vaultca.tpl; terraform/workloads
 sets it to the same name).
 */}}
@@ -16,7 +17,7 @@ sets it to the same name).
 {{- define "wd-lib.internalCA.env" -}}
 {{- if include "wd-lib.internalCA.configMap" . }}
 - name: SSL_CERT_DIR
-  value: /etc/wd-internal-ca
+  value: /etc/wd-internal-ca:/etc/ssl/certs
 {{- end }}
 {{- end -}}
 
