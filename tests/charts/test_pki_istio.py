@@ -281,3 +281,17 @@ def test_the_local_profile_can_serve_https_with_the_internal_ca():
         found[option] = tv.errors(tv.wd_verify(text, *args))
     assert {f["check"] for f in found["off"]} == {"call-path/tls"}, [f["message"] for f in found["off"]]
     assert not found["ca"], [f["message"] for f in found["ca"]]
+
+
+def test_strict_mtls_is_mesh_wide_and_enrolls_the_platform_callers():
+    res = platform()
+    pa = res[("kubectl_manifest", "istio_strict")]
+    assert unq(pa["count"]) == "${local.istio && var.istio_mtls_strict ? 1 : 0}"
+    body = str(pa["yaml_body"])
+    for want in ("security.istio.io/v1", "PeerAuthentication", "istio-system", "STRICT"):
+        assert want in body, want
+    labels = res[("kubernetes_labels", "istio_enrolled")]
+    # the callers of the scenario from outside its namespace: the ingress controller and the scrapers
+    assert re.search(r"""toset\(\[['"]ingress-nginx['"], ['"]monitoring['"]\]\)""", str(labels["for_each"])), labels["for_each"]
+    assert "var.istio_mtls_strict" in str(labels["for_each"])
+    assert "istio.io/dataplane-mode" in str(labels["labels"])
