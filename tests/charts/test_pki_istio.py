@@ -295,3 +295,32 @@ def test_strict_mtls_is_mesh_wide_and_enrolls_the_platform_callers():
     assert re.search(r"""toset\(\[['"]ingress-nginx['"], ['"]monitoring['"]\]\)""", str(labels["for_each"])), labels["for_each"]
     assert "var.istio_mtls_strict" in str(labels["for_each"])
     assert "istio.io/dataplane-mode" in str(labels["labels"])
+
+
+def test_internal_ca_pem_path_is_validated_by_terraform(tmp_path):
+    """The workloads variable with real terraform: empty (off) and a PEM pass; a missing file or
+    one that is no certificate fail with the variable's message."""
+    from test_terraform import terraform
+
+    text = (TF / "workloads/variables.tf").read_text()
+    start = text.index('variable "internal_ca_pem_path"')
+    end = text.index("\n}\n", start) + 3
+    mod = tmp_path / "mod"
+    mod.mkdir()
+    (mod / "main.tf").write_text(text[start:end] + 'output "p" {\n  value = var.internal_ca_pem_path\n}\n')
+    pem = tmp_path / "ca.pem"
+    pem.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    junk = tmp_path / "junk.txt"
+    junk.write_text("not a certificate\n")
+    env = dict(os.environ, TF_IN_AUTOMATION="1", TF_CLI_CONFIG_FILE="/dev/null")
+    assert subprocess.run([terraform(), f"-chdir={mod}", "init", "-input=false"], capture_output=True, env=env).returncode == 0
+
+    def plan(value):
+        return subprocess.run([terraform(), f"-chdir={mod}", "plan", "-input=false", "-no-color", "-var", f"internal_ca_pem_path={value}"], capture_output=True, text=True, env=env)
+
+    for ok in ("", str(pem)):
+        p = plan(ok)
+        assert p.returncode == 0, (ok, p.stderr)
+    for bad in (str(junk), str(tmp_path / "missing.pem")):
+        p = plan(bad)
+        assert p.returncode != 0 and "internal_ca_pem_path must be a PEM certificate file" in p.stderr, (bad, p.stderr)
