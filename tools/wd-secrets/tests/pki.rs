@@ -63,8 +63,19 @@ fn csr(dir: &Path, name: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// The request cert-manager v1.16.1 sends (internal/vault/vault.go `Sign`): every value a
+/// string, the SANs from the CSR, no common name in our CSRs, `exclude_cn_from_sans`.
 fn sign(addr: &str, token: &str, dir: &Path, name: &str) -> (u16, Value) {
-    let body = serde_json::json!({"csr": csr(dir, name), "ttl": "1h"}).to_string();
+    let body = serde_json::json!({
+        "common_name": "",
+        "alt_names": name,
+        "ip_sans": "",
+        "uri_sans": "",
+        "ttl": "1h0m0s",
+        "csr": csr(dir, name),
+        "exclude_cn_from_sans": "true",
+    })
+    .to_string();
     http("POST", addr, "pki/sign/wd-internal", token, Some(&body))
 }
 
