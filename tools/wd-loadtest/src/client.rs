@@ -6,8 +6,8 @@
 //!
 //! Hand-written for speed: hyper's client connection (per request a message through a channel to
 //! the connection's task and a oneshot back) cost 4.6 µs of user CPU per request against wrk's
-//! 0.9 µs and left wd-loadtest at 0.63–0.74× wrk; this client is measured in
-//! docs/benchmarks-notes/loadtest.md.
+//! 0.9 µs and left wd-loadtest at 0.63–0.74× wrk; this client costs 1.6–2.0 µs, at parity with
+//! wrk in CPU per request (docs/benchmarks-notes/loadtest.md).
 //!
 //! Reuse and retries: a connection is reused unless the answer said `Connection: close`, was
 //! HTTP/1.0 without keep-alive, ended with the connection, or had bytes after it. A connection
