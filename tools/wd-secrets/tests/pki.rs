@@ -1,7 +1,9 @@
 //! The internal CA (issue 16 option 1) on a REAL OpenBao: `policies --apply --pki` mounts the
 //! root and the intermediate, the role signs a CSR for a name under the deployment's domain or a
 //! service name with the sign-only policy cert-manager gets, and refuses everything else; the
-//! chain verifies against the root written by --pki-ca-out (openssl); re-applying keeps the CAs.
+//! chain verifies against the root written by --pki-ca-out (openssl); re-applying keeps the CAs;
+//! cert-manager logs in through Kubernetes auth (a fake API server answers TokenReview) only with
+//! its service account and the audience vault://vault-internal.
 
 use serde_json::Value;
 use std::path::Path;
@@ -246,4 +248,211 @@ fn pki_without_a_domain_is_bad_input_before_vault() {
         );
         assert!(String::from_utf8_lossy(&o.stderr).contains("--pki-domain"));
     }
+}
+
+// ------------------------------------------------------------------ Kubernetes auth, end to end
+
+/// base64url without padding (JWT segments); by hand: one helper is not worth a dependency.
+fn b64url(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..=c.len() {
+            out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// A service-account token as the API server issues it (claims only; the fake API server below
+/// is what "verifies" it, as TokenReview does for Vault).
+fn sa_token(namespace: &str, name: &str, aud: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = serde_json::json!({
+        "iss": "https://kubernetes.default.svc.cluster.local",
+        "aud": [aud],
+        "sub": format!("system:serviceaccount:{namespace}:{name}"),
+        "kubernetes.io": {"namespace": namespace, "serviceaccount": {"name": name, "uid": format!("uid-{name}")}},
+        "iat": now - 60,
+        "nbf": now - 60,
+        "exp": now + 600,
+    });
+    format!(
+        "{}.{}.{}",
+        b64url(br#"{"alg":"RS256","kid":"test"}"#),
+        b64url(claims.to_string().as_bytes()),
+        b64url(b"not-a-real-signature")
+    )
+}
+
+/// The API server's TokenReview for the tokens of `known` (token -> (namespace, name, audiences
+/// the token was requested with)): authenticated only if one of the review's audiences is one of
+/// the token's, as kube-apiserver does; answers with that intersection.
+fn fake_token_review(known: Vec<(String, String, String, Vec<String>)>) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(32) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; len];
+            let _ = reader.read_exact(&mut body);
+            let review: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let token = review["spec"]["token"].as_str().unwrap_or_default();
+            let asked: Vec<String> = review["spec"]["audiences"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let status = match known.iter().find(|k| k.0 == token) {
+                Some((_, ns, name, auds)) => {
+                    let both: Vec<&String> = auds
+                        .iter()
+                        .filter(|a| asked.is_empty() || asked.contains(a))
+                        .collect();
+                    if both.is_empty() {
+                        serde_json::json!({"authenticated": false, "error": "token audiences do not match"})
+                    } else {
+                        serde_json::json!({"authenticated": true, "audiences": both,
+                            "user": {"username": format!("system:serviceaccount:{ns}:{name}"), "uid": format!("uid-{name}"),
+                                     "groups": ["system:serviceaccounts", format!("system:serviceaccounts:{ns}")]}})
+                    }
+                }
+                None => serde_json::json!({"authenticated": false}),
+            };
+            let out = serde_json::json!({"kind": "TokenReview", "apiVersion": "authentication.k8s.io/v1", "status": status}).to_string();
+            let _ = write!(stream, "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{out}", out.len());
+        }
+    });
+    addr
+}
+
+#[test]
+fn cert_manager_logs_in_only_with_its_audience_and_service_account() {
+    let bao = dev();
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = secret_plan(tmp.path());
+    let issuer_aud = "vault://vault-internal".to_string();
+    let api_aud = "https://kubernetes.default.svc.cluster.local".to_string();
+    let good = sa_token("cert-manager", "wd-vault-issuer", &issuer_aud);
+    // the same identity, a token for the API server's audience (what a mounted token carries)
+    let wrong_aud = sa_token("cert-manager", "wd-vault-issuer", &api_aud);
+    let other_sa = sa_token("cert-manager", "cert-manager", &issuer_aud);
+    let api = fake_token_review(vec![
+        (
+            good.clone(),
+            "cert-manager".into(),
+            "wd-vault-issuer".into(),
+            vec![issuer_aud.clone()],
+        ),
+        (
+            wrong_aud.clone(),
+            "cert-manager".into(),
+            "wd-vault-issuer".into(),
+            vec![api_aud.clone()],
+        ),
+        (
+            other_sa.clone(),
+            "cert-manager".into(),
+            "cert-manager".into(),
+            vec![issuer_aud.clone()],
+        ),
+    ]);
+    http(
+        "POST",
+        &bao.addr,
+        "sys/auth/kubernetes",
+        "root",
+        Some(r#"{"type":"kubernetes"}"#),
+    );
+    // the API server's CA (required by the config; unused: the fake serves plain HTTP)
+    let ca = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ])
+        .args([
+            "-keyout",
+            tmp.path().join("api.key").to_str().unwrap(),
+            "-subj",
+            "/CN=api",
+            "-days",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(ca.status.success());
+    let cfg = serde_json::json!({"kubernetes_host": api, "token_reviewer_jwt": "reviewer",
+        "kubernetes_ca_cert": String::from_utf8(ca.stdout).unwrap(), "disable_local_ca_jwt": true})
+    .to_string();
+    let (code, body) = http(
+        "POST",
+        &bao.addr,
+        "auth/kubernetes/config",
+        "root",
+        Some(&cfg),
+    );
+    assert!(code == 204 || code == 200, "{code} {body}");
+    ok(&wd_secrets(
+        &bao.addr,
+        &[
+            "policies",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--apply",
+            "--pki",
+            "--pki-domain",
+            "localtest.me",
+        ],
+    ));
+    let login = |jwt: &str| {
+        let body = serde_json::json!({"role": "waltid-cert-manager", "jwt": jwt}).to_string();
+        http("POST", &bao.addr, "auth/kubernetes/login", "", Some(&body))
+    };
+    // cert-manager's token (audience vault://vault-internal, its service account): a sign-only token
+    let (code, auth) = login(&good);
+    assert_eq!(code, 200, "{auth}");
+    assert_eq!(
+        auth["auth"]["policies"],
+        serde_json::json!(["default", "waltid-pki-issuer"])
+    );
+    let token = auth["auth"]["client_token"].as_str().unwrap().to_string();
+    let (code, cert) = sign(&bao.addr, &token, tmp.path(), "wallet.localtest.me");
+    assert_eq!(code, 200, "{cert}");
+    // a token of the right account for another audience, or another account: refused
+    let (code, body) = login(&wrong_aud);
+    assert_eq!(code, 403, "{body}");
+    assert!(body.to_string().contains("audience"), "{body}");
+    let (code, body) = login(&other_sa);
+    assert_eq!(code, 403, "{body}");
+    assert!(
+        body.to_string()
+            .contains("service account name not authorized"),
+        "{body}"
+    );
 }
