@@ -351,9 +351,15 @@ impl Conn {
     #[allow(clippy::type_complexity)]
     fn head(&mut self, method: Method) -> Result<Option<(u16, usize, Framing, bool)>, ExErr> {
         loop {
-            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            let mut r = httparse::Response::new(&mut headers);
-            let n = match r.parse(&self.buf[self.start..self.end]) {
+            // Uninitialised: zeroing 100 headers (3 kB) per answer showed in the profile.
+            let mut headers = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+            let mut r = httparse::Response::new(&mut []);
+            let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+                &mut r,
+                &self.buf[self.start..self.end],
+                &mut headers,
+            );
+            let n = match parsed {
                 Ok(httparse::Status::Complete(n)) => n,
                 Ok(httparse::Status::Partial) => return Ok(None),
                 Err(e) => {
