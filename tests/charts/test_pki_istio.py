@@ -197,7 +197,8 @@ def test_istio_releases_are_one_release_and_off_by_default():
         assert "default     = false" in block, v
     wl = (TF / "workloads/main.tf").read_text()
     assert 'var.istio_ambient ? { "istio.io/dataplane-mode" = "ambient" } : {}' in wl
-    assert "local.internal_ca_values, local.mesh_values)" in wl
+    concat = re.search(r"^\s*values = concat\((.*)\)$", wl, re.M).group(1)
+    assert "local.internal_ca_values" in concat and "local.mesh_values" in concat, concat
 
 
 def test_istio_cni_uses_the_k3s_paths_only_on_k3s():
