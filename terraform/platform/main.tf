@@ -268,8 +268,8 @@ resource "helm_release" "promtail" {
 #     endpoint, the collector (chart, not the operator: no webhook mutating pods, docs/platform.md),
 #     exporting traces to Tempo, logs to Loki, metrics to a port Prometheus scrapes.
 locals {
-  otel = var.opentelemetry_enabled != null ? var.opentelemetry_enabled : !local.local
-  keda = var.keda_enabled != null ? var.keda_enabled : !local.local
+  otel = var.opentelemetry_enabled
+  keda = var.keda_enabled
 }
 
 resource "helm_release" "tempo" {

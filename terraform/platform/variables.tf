@@ -146,15 +146,15 @@ variable "app_image_signature" {
 }
 
 variable "opentelemetry_enabled" {
-  description = "OpenTelemetry Collector + Tempo in monitoring (OTLP 4317/4318; traces -> Tempo, logs -> Loki, metrics -> Prometheus). null = by profile: off on local (+192 MiB requests), on in prod. The walt.id charts send only with global.otel.enabled (docs/platform.md)."
+  description = "OpenTelemetry Collector + Tempo in monitoring (issue 16 option 2; OTLP 4317/4318; traces -> Tempo, logs -> Loki, metrics -> Prometheus). Off by default on every profile (+192 MiB requests on local); terraform/workloads reads the same variable, so TF_VAR_opentelemetry_enabled=true installs it and points the scenario at it (docs/platform.md)."
   type        = bool
-  default     = null
+  default     = false
 }
 
 variable "keda_enabled" {
-  description = "KEDA in namespace keda (ScaledObjects of the app and the wallet: autoscaling.keda). null = by profile: off on local (+160 MiB requests), on in prod."
+  description = "KEDA in namespace keda (issue 16 option 4). Off by default on every profile (+160 MiB requests on local); terraform/workloads reads the same variable: with it the app and the wallet scale by KEDA ScaledObjects instead of HPAs where the profile autoscales them (docs/platform.md)."
   type        = bool
-  default     = null
+  default     = false
 }
 
 variable "internal_ca" {

@@ -118,7 +118,7 @@ resource "helm_release" "umbrella" {
   chart     = var.chart_path
   namespace = kubernetes_namespace_v1.workloads.metadata[0].name
   # the option layers last: dynamic DB credentials (dynamic_db.tf)
-  values = concat([file(var.values_file)], [for f in var.extra_values_files : file(f)], local.dynamic_db_values, local.internal_ca_values, local.mesh_values)
+  values = concat([file(var.values_file)], [for f in var.extra_values_files : file(f)], local.dynamic_db_values, local.internal_ca_values, local.mesh_values, local.telemetry_values)
   # The subcharts are file:// dependencies: package them from the working tree on every apply
   # (a fresh clone has no charts/ directory; stale .tgz would install old subcharts).
   dependency_update = true

@@ -125,3 +125,16 @@ variable "istio_ambient" {
   type        = bool
   default     = false
 }
+
+# Issue 16 options 2 and 4 (telemetry.tf): the same names as terraform/platform's toggles.
+variable "opentelemetry_enabled" {
+  description = "Send the scenario's telemetry to the platform's OpenTelemetry Collector (terraform/platform opentelemetry_enabled must be on; docs/platform.md)."
+  type        = bool
+  default     = false
+}
+
+variable "keda_enabled" {
+  description = "Scale the app and the wallet with KEDA ScaledObjects instead of HPAs where they autoscale (terraform/platform keda_enabled must be on: the charts refuse a ScaledObject without KEDA's CRDs)."
+  type        = bool
+  default     = false
+}

@@ -25,6 +25,8 @@ KEDA_ON = {c: {"autoscaling": {"enabled": True, "keda": {"enabled": True}}} for 
 # the app's HPA needs Redis and shared stores (its chart refuses otherwise): as values-prod.yaml
 APP_SHARED = {"verifiably-go": {"redis": {"enabled": True}, "database": {"enabled": True}}, "redis": {"enabled": True}}
 OTEL_ON = {"global": {"otel": {"enabled": True}}}
+JVMS = ["walt-issuer", "walt-verifier", "walt-wallet"]
+SENDERS = ["verifiably-go", *JVMS]
 
 
 def render(case, *layers, apis=APIS):
@@ -126,19 +128,24 @@ def test_options_on_every_profile(case):
     e = env_of(app)
     assert e["VERIFIABLY_OTEL_ENDPOINT"] == url and e["VERIFIABLY_OTEL_SERVICE_NAME"] == "waltid-verifiably-go"
     assert e["VERIFIABLY_OTEL_SAMPLE_RATE"] == str(values["global"]["otel"]["sampleRate"])
-    # the wallet: the Java agent from an init container, through JAVA_TOOL_OPTIONS
-    e = env_of(wallet)
-    assert "-javaagent:/otel-agent/javaagent.jar" in e["JAVA_TOOL_OPTIONS"] and e["OTEL_EXPORTER_OTLP_ENDPOINT"] == url
-    spec = wallet["spec"]["template"]["spec"]
-    init = next(c for c in spec["initContainers"] if c["name"] == "otel-agent")
-    sc = init["securityContext"]  # restricted Pod Security (the waltid namespace enforces it)
-    assert sc["runAsNonRoot"] and sc["allowPrivilegeEscalation"] is False and sc["capabilities"]["drop"] == ["ALL"]
-    assert sc["seccompProfile"]["type"] == "RuntimeDefault" and init["resources"]["requests"]["memory"]
-    assert {"name": "otel-agent", "mountPath": "/otel-agent", "readOnly": True} in spec["containers"][0]["volumeMounts"]
-    assert any(v["name"] == "otel-agent" and "emptyDir" in v for v in spec["volumes"])
-    # egress to the collector's HTTP port only, from exactly the two senders
+    # the walt.id JVMs: the Java agent from an init container, through JAVA_TOOL_OPTIONS
+    for chart in JVMS:
+        d = deps[f"waltid-{chart}"]
+        e = env_of(d)
+        assert e["JAVA_TOOL_OPTIONS"].endswith(" -javaagent:/otel-agent/javaagent.jar") and e["OTEL_EXPORTER_OTLP_ENDPOINT"] == url
+        assert e["OTEL_SERVICE_NAME"] == f"waltid-{chart}"
+        assert e["OTEL_LOGS_EXPORTER"] == "none"  # logs keep the stdout -> Promtail path (the secret mask)
+        spec = d["spec"]["template"]["spec"]
+        init = next(c for c in spec["initContainers"] if c["name"] == "otel-agent")
+        assert init["image"].startswith(values["global"]["otel"]["javaAgent"]["image"]["repository"] + ":")
+        sc = init["securityContext"]  # restricted Pod Security (the waltid namespace enforces it)
+        assert sc["runAsNonRoot"] and sc["allowPrivilegeEscalation"] is False and sc["capabilities"]["drop"] == ["ALL"]
+        assert sc["seccompProfile"]["type"] == "RuntimeDefault" and init["resources"]["requests"]["memory"]
+        assert {"name": "otel-agent", "mountPath": "/otel-agent", "readOnly": True} in spec["containers"][0]["volumeMounts"]
+        assert any(v["name"] == "otel-agent" and "emptyDir" in v for v in spec["volumes"])
+    # egress to the collector's HTTP port only, from exactly the senders
     nps = {n: d for n, d in by_kind(docs, "NetworkPolicy").items() if "otel" in n}
-    assert set(nps) == {"waltid-verifiably-go-to-otel-collector", "waltid-walt-wallet-to-otel-collector"}
+    assert set(nps) == {f"waltid-{c}-to-otel-collector" for c in SENDERS}
     for d in nps.values():
         (rule,) = d["spec"]["egress"]
         assert rule["ports"] == [{"protocol": "TCP", "port": g["httpPort"]}]
@@ -218,10 +225,10 @@ def test_wd_verify_finds_the_collector_calls_allowed_and_nothing_else_opened(cas
     on, off = verify(case), verify(case, on=False)
     assert on["summary"]["errors"] == 0, [f["message"] for f in on["findings"] if f["severity"] == "error"]
     otel = [c for c in on["calls"] if c["resolvesTo"] == "Service monitoring/opentelemetry-collector"]
-    assert sorted((c["from"], c["source"]) for c in otel) == [
-        ("Deployment/waltid/waltid-verifiably-go [verifiably-go]", "env VERIFIABLY_OTEL_ENDPOINT"),
-        ("Deployment/waltid/waltid-walt-wallet [walt-wallet]", "env OTEL_EXPORTER_OTLP_ENDPOINT"),
-    ] and all(c["ok"] for c in otel)
+    assert sorted((c["from"], c["source"]) for c in otel) == sorted(
+        [("Deployment/waltid/waltid-verifiably-go [verifiably-go]", "env VERIFIABLY_OTEL_ENDPOINT")]
+        + [(f"Deployment/waltid/waltid-{c} [{c}]", "env OTEL_EXPORTER_OTLP_ENDPOINT") for c in JVMS]
+    ) and all(c["ok"] for c in otel)
     # the new egress rules are used by exactly these calls: no new allowed-but-unused flow
     assert unused(on) == unused(off)
     # ScaledObjects are read (their minReplicaCount counts as the HPA's minReplicas did)
@@ -231,4 +238,20 @@ def test_wd_verify_finds_the_collector_calls_allowed_and_nothing_else_opened(cas
 def test_wd_verify_catches_the_collector_call_without_its_network_policy():
     report = verify("umbrella/local", docs_filter=lambda d: not (d["kind"] == "NetworkPolicy" and "otel" in d["metadata"]["name"]))
     errs = [f for f in report["findings"] if f["severity"] == "error"]
-    assert len(errs) == 2 and all(f["check"] == "call-path/egress" and "opentelemetry-collector" in f["message"] for f in errs), errs
+    assert len(errs) == len(SENDERS) and all(f["check"] == "call-path/egress" and "opentelemetry-collector" in f["message"] for f in errs), errs
+
+
+def test_the_workloads_toggles_switch_the_scenario():
+    """terraform/workloads opentelemetry_enabled / keda_enabled (the platform's names), evaluated by
+    the real terraform, layered over the prod profile as k8s-deploy.sh installs it."""
+    import test_external_store as es
+
+    assert es.evaluate()["local__telemetry_values"] == []
+    layers = [yaml.safe_load(x) for x in es.evaluate(opentelemetry_enabled=True, keda_enabled=True)["local__telemetry_values"]]
+    _, docs = render("umbrella/prod", *layers)
+    assert set(by_kind(docs, "ScaledObject")) == {"waltid-verifiably-go", "waltid-walt-wallet"}
+    assert not {"waltid-verifiably-go", "waltid-walt-wallet"} & set(by_kind(docs, "HorizontalPodAutoscaler"))
+    assert "VERIFIABLY_OTEL_ENDPOINT" in env_of(by_kind(docs, "Deployment")["waltid-verifiably-go"])
+    # local: one replica each, so KEDA changes nothing there; OTel still applies
+    _, docs = render("umbrella/local", *layers)
+    assert not by_kind(docs, "ScaledObject") and "OTEL_EXPORTER_OTLP_ENDPOINT" in env_of(by_kind(docs, "Deployment")["waltid-walt-wallet"])

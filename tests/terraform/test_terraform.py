@@ -305,15 +305,15 @@ def test_memory_budget_is_reported():
         "",
     ]
     # Platform options (issue 16): releases installed only when their Terraform toggle is on (off
-    # on the local profile by default, on in prod); not in the total above.
+    # by default); not in the total above.
     opts = [(r["option"], n, r) for n, r in facts["releases"].items() if r.get("option")]
     if opts:
         lines += [
             "## Platform options: what each adds",
             "",
-            "Releases installed only when their `terraform/platform` toggle is on (default: each variable's",
-            "description in terraform/platform/variables.tf; null = by profile: off on `local`, on in `prod`);",
-            "not counted in the total above. Same figures source as the table above.",
+            "Releases installed only when their `terraform/platform` toggle is on (every one is off by",
+            "default on every profile; terraform/platform/variables.tf); not counted in the total above.",
+            "Same figures source as the table above.",
             "",
             "| toggle | release | memory requests local (GiB) | memory limits local (GiB) | memory requests prod (GiB) |",
             "|---|---|---:|---:|---:|",

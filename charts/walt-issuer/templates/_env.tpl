@@ -1,6 +1,7 @@
 {{- define "walt-issuer.env" -}}
 - name: JAVA_TOOL_OPTIONS
-  value: {{ include "walt-issuer.javaToolOptions" . | quote }}
+  value: {{ printf "%s%s" (include "walt-issuer.javaToolOptions" .) (include "wd-lib.otel.javaAgentOption" .) | quote }}
+{{- include "wd-lib.otel.javaEnv" . }}
 - name: ISSUER_CI_TOKEN_KEY
   valueFrom:
     secretKeyRef:
@@ -27,6 +28,7 @@
     name: {{ include "wd-lib.fullname" . }}-logging
 {{- end }}
 {{- include "walt-issuer.vaultCA.volumes" . }}
+{{- include "wd-lib.otel.javaAgentVolume" . }}
 {{- end -}}
 {{- define "walt-issuer.volumeMounts" -}}
 {{- if .Values.logging.minLevel }}
@@ -35,7 +37,9 @@
   readOnly: true
 {{- end }}
 {{- include "walt-issuer.vaultCA.volumeMounts" . }}
+{{- include "wd-lib.otel.javaAgentMount" . }}
 {{- end -}}
 {{- define "walt-issuer.initContainers" -}}
 {{- include "walt-issuer.vaultCA.initContainers" . }}
+{{- include "wd-lib.otel.javaAgentInitContainer" . }}
 {{- end -}}

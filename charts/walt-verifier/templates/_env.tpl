@@ -1,6 +1,7 @@
 {{- define "walt-verifier.env" -}}
 - name: JAVA_TOOL_OPTIONS
-  value: {{ .Values.javaToolOptions | quote }}
+  value: {{ printf "%s%s" .Values.javaToolOptions (include "wd-lib.otel.javaAgentOption" .) | quote }}
+{{- include "wd-lib.otel.javaEnv" . }}
 {{- if .Values.persistence.redis.enabled }}
 - name: REDIS_PASSWORD
   valueFrom:
@@ -19,10 +20,14 @@
     items:
       - key: request-signing.key.pem
         path: {{ base .Values.signingKeyPath }}
+{{- include "wd-lib.otel.javaAgentVolume" . }}
 {{- end -}}
 {{- define "walt-verifier.volumeMounts" -}}
 - name: signing-key
   mountPath: {{ dir .Values.signingKeyPath }}
   readOnly: true
+{{- include "wd-lib.otel.javaAgentMount" . }}
 {{- end -}}
-{{- define "walt-verifier.initContainers" -}}{{- end -}}
+{{- define "walt-verifier.initContainers" -}}
+{{- include "wd-lib.otel.javaAgentInitContainer" . }}
+{{- end -}}

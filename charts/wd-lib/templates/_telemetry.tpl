@@ -23,10 +23,11 @@ global.otel: off.
 {{/*
 The OpenTelemetry Java agent for a walt.id JVM (waltid-facts §2: the images honour
 JAVA_TOOL_OPTIONS, not JAVA_OPTS). An init container copies the agent jar from
-otel.javaAgent.image (the operator's autoinstrumentation-java image: /javaagent.jar on busybox)
+global.otel.javaAgent.image (the operator's autoinstrumentation-java image: /javaagent.jar on busybox)
 into an emptyDir; it runs with the chart's restricted security context like every container
 (no mutating webhook: the pod spec rendered here is the one that runs). OTLP over HTTP to the
-collector; traces sampled at global.otel.sampleRate (parent-based).
+collector (traces and metrics; logs stay on stdout); traces sampled at global.otel.sampleRate
+(parent-based).
 */}}
 {{- define "wd-lib.otel.javaAgentOption" -}}
 {{- if include "wd-lib.otel.on" . }} -javaagent:/otel-agent/javaagent.jar{{ end -}}
@@ -46,14 +47,16 @@ collector; traces sampled at global.otel.sampleRate (parent-based).
   value: {{ .Values.global.otel.sampleRate | toString | quote }}
 - name: OTEL_METRICS_EXPORTER
   value: otlp
+{{- /* logs stay on stdout -> Promtail (which masks secrets, docs/observability.md): the agent's
+log bridge would ship records around that mask */}}
 - name: OTEL_LOGS_EXPORTER
-  value: otlp
+  value: none
 {{- end }}
 {{- end -}}
 
 {{- define "wd-lib.otel.javaAgentInitContainer" -}}
 {{- if include "wd-lib.otel.on" . }}
-{{- $a := required "otel.javaAgent is required with global.otel.enabled" (.Values.otel | default dict).javaAgent }}
+{{- $a := required "global.otel.javaAgent (image, resources) is required with global.otel.enabled (the umbrella's values.yaml)" .Values.global.otel.javaAgent }}
 - name: otel-agent
   image: {{ printf "%s:%s" $a.image.repository $a.image.tag }}
   imagePullPolicy: {{ $a.image.pullPolicy | default "IfNotPresent" }}
