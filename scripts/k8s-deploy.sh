@@ -60,6 +60,8 @@ TF_VAR_public_access_cidrs (who may reach the EKS API, bootstrap/aws-eks).
 Options (docs/platform.md): TF_VAR_dynamic_db_credentials=true (Vault-issued DB credentials for the
 wallet and Keycloak); WD_EXTERNAL_VAULT_ADDR (+ WD_EXTERNAL_VAULT_TOKEN, WD_EXTERNAL_VAULT_CACERT,
 WD_EXTERNAL_VAULT_K8S_MOUNT): keep the static secrets in a Vault outside the cluster (survive reset).
+TF_VAR_opentelemetry_enabled=true (OTel Collector + Tempo; the scenario sends traces/metrics to it),
+TF_VAR_keda_enabled=true (KEDA; the app and the wallet scale by ScaledObjects where they autoscale).
 Exit codes: 0 ok, 1 failure, 2 usage error.
 USAGE
 }

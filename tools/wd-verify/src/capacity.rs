@@ -121,9 +121,14 @@ pub fn hpas(ix: &Index) -> BTreeMap<(String, String, String), &Obj> {
         .chain(ix.of_kind("ScaledObject"))
         .filter_map(|(_, h)| {
             let t = h.v.get("spec")?.get("scaleTargetRef")?;
+            // KEDA's scaleTargetRef.kind defaults to Deployment
+            let kind = match str_of(t.get("kind")) {
+                "" if h.kind == "ScaledObject" => "Deployment",
+                k => k,
+            };
             Some((
                 (
-                    str_of(t.get("kind")).to_string(),
+                    kind.to_string(),
                     h.namespace.clone(),
                     str_of(t.get("name")).to_string(),
                 ),

@@ -577,3 +577,51 @@ fn pod_security_warns_at_a_stricter_audit_or_warn_label_and_errs_at_enforce() {
         1
     );
 }
+
+#[test]
+fn a_keda_scaled_object_counts_like_an_hpa() {
+    // the issuer Deployment leaves replicas to its autoscaler: KEDA's minReplicaCount 2
+    let text = fixture("rollout-sessions-and-pdb").replace("  replicas: 2\n", "")
+        + "---\napiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: issuer, namespace: demo}\nspec:\n  scaleTargetRef: {name: issuer}\n  minReplicaCount: 2\n  maxReplicaCount: 4\n  triggers: [{type: cpu, metricType: Utilization, metadata: {value: \"70\"}}]\n";
+    let r = run_text(&text, &Options::default());
+    assert!(!r.summary.ignored_kinds.contains_key("ScaledObject"));
+    let s = errors(&r, "rollout/per-process-sessions");
+    assert!(
+        s.len() == 1 && s[0].contains("2 replicas") && s[0].contains("up to 4"),
+        "{:#?}",
+        r.findings
+    );
+    assert_eq!(errors(&r, "rollout/pdb-blocks-drain").len(), 1); // minAvailable 2 of 2
+}
+
+#[test]
+fn a_platform_service_of_the_scenario_resolves_and_its_egress_is_judged() {
+    // the OpenTelemetry Collector (verify.platformServices): resolves, then default-deny blocks it
+    let app = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app, namespace: demo}\nspec:\n  selector: {matchLabels: {app: a}}\n  template:\n    metadata: {labels: {app: a}}\n    spec:\n      containers:\n        - name: a\n          image: r.example/a:1\n          env: [{name: OTEL_EXPORTER_OTLP_ENDPOINT, value: \"http://opentelemetry-collector.monitoring.svc:4318\"}]\n";
+    let deny = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: demo}\nspec: {podSelector: {}, policyTypes: [Egress], egress: [{to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}], ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]}]}\n";
+    let r = run_text(app, &Options::default());
+    let call = r
+        .calls
+        .iter()
+        .find(|c| c.source == "env OTEL_EXPORTER_OTLP_ENDPOINT")
+        .expect("the call is derived");
+    assert!(
+        call.ok && call.resolves_to == "Service monitoring/opentelemetry-collector",
+        "{call:#?}"
+    );
+    let r = run_text(&format!("{app}{deny}"), &Options::default());
+    assert!(
+        errors(&r, "call-path/egress")
+            .iter()
+            .any(|m| m.contains("opentelemetry-collector")),
+        "{:#?}",
+        r.findings
+    );
+    let allow = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: otel, namespace: demo}\nspec: {podSelector: {matchLabels: {app: a}}, policyTypes: [Egress], egress: [{to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}, podSelector: {matchLabels: {app.kubernetes.io/name: opentelemetry-collector}}}], ports: [{protocol: TCP, port: 4318}]}]}\n";
+    let r = run_text(&format!("{app}{deny}{allow}"), &Options::default());
+    assert!(
+        errors(&r, "call-path/egress").is_empty(),
+        "{:#?}",
+        r.findings
+    );
+}
