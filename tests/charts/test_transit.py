@@ -125,7 +125,10 @@ def test_only_issuer_and_wallet_may_call_vault_and_only_when_transit_is_on(profi
                     if peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name") == "vault":
                         out[d["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"]] = (peer["podSelector"]["matchLabels"], r["ports"])
         return out, docs
-    off, _ = vault_rules(tc.render_case(f"umbrella/{profile}")[0])
+    base = tc.render_case(f"umbrella/{profile}")[0]
+    default, _ = vault_rules(base)
+    assert set(default) == {"walt-issuer"}, default  # the umbrella signs through Transit by default; wallet keys opt in
+    off, _ = vault_rules(tc.deep_merge(base, {"verifiably-go": {"transit": {"enabled": False}}}))
     assert off == {}
     on, docs = vault_rules(transit_values(profile))
     assert set(on) == {"walt-issuer", "walt-wallet"}, on  # the app only passes the key on
