@@ -55,7 +55,7 @@ pub struct Endpoint {
 
 impl Endpoint {
     pub fn parse(url: &str) -> Result<Endpoint, String> {
-        let uri: hyper::Uri = url
+        let uri: http::Uri = url
             .parse()
             .map_err(|e| format!("invalid URL {url:?} ({e}); write http://host:port"))?;
         let https = match uri.scheme_str() {
@@ -146,8 +146,8 @@ pub struct Method {
 }
 
 impl Method {
-    pub fn of(m: &hyper::Method) -> Method {
-        use hyper::Method as M;
+    pub fn of(m: &http::Method) -> Method {
+        use http::Method as M;
         Method {
             head: m == M::HEAD,
             idempotent: [M::GET, M::HEAD, M::PUT, M::DELETE, M::OPTIONS, M::TRACE].contains(m),

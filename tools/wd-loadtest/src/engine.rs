@@ -156,7 +156,7 @@ fn write_request(step: &Step, ep: &Endpoint, vars: &Vars, out: &mut Vec<u8>) -> 
         if !v.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f)) {
             return Err(format!("invalid value for header {k}: {v:?}"));
         }
-        has_type |= k == hyper::header::CONTENT_TYPE;
+        has_type |= k == http::header::CONTENT_TYPE;
         let _ = write!(out, "{k}: {v}\r\n");
     }
     let (body, kind) = match &step.body {
@@ -171,7 +171,7 @@ fn write_request(step: &Step, ep: &Endpoint, vars: &Vars, out: &mut Vec<u8>) -> 
     // A length for every body and for the methods that expect one (RFC 9110 §8.6).
     let wants_length = matches!(
         step.method,
-        hyper::Method::POST | hyper::Method::PUT | hyper::Method::PATCH
+        http::Method::POST | http::Method::PUT | http::Method::PATCH
     );
     if body.is_some() || wants_length {
         let _ = write!(out, "Content-Length: {len}\r\n");

@@ -445,7 +445,7 @@ pub fn execute(a: &RunArgs, progress: bool) -> WdResult<RunOutcome> {
         }
         Ok(run.load(vars, progress).await)
     })?;
-    // Aborted connection tasks must not outlive the run.
+    // Virtual users still in flight after the grace period (and their sockets) must not outlive the run.
     rt.shutdown_timeout(Duration::from_millis(100));
     let mut report = report(&run, &source, started_at_unix_ms, &ended);
     report.thresholds = thresholds

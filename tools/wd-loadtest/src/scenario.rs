@@ -154,9 +154,9 @@ pub struct Step {
     pub phase: StepPhase,
     /// Index into `Scenario::services`.
     pub service: usize,
-    pub method: hyper::Method,
+    pub method: http::Method,
     pub path: Template,
-    pub headers: Vec<(hyper::header::HeaderName, Template)>,
+    pub headers: Vec<(http::header::HeaderName, Template)>,
     pub body: Body,
     pub expect_status: Option<Vec<u16>>,
     pub expect_body: Option<Regex>,
@@ -186,7 +186,7 @@ pub struct JsonCheck {
 #[derive(Debug)]
 pub enum Extract {
     Json(JsonPath),
-    Header(hyper::header::HeaderName),
+    Header(http::header::HeaderName),
     Text,
     Regex(Regex),
 }
@@ -371,7 +371,7 @@ fn compile(f: ScenarioFile, source: &str) -> WdResult<Scenario> {
                         .into(),
                 ));
             }
-            let method = hyper::Method::from_bytes(s.method.to_ascii_uppercase().as_bytes())
+            let method = http::Method::from_bytes(s.method.to_ascii_uppercase().as_bytes())
                 .map_err(|_| bad(place.clone(), format!("invalid method {:?}", s.method)))?;
             if !s.path.starts_with('/') {
                 return Err(bad(
@@ -382,7 +382,7 @@ fn compile(f: ScenarioFile, source: &str) -> WdResult<Scenario> {
             let path = Template::parse(&s.path).map_err(|e| bad(format!("{place}.path"), e))?;
             let mut headers = Vec::new();
             for (k, v) in &s.headers {
-                let name = hyper::header::HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+                let name = http::header::HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
                     bad(
                         format!("{place}.headers"),
                         format!("invalid header name {k:?}"),
@@ -445,7 +445,7 @@ fn compile(f: ScenarioFile, source: &str) -> WdResult<Scenario> {
                     Extract::Json(JsonPath::parse(&p).map_err(|e| bad(at.clone(), e))?)
                 } else if let Some(h) = x.header {
                     Extract::Header(
-                        hyper::header::HeaderName::from_bytes(h.as_bytes())
+                        http::header::HeaderName::from_bytes(h.as_bytes())
                             .map_err(|_| bad(at.clone(), format!("invalid header name {h:?}")))?,
                     )
                 } else if let Some(r) = x.regex {

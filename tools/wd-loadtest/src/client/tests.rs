@@ -123,7 +123,7 @@ const HEAD: &[u8] = b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\n";
 const POST: &[u8] = b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}";
 
 fn m(name: &str) -> Method {
-    Method::of(&hyper::Method::from_bytes(name.as_bytes()).unwrap())
+    Method::of(&http::Method::from_bytes(name.as_bytes()).unwrap())
 }
 
 async fn send(c: &mut Conns, s: &Server, req: &[u8]) -> Result<Answer, (Failure, String)> {
