@@ -62,6 +62,9 @@ wallet and Keycloak); WD_EXTERNAL_VAULT_ADDR (+ WD_EXTERNAL_VAULT_TOKEN, WD_EXTE
 WD_EXTERNAL_VAULT_K8S_MOUNT): keep the static secrets in a Vault outside the cluster (survive reset).
 TF_VAR_opentelemetry_enabled=true (OTel Collector + Tempo; the scenario sends traces/metrics to it),
 TF_VAR_keda_enabled=true (KEDA; the app and the wallet scale by ScaledObjects where they autoscale).
+TF_VAR_internal_ca=true (internal CA on Vault PKI, docs/runbooks/internal-ca.md): every public URL
+is https with certificates from the platform's Vault-backed ClusterIssuer, also on local (which is
+plain HTTP without it); up writes the CA's root to $WD_OUT/pki/internal-ca.pem and every pod trusts it.
 Exit codes: 0 ok, 1 failure, 2 usage error.
 USAGE
 }
@@ -193,6 +196,15 @@ render() {
   local args=(--target "$target" --out "$OUT" -q)
   [ -n "$opt_values" ] && args+=(--values "$opt_values")
   [ -n "$opt_domain" ] && args+=(--set "domain=$opt_domain")
+  if internal_ca_on; then
+    local issuer; issuer=$(internal_ca_issuer) || return
+    args+=(--set tls=true --set "ingress.clusterIssuer=$issuer")
+    if grep -q '^tls: false' "$ROOT/config/values/target-$target.yaml"; then
+      yellow "  internal CA: TLS on although target=$target serves plain HTTP without it (every pod trusts the CA); certificates from ClusterIssuer $issuer"
+    else
+      yellow "  internal CA: certificates from ClusterIssuer $issuer"
+    fi
+  fi
   if [ -n "$APP_IMAGE" ]; then
     args+=(--set-string "images.app.repository=$(image_repo "$APP_IMAGE")" --set-string "images.app.tag=$(image_tag "$APP_IMAGE")")
   fi
@@ -265,8 +277,15 @@ build_chart_deps() {
 # off; wd-verify reads the secret plan for them), on a cluster that serves prometheus-operator's
 # CRDs (the platform installs kube-prometheus-stack first): ServiceMonitors and Probes render.
 template_umbrella() {
+  # With the internal CA the pods trust its root as terraform/workloads internal_ca.tf makes them
+  # (internal_ca_values: the umbrella's global.internalCA and the walt.id charts' vaultCA).
+  CA_SETS=()
+  if internal_ca_on; then
+    local cm; cm=$(internal_ca_configmap) || return
+    CA_SETS=(--set "global.internalCA.configMap=$cm" --set "walt-issuer.vaultCA.configMap=$cm" --set "walt-wallet.vaultCA.configMap=$cm")
+  fi
   helm template "$RELEASE" "$(umbrella_dir)" -n "$NAMESPACE" -f "$OUT/helm/values-waltid.yaml" -f "$(profile_values)" \
-    --set externalSecrets.enabled=false --api-versions monitoring.coreos.com/v1 > "$OUT/manifests.yaml"
+    --set externalSecrets.enabled=false "${CA_SETS[@]}" --api-versions monitoring.coreos.com/v1 > "$OUT/manifests.yaml"
 }
 
 # wd-verify: the deployment as a whole (call paths, references, images, pod security, capacity,
@@ -278,6 +297,11 @@ verify_manifests() {
     -n "$NAMESPACE" --resolve-public "$(rendered_domain)" --external ClusterIssuer/selfsigned-ca --external ClusterIssuer/letsencrypt
     --nodes "$( [ "$target" = local ] && echo 1 || echo "${WD_NODES:-3}")" -q --format table)
   if [ "$APP_BUILD" = 1 ] || [ -n "$APP_IMAGE" ]; then args+=(--built-image "$APP_IMAGE"); fi
+  # The internal CA's ConfigMap (terraform/workloads) and ClusterIssuer (terraform/platform).
+  if internal_ca_on; then
+    local cm issuer; cm=$(internal_ca_configmap) || return; issuer=$(internal_ca_issuer) || return
+    args+=(--external "ConfigMap/$cm" --external "ClusterIssuer/$issuer")
+  fi
   local rc=0
   wd wd-verify "${args[@]}" >&2 || rc=$?
   if [ "$rc" = 1 ]; then
@@ -326,6 +350,12 @@ workloads_vars() {
     [ -z "${WD_EXTERNAL_VAULT_CACERT:-}" ] || ca=$(awk '{printf "%s\\n", $0}' "$WD_EXTERNAL_VAULT_CACERT")
     WL_VARS+=(-var "external_vault={\"address\":\"$WD_EXTERNAL_VAULT_ADDR\",\"ca_pem\":\"$ca\",\"kubernetes_auth_mount\":\"${WD_EXTERNAL_VAULT_K8S_MOUNT:-kubernetes}\"}")
   fi
+  # Option internal CA: the root wd-secrets wrote (terraform/workloads internal_ca_pem_path). `up`
+  # ($2 = up) always passes it (the module refuses a missing file); down/reset only when it is
+  # still there (destroy removes the ConfigMap from the state either way).
+  if internal_ca_on && { [ "${2:-}" = up ] || [ -f "$(internal_ca_pem)" ]; }; then
+    WL_VARS+=(-var "internal_ca_pem_path=$(internal_ca_pem)")
+  fi
 }
 
 # wd-secrets flags of the options (docs/platform.md): which Vault holds what, dynamic DB credentials.
@@ -333,6 +363,29 @@ secret_flags() {
   SECRET_FLAGS=()
   [ -z "${WD_EXTERNAL_VAULT_ADDR:-}" ] || SECRET_FLAGS+=(--store in-cluster)
   [ "${TF_VAR_dynamic_db_credentials:-false}" != true ] || SECRET_FLAGS+=(--dynamic-db)
+}
+
+# Option internal CA (TF_VAR_internal_ca=true, docs/runbooks/internal-ca.md). Its names live in the
+# Terraform that creates the objects: the ClusterIssuer in terraform/platform/pki.tf, the ConfigMap
+# in terraform/workloads/internal_ca.tf (read from there, not restated here).
+internal_ca_on() { [ "${TF_VAR_internal_ca:-false}" = true ]; }
+tf_local() {
+  local v; v=$(sed -n "s/^ *$2 *= *\"\([^\"]*\)\".*/\1/p" "$ROOT/terraform/$1" | head -n1)
+  [ -n "$v" ] || { red "k8s-deploy: no local $2 in terraform/$1"; return 1; }
+  echo "$v"
+}
+internal_ca_issuer() { tf_local platform/pki.tf internal_ca_issuer; }
+internal_ca_configmap() { tf_local workloads/internal_ca.tf internal_ca_configmap; }
+# Where wd-secrets writes the CA's root; absolute (terraform runs in the module's directory).
+internal_ca_pem() { case "$OUT" in /*) echo "$OUT/pki/internal-ca.pem" ;; *) echo "$PWD/$OUT/pki/internal-ca.pem" ;; esac; }
+
+# wd-secrets policies flags of the internal CA: Vault's PKI for the deployment's domain, the
+# platform's issuer name (its Kubernetes-auth audience), the root written for the workloads.
+pki_flags() {
+  PKI_FLAGS=()
+  internal_ca_on || return 0
+  local issuer; issuer=$(internal_ca_issuer) || return
+  PKI_FLAGS=(--pki --pki-domain "$(rendered_domain)" --pki-cluster-issuer "$issuer" --pki-ca-out "$(internal_ca_pem)")
 }
 
 cmd_up() {
@@ -402,7 +455,7 @@ cmd_up() {
   run_step "release recovery" recover_release "$kc"
   run_step "workloads init" tf workloads init -input=false >/dev/null
   run_step "workloads workspace" tf_workspace workloads
-  workloads_vars "$kc"
+  workloads_vars "$kc" up
   run_step "workloads apply" tf workloads apply -input=false -auto-approve "${WL_VARS[@]}"
   step "Waiting until everything is ready"
   run_step wait wd wd-wait --kubeconfig "$kc" -n "$NAMESPACE" --release "$RELEASE" --timeout 15m -q < "$OUT/render-plan.json" >/dev/null
@@ -469,7 +522,9 @@ secrets() {
     # reference is a planned secret nothing else writes (issued, or renewed when live; its
     # value stays in Vault; docs/runbooks/signing-keys.md).
     secret_flags
-    wd wd-secrets policies --plan "$OUT/secrets/secret-plan.json" --apply --enable-k8s-auth "${SECRET_FLAGS[@]}" -q >/dev/null &&
+    # the internal CA (its root is written for the workloads step)
+    pki_flags || exit 1
+    wd wd-secrets policies --plan "$OUT/secrets/secret-plan.json" --apply --enable-k8s-auth "${SECRET_FLAGS[@]}" "${PKI_FLAGS[@]}" -q >/dev/null &&
       wd wd-transit init -q >/dev/null &&
       wd wd-transit token issuer --plan "$OUT/secrets/secret-plan.json" --server "$transit_url" -q >/dev/null &&
       wd wd-secrets seed --plan "$OUT/secrets/secret-plan.json" "${SECRET_FLAGS[@]}" -q >/dev/null
@@ -486,6 +541,7 @@ secrets() {
   fi
   stop_forwards
   green "  Vault unsealed, policies applied, transit keys and the issuer's signing token ready, secrets seeded (keys: $kf)"
+  if internal_ca_on; then green "  internal CA on Vault PKI ready; its root: $(internal_ca_pem)"; fi
 }
 
 cmd_config() {

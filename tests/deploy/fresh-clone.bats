@@ -86,6 +86,57 @@ up_local() {
   run ! pgrep -f "kubectl.py.*port-forward"
 }
 
+@test "fresh clone: up --target=local with TF_VAR_internal_ca=true serves https from the Vault CA every pod trusts" {
+  export TF_VAR_internal_ca=true
+  # wd-verify is the real binary: log its arguments on the way through
+  rm "$BIN/wd-verify"
+  printf '#!/usr/bin/env bash\nprintf "%%s\\n" "$*" >> %q\nexec %q "$@"\n' "$BATS_TEST_TMPDIR/wd-verify.args" "$SRC/target/debug/wd-verify" > "$BIN/wd-verify"
+  chmod +x "$BIN/wd-verify"
+  up_local
+  [[ "$output" == *"internal CA: TLS on although target=local serves plain HTTP"* ]]
+  pem="$ROOT/out/pki/internal-ca.pem"
+  calls > "$BATS_TEST_TMPDIR/calls"
+  # the order: platform apply, then Vault's PKI (writes the root), then the workloads apply
+  platform=$(grep -n -m1 "^terraform -chdir=$ROOT/terraform/platform apply" "$BATS_TEST_TMPDIR/calls" | cut -d: -f1)
+  pki=$(grep -n -m1 "^wd-secrets policies .* --pki --pki-domain localtest.me --pki-cluster-issuer vault-internal --pki-ca-out $pem " "$BATS_TEST_TMPDIR/calls" | cut -d: -f1)
+  workloads=$(grep -n -m1 "^terraform -chdir=$ROOT/terraform/workloads apply .* -var internal_ca_pem_path=$pem\$" "$BATS_TEST_TMPDIR/calls" | cut -d: -f1)
+  [ -n "$platform" ] && [ -n "$pki" ] && [ -n "$workloads" ]
+  [ "$platform" -lt "$pki" ] && [ "$pki" -lt "$workloads" ]
+  # the platform apply saw internal_ca = true (its options output names the ClusterIssuer), the
+  # workloads apply made the ConfigMap from the PEM wd-secrets wrote
+  "$PY" - "$WD_STUB_STATE" "$ROOT" "$pem" <<'PYEOF'
+import json, sys
+s, root, pem = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+opts = s["tf"][root + "/terraform/platform"]["states"]["local"]["outputs"]["options"]
+assert opts["internal_ca"] == {"cluster_issuer": "vault-internal"}, opts
+(c,) = s["clusters"].values()
+text = open(pem).read()
+assert text.startswith("-----BEGIN CERTIFICATE-----") and text == c["objects"]["vault"]["pki_root"] + "\n"
+assert c["objects"]["configMaps"] == {"kubernetes_config_map_v1.internal_ca": {"ca.crt": text}}, c["objects"]["configMaps"]
+PYEOF
+  # wd-verify judged the https deployment with the two objects Terraform creates
+  grep -q -- "--external ConfigMap/wd-internal-ca --external ClusterIssuer/vault-internal" "$BATS_TEST_TMPDIR/wd-verify.args"
+  grep -q '^  tls: true' "$ROOT/out/helm/values-waltid.yaml"
+  grep -q "cert-manager.io/cluster-issuer: \"\{0,1\}vault-internal" "$ROOT/out/manifests.yaml"
+  run ! grep -q "cluster-issuer: \"\{0,1\}selfsigned-ca" "$ROOT/out/manifests.yaml"
+  # what wd-verify judged mounts the CA in the same Deployments as what the workloads installed
+  "$PY" - "$WD_STUB_STATE" "$ROOT/out/manifests.yaml" <<'PYEOF'
+import json, sys, yaml
+s = json.load(open(sys.argv[1]))
+(c,) = s["clusters"].values()
+installed = {n for n, d in c["objects"]["deployments"].items() if "wd-internal-ca" in d["configMaps"]}
+judged = {d["metadata"]["name"] for d in yaml.safe_load_all(open(sys.argv[2])) if d and d["kind"] in ("Deployment", "StatefulSet")
+          and "wd-internal-ca" in {v.get("configMap", {}).get("name") for v in d["spec"]["template"]["spec"].get("volumes", [])}}
+assert installed and installed == judged, (installed, judged)
+assert {"waltid-walt-issuer", "waltid-walt-wallet", "waltid-verifiably-go"} <= installed, installed
+PYEOF
+  # down without the PEM (out/ wiped): the workloads go, the module is not asked for the file
+  rm -r "$ROOT/out/pki"
+  run "$ROOT/k8s-deploy.sh" down waltid
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  calls | grep "^terraform -chdir=$ROOT/terraform/workloads destroy" | grep -vq internal_ca_pem_path
+}
+
 @test "fresh clone: status, logs, run and down use the cluster up created, not ~/.kube/config" {
   up_local
   run "$ROOT/k8s-deploy.sh" status

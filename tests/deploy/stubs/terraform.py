@@ -103,10 +103,13 @@ def attributes(body):
 
 
 def refs(expr):
-    """Dotted references outside string literals (interpolations kept)."""
+    """Dotted references outside string literals and comments (interpolations kept)."""
     code, i = [], 0
     while i < len(expr):
-        if expr[i] == '"':
+        if expr[i] == "#":  # a comment runs to the end of the line (a docs path is no reference)
+            j = expr.find("\n", i)
+            i = len(expr) if j < 0 else j
+        elif expr[i] == '"':
             j = i + 1
             while j < len(expr) and expr[j] != '"':
                 if expr.startswith("${", j):
@@ -370,8 +373,18 @@ def on_apply(s, moddir, outs, outputs, rendered):
                 if d and d.get("kind") in ("Deployment", "StatefulSet"):
                     images = [ct["image"] for ct in d["spec"]["template"]["spec"]["containers"]]
                     images += [ct["image"] for ct in d["spec"]["template"]["spec"].get("initContainers", [])]
-                    deployments[d["metadata"]["name"]] = {"kind": d["kind"], "images": images}
+                    config_maps = sorted({v["configMap"]["name"] for v in d["spec"]["template"]["spec"].get("volumes", []) if "configMap" in v})
+                    deployments[d["metadata"]["name"]] = {"kind": d["kind"], "images": images, "configMaps": config_maps}
         c["objects"]["deployments"] = deployments
+        # ConfigMaps the module writes from files (internal_ca.tf: the CA's root), by resource
+        # address: the data as Terraform read it (a counted resource: its one instance, if any).
+        maps = {}
+        for key, data in outs.items():
+            if key.startswith("res__kubernetes_config_map_v1__") and key.endswith("__data"):
+                data = data[0] if isinstance(data, list) and data else data
+                if data:
+                    maps["kubernetes_config_map_v1." + key.split("__")[2]] = data
+        c["objects"]["configMaps"] = maps
         c["releases"][os.environ.get("WD_RELEASE", "waltid")] = {"status": "deployed", "revision": 1}
 
 

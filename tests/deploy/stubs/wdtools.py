@@ -53,6 +53,30 @@ def port_alive(port):
         return s.connect_ex(("127.0.0.1", int(port))) == 0
 
 
+def policies_apply(tool, argv, vault):
+    """`wd-secrets policies --apply`: the real binary judges the input first (the same call without
+    --apply reads the plan and checks every flag, exit 2 on bad input, no Vault); then what Vault
+    keeps. --pki: one internal CA per Vault (generated once, kept across re-runs, as pki.rs does;
+    a new cluster's Vault has a new one), its root written to --pki-ca-out (parents created)."""
+    r = subprocess.run([str(REAL / tool)] + [a for a in argv if a != "--apply"], capture_output=True, text=True)
+    if r.returncode:
+        sys.stderr.write(r.stderr)
+        return r.returncode
+    if "--pki" in argv:
+        if not vault.get("pki_root"):
+            gen = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                                  "-keyout", "/dev/null", "-subj", "/CN=wd internal root", "-days", "3650"],
+                                 capture_output=True, text=True, check=True)
+            vault["pki_root"] = gen.stdout.strip()
+        vault["pki"] = {"domains": opt(argv, "--pki-domain"), "clusterIssuers": opt(argv, "--pki-cluster-issuer")}
+        for out in opt(argv, "--pki-ca-out"):
+            path = pathlib.Path(out)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(vault["pki_root"] + "\n")
+            os.chmod(path, 0o644)
+    return 0
+
+
 def main(tool, argv):
     check_flags(tool, argv)
     if tool == "wd-urls" and "--component" in argv:
@@ -88,6 +112,8 @@ def main(tool, argv):
                 die(tool, f"Vault at {addr} did not answer", 3)
             if os.environ.get("VAULT_TOKEN") != s["clusters"][kc]["objects"]["vault"].get("root_token"):
                 die(tool, "Vault refused the token (permission denied)", 3)
+            if tool == "wd-secrets" and argv[0] == "policies" and "--apply" in argv:
+                return policies_apply(tool, argv, s["clusters"][kc]["objects"]["vault"])
             return 0
         kc = stubstate.kubeconfig_path((opt(argv, "--kubeconfig") or [None])[0])
         c = stubstate.cluster_for(s, kc)
