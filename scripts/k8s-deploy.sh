@@ -65,6 +65,9 @@ TF_VAR_keda_enabled=true (KEDA; the app and the wallet scale by ScaledObjects wh
 TF_VAR_internal_ca=true (internal CA on Vault PKI, docs/runbooks/internal-ca.md): every public URL
 is https with certificates from the platform's Vault-backed ClusterIssuer, also on local (which is
 plain HTTP without it); up writes the CA's root to $WD_OUT/pki/internal-ca.pem and every pod trusts it.
+TF_VAR_istio_ambient=true (Istio ambient mode; the namespace is enrolled, NetworkPolicies stay) and
+TF_VAR_istio_mtls_strict=true (mesh-wide STRICT mTLS). wd-verify judges the umbrella with the options
+as the workloads apply installs it.
 Exit codes: 0 ok, 1 failure, 2 usage error.
 USAGE
 }
@@ -284,8 +287,30 @@ template_umbrella() {
     local cm; cm=$(internal_ca_configmap) || return
     CA_SETS=(--set "global.internalCA.configMap=$cm" --set "walt-issuer.vaultCA.configMap=$cm" --set "walt-wallet.vaultCA.configMap=$cm")
   fi
+  option_layers
   helm template "$RELEASE" "$(umbrella_dir)" -n "$NAMESPACE" -f "$OUT/helm/values-waltid.yaml" -f "$(profile_values)" \
-    --set externalSecrets.enabled=false "${CA_SETS[@]}" --api-versions monitoring.coreos.com/v1 > "$OUT/manifests.yaml"
+    --set externalSecrets.enabled=false "${CA_SETS[@]}" "${OPT_SETS[@]}" --api-versions monitoring.coreos.com/v1 > "$OUT/manifests.yaml"
+}
+
+# The other options' layers as terraform/workloads adds them to the umbrella (dynamic_db.tf,
+# mesh.tf, telemetry.tf), so wd-verify judges what the workloads apply installs; the fresh-clone
+# suite checks that both give the same objects. Their CRDs' APIs as the platform serves them.
+option_layers() {
+  OPT_SETS=()
+  if [ "${TF_VAR_dynamic_db_credentials:-false}" = true ]; then
+    OPT_SETS+=(--set postgres.dynamicCredentials.enabled=true
+      --set "postgres.dynamicCredentials.vault.server=$(tf_default workloads vault_address)"
+      --set "postgres.dynamicCredentials.vault.role=$RELEASE-db-credentials"
+      --set "postgres.dynamicCredentials.vault.serviceAccount=$RELEASE-db-credentials"
+      --set walt-wallet.database.usernameFromSecret=true --set keycloak.database.usernameFromSecret=true
+      --api-versions external-secrets.io/v1beta1 --api-versions generators.external-secrets.io/v1alpha1)
+  fi
+  [ "${TF_VAR_istio_ambient:-false}" != true ] || OPT_SETS+=(--set global.mesh.ambient=true)
+  [ "${TF_VAR_opentelemetry_enabled:-false}" != true ] || OPT_SETS+=(--set global.otel.enabled=true)
+  if [ "${TF_VAR_keda_enabled:-false}" = true ]; then
+    OPT_SETS+=(--set verifiably-go.autoscaling.keda.enabled=true --set walt-wallet.autoscaling.keda.enabled=true
+      --api-versions keda.sh/v1alpha1)
+  fi
 }
 
 # wd-verify: the deployment as a whole (call paths, references, images, pod security, capacity,
@@ -372,6 +397,12 @@ internal_ca_on() { [ "${TF_VAR_internal_ca:-false}" = true ]; }
 tf_local() {
   local v; v=$(sed -n "s/^ *$2 *= *\"\([^\"]*\)\".*/\1/p" "$ROOT/terraform/$1" | head -n1)
   [ -n "$v" ] || { red "k8s-deploy: no local $2 in terraform/$1"; return 1; }
+  echo "$v"
+}
+# A module variable's default string (terraform/<module>/variables.tf), e.g. workloads vault_address.
+tf_default() {
+  local v; v=$(sed -n "/^variable \"$2\"/,/^}/s/^ *default *= *\"\([^\"]*\)\".*/\1/p" "$ROOT/terraform/$1/variables.tf" | head -n1)
+  [ -n "$v" ] || { red "k8s-deploy: no default for variable $2 in terraform/$1/variables.tf"; return 1; }
   echo "$v"
 }
 internal_ca_issuer() { tf_local platform/pki.tf internal_ca_issuer; }

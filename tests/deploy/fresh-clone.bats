@@ -137,6 +137,33 @@ PYEOF
   calls | grep "^terraform -chdir=$ROOT/terraform/workloads destroy" | grep -vq internal_ca_pem_path
 }
 
+@test "fresh clone: with every workloads option on, what wd-verify judged is what the workloads apply installed" {
+  # issue 16's options that change the umbrella's values (terraform/workloads dynamic_db.tf,
+  # mesh.tf, telemetry.tf): k8s-deploy.sh's template must layer them as Terraform does
+  # (onprem: the prod profile autoscales the app and the wallet, so KEDA's ScaledObjects render)
+  export TF_VAR_dynamic_db_credentials=true TF_VAR_istio_ambient=true TF_VAR_opentelemetry_enabled=true TF_VAR_keda_enabled=true
+  export TF_VAR_server_ip=192.0.2.10 TF_VAR_ssh_user=ops TF_VAR_metallb_address_pool=192.0.2.240-192.0.2.250
+  export TF_VAR_cluster_issuer_email=ops@example.org
+  run "$ROOT/k8s-deploy.sh" up waltid --target=onprem --domain example.org --app-image registry.example.org/team/verifiably-go:1.0.0
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  "$PY" - "$WD_STUB_STATE" "$ROOT/out/manifests.yaml" <<'PYEOF'
+import json, sys, yaml
+s = json.load(open(sys.argv[1]))
+(c,) = s["clusters"].values()
+installed = c["objects"]["umbrella"]
+judged = {f'{d["kind"]}/{d["metadata"]["name"]}': d for d in yaml.safe_load_all(open(sys.argv[2])) if d}
+# the options are in both: generators, the mesh's HBONE port, the collector egress, ScaledObjects
+for kind in ("VaultDynamicSecret", "ScaledObject"):
+    assert any(k.startswith(kind + "/") for k in installed), (kind, sorted(k for k in installed if not k.startswith("NetworkPolicy")))
+assert "15008" in json.dumps(installed), "no HBONE port"
+assert any(k.endswith("-to-otel-collector") for k in installed), "no collector egress"
+assert "15008" in json.dumps(judged) and any(k.endswith("-to-otel-collector") for k in judged), "template without the options"
+assert sorted(judged) == sorted(installed), (sorted(set(judged) ^ set(installed)))
+diff = [k for k in judged if judged[k] != installed[k]]
+assert not diff, diff
+PYEOF
+}
+
 @test "fresh clone: status, logs, run and down use the cluster up created, not ~/.kube/config" {
   up_local
   run "$ROOT/k8s-deploy.sh" status

@@ -210,8 +210,23 @@ def evaluate(moddir, varargs):
         shutil.rmtree(shadow, ignore_errors=True)
 
 
-def check_charts(moddir, outs):
-    """What the helm provider does with a local chart: dependencies, then render with the values."""
+def served_apis(moddir, outs):
+    """The API groups the cluster serves to the helm provider's render (its Capabilities): the
+    CRDs of what the platform apply installed (kube-prometheus-stack and ESO always, KEDA when
+    its option is on), as recorded by on_apply; none before the platform or for another module."""
+    if moddir.name != "workloads":
+        return []
+    kc = os.path.abspath(os.path.expanduser(outs.get("var__kubeconfig_path") or "~/.kube/config"))
+    with stubstate.state() as s:
+        c = stubstate.cluster_for(s, kc)
+        return list((c or {}).get("apis", []))
+
+
+def check_charts(moddir, outs, api_versions=()):
+    """What the helm provider does with a local chart: dependencies, then render with the values
+    and the API versions the cluster serves (helm-python's Chart.render takes none: the engine's
+    native render does, as the helm fake calls it)."""
+    import json
     import helm_python as helm
     import yaml
 
@@ -236,9 +251,11 @@ def check_charts(moddir, outs):
         for k, v in (outs.get(f"chartsets__{name}") or {}).items():
             stubstate.set_path(values, k, v)
         ns = os.environ.get("WD_NAMESPACE", "waltid")
+        from helm_python import _native
         with helm.Chart.load(str(path)) as ch:
             try:
-                rendered[name] = ch.render(values, name=os.environ.get("WD_RELEASE", "waltid"), namespace=ns)
+                native = {"name": os.environ.get("WD_RELEASE", "waltid"), "namespace": ns, "api_versions": list(api_versions)}
+                rendered[name] = json.loads(_native.call_string("helm_render", ch._raw(), json.dumps(values), json.dumps(native)))
             except Exception as e:  # the engine's own message
                 die(f"helm_release.{name}: {e}")
     return rendered
@@ -308,7 +325,7 @@ def main(argv):
         die(f"flag provided but not defined: {a}")
     # The real terraform evaluates the configuration (files included) for destroy too.
     outs = evaluate(moddir, varargs)
-    rendered = check_charts(moddir, outs)
+    rendered = check_charts(moddir, outs, served_apis(moddir, outs))
     if cmd == "plan":
         print(f"Plan: {'destroy' if destroy else 'apply'} {moddir.name} (fake: configuration evaluated, nothing changed)")
         return 0
@@ -359,13 +376,18 @@ def on_apply(s, moddir, outs, outputs, rendered):
         c["objects"]["vault"] = dict(old, replicas=replicas, storage=storage,
                                      # the chart's required hostname anti-affinity: one voter per node
                                      pods=["Running" if i < c["nodes"] and storage else "Pending" for i in range(replicas)])
+        # the CRDs its releases bring: kube-prometheus-stack and ESO always, KEDA with its option
+        apis = ["monitoring.coreos.com/v1", "external-secrets.io/v1beta1", "generators.external-secrets.io/v1alpha1"]
+        if (outputs.get("options") or {}).get("keda"):
+            apis.append("keda.sh/v1alpha1")
+        c["apis"] = apis
         return
     if moddir.name == "workloads":
         c = stubstate.cluster_for(s, kc)
         if c is None:
             die(f"Kubernetes cluster unreachable: invalid configuration: kubeconfig {kc}")
         import yaml
-        deployments = {}
+        deployments, installed = {}, {}
         for path, text in rendered.get("umbrella", {}).items():
             if path.endswith("NOTES.txt"):
                 continue
@@ -375,7 +397,11 @@ def on_apply(s, moddir, outs, outputs, rendered):
                     images += [ct["image"] for ct in d["spec"]["template"]["spec"].get("initContainers", [])]
                     config_maps = sorted({v["configMap"]["name"] for v in d["spec"]["template"]["spec"].get("volumes", []) if "configMap" in v})
                     deployments[d["metadata"]["name"]] = {"kind": d["kind"], "images": images, "configMaps": config_maps}
+                if d:
+                    # every object as installed, for the suite's "what wd-verify judged is what was installed"
+                    installed[f'{d["kind"]}/{d["metadata"]["name"]}'] = d
         c["objects"]["deployments"] = deployments
+        c["objects"]["umbrella"] = installed
         # ConfigMaps the module writes from files (internal_ca.tf: the CA's root), by resource
         # address: the data as Terraform read it (a counted resource: its one instance, if any).
         maps = {}
