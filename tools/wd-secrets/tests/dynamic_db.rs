@@ -7,11 +7,8 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use wd_testsupport::openbao::{dev, free_port, http, repo_root};
-
-fn bin(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_wd-secrets")).with_file_name(name)
-}
+use wd_testsupport::cli::{json_ok, vault_command};
+use wd_testsupport::openbao::{dev, free_port, http};
 
 /// The PostgreSQL server binaries: the newest /usr/lib/postgresql/<major>/bin (Debian's layout;
 /// initdb is not on PATH there), else the directory of an `initdb` on PATH.
@@ -194,46 +191,16 @@ impl Drop for Pg {
 }
 
 fn rendered_plan(dir: &Path) -> PathBuf {
-    let inv = Command::new(bin("wd-inventory"))
-        .current_dir(repo_root())
-        .args(["--scenario", "waltid", "-q"])
-        .output()
-        .unwrap();
-    assert!(inv.status.success());
-    let mut r = Command::new(bin("wd-render"))
-        .current_dir(repo_root())
-        .args(["--out", dir.to_str().unwrap(), "-q"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    r.stdin.take().unwrap().write_all(&inv.stdout).unwrap();
-    assert!(r.wait().unwrap().success());
+    wd_testsupport::render_scenario(Path::new(env!("CARGO_BIN_EXE_wd-secrets")), "waltid", dir);
     dir.join("secrets/secret-plan.json")
 }
 
 fn wd_secrets(addr: &str, token: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wd-secrets"))
+    vault_command(env!("CARGO_BIN_EXE_wd-secrets"), addr, token)
         .args(args)
         .args(["--format", "json"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("VAULT_ADDR", addr)
-        .env("VAULT_TOKEN", token)
         .output()
         .unwrap()
-}
-
-fn ok(o: &Output) -> Value {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).unwrap_or(Value::Null)
 }
 
 /// The roles and grants the umbrella's CloudNativePG bootstrap creates with
@@ -269,7 +236,7 @@ fn dynamic_credentials_log_in_act_as_the_group_and_die_with_their_lease() {
     let plan = plan.to_str().unwrap();
 
     // the plan says where each secret lives: the two consumers' DB passwords are dynamic
-    let placed = ok(&wd_secrets(
+    let placed = json_ok(&wd_secrets(
         &bao.addr,
         "root",
         &["plan", "--plan", plan, "--dynamic-db"],
@@ -348,7 +315,7 @@ fn dynamic_credentials_log_in_act_as_the_group_and_die_with_their_lease() {
     ];
     let mut args = vec!["policies", "--plan", plan, "--apply"];
     args.extend(engine);
-    let pol = ok(&wd_secrets(&bao.addr, "root", &args));
+    let pol = json_ok(&wd_secrets(&bao.addr, "root", &args));
     let eso_db = pol["policies"]
         .as_array()
         .unwrap()
@@ -369,7 +336,7 @@ fn dynamic_credentials_log_in_act_as_the_group_and_die_with_their_lease() {
         .unwrap()
         .contains("path \"database/creds/walt-wallet\""));
     // applying twice is a no-op
-    ok(&wd_secrets(&bao.addr, "root", &args));
+    json_ok(&wd_secrets(&bao.addr, "root", &args));
 
     // ESO's policy issues credentials and reads nothing else
     let (_, tok) = http(
@@ -592,7 +559,7 @@ fn policies_before_seed_as_up_runs_them_seed_the_admin_password_once() {
     assert_eq!(engine.len(), 2, "{r}");
     assert!(engine[0]["fix"].as_str().unwrap().contains("--dynamic-db"));
     // `k8s-deploy.sh up` order: policies (the database does not exist yet: no --db-verify), seed
-    ok(&wd_secrets(
+    json_ok(&wd_secrets(
         &bao.addr,
         "root",
         &["policies", "--plan", plan, "--apply", "--dynamic-db"],
@@ -631,7 +598,7 @@ fn policies_before_seed_as_up_runs_them_seed_the_admin_password_once() {
         .find(|i| i["secret"] == "postgres-vault-password")
         .unwrap();
     assert_eq!(admin_item["status"], "kept");
-    ok(&wd_secrets(
+    json_ok(&wd_secrets(
         &bao.addr,
         "root",
         &["policies", "--plan", plan, "--apply", "--dynamic-db"],

@@ -6,52 +6,21 @@
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use wd_testsupport::openbao::{dev, http, repo_root};
-
-fn bin(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_wd-secrets")).with_file_name(name)
-}
+use wd_testsupport::cli::{json, vault_command};
+use wd_testsupport::openbao::{dev, http};
 
 fn rendered_plan(dir: &Path) -> PathBuf {
-    let inv = Command::new(bin("wd-inventory"))
-        .current_dir(repo_root())
-        .args(["--scenario", "waltid", "-q"])
-        .output()
-        .unwrap();
-    assert!(inv.status.success());
-    let mut r = Command::new(bin("wd-render"))
-        .current_dir(repo_root())
-        .args(["--out", dir.to_str().unwrap(), "-q"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    r.stdin.take().unwrap().write_all(&inv.stdout).unwrap();
-    assert!(r.wait().unwrap().success());
+    wd_testsupport::render_scenario(Path::new(env!("CARGO_BIN_EXE_wd-secrets")), "waltid", dir);
     dir.join("secrets/secret-plan.json")
 }
 
 fn run(addr: &str, args: &[&str]) -> (Option<i32>, Value) {
-    let o: Output = Command::new(env!("CARGO_BIN_EXE_wd-secrets"))
+    let o = vault_command(env!("CARGO_BIN_EXE_wd-secrets"), addr, "root")
         .args(args)
         .args(["--format", "json"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("VAULT_ADDR", addr)
-        .env("VAULT_TOKEN", "root")
         .output()
         .unwrap();
-    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| {
-        panic!(
-            "{:?}: {}{}",
-            args,
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    });
-    (o.status.code(), v)
+    (o.status.code(), json(&o))
 }
 
 fn items(report: &Value) -> BTreeMap<String, String> {
@@ -241,7 +210,7 @@ fn static_secrets_live_outside_and_survive_a_new_cluster_vault() {
     );
 
     // rotate acts only where the secret lives
-    let o = Command::new(env!("CARGO_BIN_EXE_wd-secrets"))
+    let o = vault_command(env!("CARGO_BIN_EXE_wd-secrets"), &in_cluster.addr, "root")
         .args([
             "rotate",
             "wallet-token-key",
@@ -250,9 +219,6 @@ fn static_secrets_live_outside_and_survive_a_new_cluster_vault() {
             "--store",
             "in-cluster",
         ])
-        .env_clear()
-        .env("VAULT_ADDR", &in_cluster.addr)
-        .env("VAULT_TOKEN", "root")
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));

@@ -2,10 +2,11 @@
 
 use wd_testsupport::openbao;
 
-use openbao::{dev, http, raft_node, repo_root};
+use openbao::{dev, http, raft_node};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+use wd_testsupport::cli::{self, clean_command, vault_command};
 
 /// The binary under test: this crate's, or $WD_SECRETS_BIN (to run these tests against another
 /// build, e.g. to show a regression test fails on the code before a fix).
@@ -15,28 +16,9 @@ fn bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_wd-secrets")))
 }
 
-fn sibling(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_wd-secrets")).with_file_name(name)
-}
-
 /// out/secrets/secret-plan.json of the reference stack, rendered by the real pipe.
 fn rendered_plan(dir: &Path) -> PathBuf {
-    let inv = Command::new(sibling("wd-inventory"))
-        .current_dir(repo_root())
-        .args(["--scenario", "waltid", "-q"])
-        .output()
-        .unwrap();
-    assert!(inv.status.success());
-    let mut r = Command::new(sibling("wd-render"))
-        .current_dir(repo_root())
-        .args(["--out", dir.to_str().unwrap(), "-q"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    r.stdin.take().unwrap().write_all(&inv.stdout).unwrap();
-    assert!(r.wait().unwrap().success());
+    wd_testsupport::render_scenario(Path::new(env!("CARGO_BIN_EXE_wd-secrets")), "waltid", dir);
     // Without the secrets of policy `external`: seed never generates them (another tool or a
     // person writes them first: the issuer's Transit key reference comes from `wd-transit token
     // issuer --plan`, which k8s-deploy.sh runs before the seed); these tests are about the
@@ -80,11 +62,8 @@ impl Transcript {
         self.run_env(args, &[("VAULT_ADDR", addr), ("VAULT_TOKEN", token)])
     }
     fn run_env(&mut self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut c = Command::new(bin());
-        c.args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", "/nonexistent");
+        let mut c = clean_command(bin());
+        c.args(args);
         for (k, v) in env {
             c.env(k, v);
         }
@@ -97,13 +76,7 @@ impl Transcript {
 
 fn json(o: &Output) -> Value {
     assert!(o.status.code().is_some());
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    })
+    cli::json(o)
 }
 
 fn statuses(report: &Value) -> Vec<(String, String, u64)> {
@@ -351,10 +324,8 @@ fn two_concurrent_seeds_write_each_key_once() {
     let dir = tempfile::tempdir().unwrap();
     let plan_path = rendered_plan(dir.path());
     let spawn = || {
-        Command::new(bin())
+        vault_command(bin(), &bao.addr, "root")
             .args(["seed", "--plan", plan_path.to_str().unwrap()])
-            .env("VAULT_ADDR", &bao.addr)
-            .env("VAULT_TOKEN", "root")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -744,12 +715,8 @@ fn concurrent_first_seeds_on_fresh_servers_all_succeed_and_write_each_key_once()
         let bao = dev();
         let seeds: Vec<std::process::Child> = (0..3)
             .map(|_| {
-                Command::new(bin())
+                vault_command(bin(), &bao.addr, "root")
                     .args(["seed", "--plan", plan_path.to_str().unwrap()])
-                    .env_clear()
-                    .env("VAULT_ADDR", &bao.addr)
-                    .env("VAULT_TOKEN", "root")
-                    .env("HOME", "/nonexistent")
                     .stdout(std::process::Stdio::piped())
                     .stderr(std::process::Stdio::piped())
                     .spawn()

@@ -8,6 +8,7 @@
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
+use wd_testsupport::cli::{json_ok, vault_command};
 use wd_testsupport::openbao::{dev, http};
 use wd_testsupport::render_scenario;
 
@@ -18,26 +19,11 @@ fn secret_plan(out: &Path) -> std::path::PathBuf {
 }
 
 fn wd_secrets(addr: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wd-secrets"))
+    vault_command(env!("CARGO_BIN_EXE_wd-secrets"), addr, "root")
         .args(args)
         .args(["--format", "json"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("VAULT_ADDR", addr)
-        .env("VAULT_TOKEN", "root")
         .output()
         .unwrap()
-}
-
-fn ok(o: &Output) -> Value {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).unwrap_or(Value::Null)
 }
 
 /// A CSR (EC P-256, key kept in `dir`) for `name`, as cert-manager sends it.
@@ -107,7 +93,7 @@ fn the_internal_ca_signs_the_clusters_names_and_nothing_else() {
         "--pki-ca-out",
         ca_out.to_str().unwrap(),
     ];
-    let pol = ok(&wd_secrets(&bao.addr, &args));
+    let pol = json_ok(&wd_secrets(&bao.addr, &args));
     let policy = pol["policies"]
         .as_array()
         .unwrap()
@@ -218,7 +204,7 @@ fn the_internal_ca_signs_the_clusters_names_and_nothing_else() {
     // re-applying keeps both CAs (same root, same intermediate) and reports nothing new
     let (_, before) = http("GET", &bao.addr, "pki/cert/ca", "root", None);
     let o = wd_secrets(&bao.addr, &args);
-    ok(&o);
+    json_ok(&o);
     let (_, after) = http("GET", &bao.addr, "pki/cert/ca", "root", None);
     assert_eq!(before["data"]["certificate"], after["data"]["certificate"]);
     assert_eq!(std::fs::read_to_string(&ca_out).unwrap(), root_pem);
@@ -418,7 +404,7 @@ fn cert_manager_logs_in_only_with_its_audience_and_service_account() {
         Some(&cfg),
     );
     assert!(code == 204 || code == 200, "{code} {body}");
-    ok(&wd_secrets(
+    json_ok(&wd_secrets(
         &bao.addr,
         &[
             "policies",

@@ -1,6 +1,8 @@
 //! wd-testsupport: the fakes and servers the tools' tests share, as a dev-dependency (uutils'
 //! shape: one test-support crate instead of `#[path]` includes).
 //!
+//! - [`cli`]: a wd-* binary in a clean environment (optionally with VAULT_ADDR/VAULT_TOKEN) and
+//!   the "exit 0 and its JSON" check;
 //! - [`fakekube`]: an in-process fake Kubernetes API server (list, watch, 410 Gone, dropped
 //!   streams, logs) and a server that accepts connections and never answers;
 //! - [`openbao`]: real OpenBao servers (dev and raft) started from the `bao` binary;
@@ -9,6 +11,7 @@
 //!
 //! It is not for production code: no tool depends on it outside `[dev-dependencies]`.
 
+pub mod cli;
 pub mod fakekube;
 pub mod openbao;
 

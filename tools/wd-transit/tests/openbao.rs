@@ -3,8 +3,8 @@
 use wd_testsupport::openbao;
 
 use openbao::{dev, http};
-use serde_json::Value;
-use std::process::{Command, Output};
+use std::process::Output;
+use wd_testsupport::cli::{json, json_ok, vault_command};
 
 /// The binary under test: this crate's, or $WD_TRANSIT_BIN (to run these tests against another
 /// build, e.g. to show a regression test fails on the code before a fix).
@@ -15,34 +15,10 @@ fn bin() -> std::path::PathBuf {
 }
 
 fn run(addr: &str, token: &str, args: &[&str]) -> Output {
-    Command::new(bin())
+    vault_command(bin(), addr, token)
         .args(args)
-        .env_clear()
-        .env("VAULT_ADDR", addr)
-        .env("VAULT_TOKEN", token)
-        .env("HOME", "/nonexistent")
         .output()
         .unwrap()
-}
-
-fn json(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    })
-}
-
-fn ok(o: &Output) -> Value {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    json(o)
 }
 
 #[test]
@@ -50,7 +26,7 @@ fn keys_are_created_once_rotate_and_keep_verifying() {
     let bao = dev();
     let a = bao.addr.as_str();
     // init twice: created, then kept; non-exportable, deletion disabled; the mount is enabled
-    let first = ok(&run(a, "root", &["init"]));
+    let first = json_ok(&run(a, "root", &["init"]));
     assert_eq!(first["kind"], "TransitKeys");
     let k: Vec<(&str, &str, u64, bool, bool)> = first["keys"]
         .as_array()
@@ -73,14 +49,14 @@ fn keys_are_created_once_rotate_and_keep_verifying() {
             ("wallet", "created", 1, false, false)
         ]
     );
-    let again = ok(&run(a, "root", &["init"]));
+    let again = json_ok(&run(a, "root", &["init"]));
     assert!(again["keys"]
         .as_array()
         .unwrap()
         .iter()
         .all(|k| k["action"] == "kept" && k["latestVersion"] == 1));
     assert_eq!(
-        ok(&run(
+        json_ok(&run(
             a,
             "root",
             &["init", "verifier", "--type", "ecdsa-p256"]
@@ -89,17 +65,17 @@ fn keys_are_created_once_rotate_and_keep_verifying() {
     );
 
     // a signature made before rotate still verifies after it
-    let sig = ok(&run(
+    let sig = json_ok(&run(
         a,
         "root",
         &["sign", "issuer", "--input", "credential payload"],
     ));
     let signature = sig["signature"].as_str().unwrap().to_string();
     assert!(signature.starts_with("vault:v1:"));
-    let rotated = ok(&run(a, "root", &["rotate", "issuer"]));
+    let rotated = json_ok(&run(a, "root", &["rotate", "issuer"]));
     assert_eq!(rotated["keys"][0]["latestVersion"], 2);
     assert_eq!(rotated["keys"][0]["versions"], serde_json::json!([1, 2]));
-    let v = ok(&run(
+    let v = json_ok(&run(
         a,
         "root",
         &[
@@ -113,7 +89,7 @@ fn keys_are_created_once_rotate_and_keep_verifying() {
     ));
     assert_eq!(v["valid"], true);
     assert!(
-        ok(&run(a, "root", &["sign", "issuer", "--input", "x"]))["signature"]
+        json_ok(&run(a, "root", &["sign", "issuer", "--input", "x"]))["signature"]
             .as_str()
             .unwrap()
             .starts_with("vault:v2:")
@@ -134,7 +110,7 @@ fn keys_are_created_once_rotate_and_keep_verifying() {
     assert_eq!(bad.status.code(), Some(1));
     assert_eq!(json(&bad)["valid"], false);
     // status shows the versions; config retires version 1, after which its signatures fail
-    let st = ok(&run(a, "root", &["status", "issuer"]));
+    let st = json_ok(&run(a, "root", &["status", "issuer"]));
     assert_eq!(
         (
             st["keys"][0]["minDecryptionVersion"].as_u64(),
@@ -142,7 +118,7 @@ fn keys_are_created_once_rotate_and_keep_verifying() {
         ),
         (Some(1), Some(2))
     );
-    let cfg = ok(&run(
+    let cfg = json_ok(&run(
         a,
         "root",
         &["config", "issuer", "--min-decryption-version", "2"],
@@ -194,7 +170,7 @@ fn keys_are_created_once_rotate_and_keep_verifying() {
 
     // walt.id's key reference (TSEKey at v0.18.2): the token is an env reference unless
     // --show-secrets
-    let r = ok(&run(a, "root", &["ref", "wallet"]));
+    let r = json_ok(&run(a, "root", &["ref", "wallet"]));
     assert_eq!(
         r["reference"],
         serde_json::json!({"type": "tse", "server": format!("{a}/v1/transit"), "auth": {"accessKey": "${WALLET_TRANSIT_TOKEN}"}, "id": "wallet", "_keyType": "Ed25519"})
@@ -204,7 +180,8 @@ fn keys_are_created_once_rotate_and_keep_verifying() {
         !String::from_utf8_lossy(&run(a, "root", &["ref", "wallet"]).stdout).contains("\"root\"")
     );
     assert_eq!(
-        ok(&run(a, "root", &["ref", "wallet", "--show-secrets"]))["reference"]["auth"]["accessKey"],
+        json_ok(&run(a, "root", &["ref", "wallet", "--show-secrets"]))["reference"]["auth"]
+            ["accessKey"],
         "root"
     );
     // a rotated key: walt.id 0.18.2 cannot sign with it (reads version 1, strips vault:v1:)
@@ -240,8 +217,8 @@ fn refusals_are_exit_3_or_2() {
 fn bad_signatures_unknown_keys_and_bad_cas_are_exit_2() {
     let bao = dev();
     let a = bao.addr.as_str();
-    ok(&run(a, "root", &["init", "issuer"]));
-    let good = ok(&run(a, "root", &["sign", "issuer", "--input", "x"]))["signature"]
+    json_ok(&run(a, "root", &["init", "issuer"]));
+    let good = json_ok(&run(a, "root", &["sign", "issuer", "--input", "x"]))["signature"]
         .as_str()
         .unwrap()
         .to_string();
@@ -288,7 +265,7 @@ fn bad_signatures_unknown_keys_and_bad_cas_are_exit_2() {
     );
     // the good signature still verifies
     assert_eq!(
-        ok(&run(
+        json_ok(&run(
             a,
             "root",
             &["verify", "issuer", "--input", "x", "--signature", &good]

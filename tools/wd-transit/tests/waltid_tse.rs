@@ -6,27 +6,14 @@
 use base64::Engine;
 use serde_json::{json, Value};
 use std::process::{Command, Output};
+use wd_testsupport::cli::{json_ok, vault_command};
 use wd_testsupport::openbao::{dev, http};
 
 fn run(addr: &str, token: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wd-transit"))
+    vault_command(env!("CARGO_BIN_EXE_wd-transit"), addr, token)
         .args(args)
-        .env_clear()
-        .env("VAULT_ADDR", addr)
-        .env("VAULT_TOKEN", token)
-        .env("HOME", "/nonexistent")
         .output()
         .unwrap()
-}
-
-fn ok(o: &Output) -> Value {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).unwrap()
 }
 
 fn b64url(b: &[u8]) -> String {
@@ -137,7 +124,7 @@ fn the_limited_token_signs_like_waltid_and_does_nothing_else() {
     let plan = plan(dir.path());
     let plan = plan.to_str().unwrap();
     let server = format!("{a}/v1/transit");
-    ok(&run(a, "root", &["init", "issuer", "wallet"]));
+    json_ok(&run(a, "root", &["init", "issuer", "wallet"]));
 
     // bad input first: exit 2, nothing issued
     for args in [
@@ -166,7 +153,7 @@ fn the_limited_token_signs_like_waltid_and_does_nothing_else() {
         "root",
         &["token", "issuer", "--plan", plan, "--server", &server],
     );
-    let doc = ok(&o);
+    let doc = json_ok(&o);
     let t = &doc["token"];
     assert_eq!(t["action"], "issued");
     assert_eq!(t["policy"], "wd-transit-transit-issuer");
@@ -273,7 +260,7 @@ fn the_limited_token_signs_like_waltid_and_does_nothing_else() {
     }
 
     // again: the live stored token is renewed, not replaced
-    let again = ok(&run(
+    let again = json_ok(&run(
         a,
         "root",
         &["token", "issuer", "--plan", plan, "--server", &server],
@@ -281,7 +268,7 @@ fn the_limited_token_signs_like_waltid_and_does_nothing_else() {
     assert_eq!(again["token"]["action"], "renewed");
     assert_eq!(again["token"]["accessor"], t["accessor"]);
     // --new: a new token in the store; the old one's accessor reported, then revoked by it
-    let new = ok(&run(
+    let new = json_ok(&run(
         a,
         "root",
         &[
@@ -307,7 +294,7 @@ fn the_limited_token_signs_like_waltid_and_does_nothing_else() {
     let (signable2, sig2, _) = sign_like_waltid(&server, "issuer", &token2, &kid);
     assert!(verify_with_did(&did, &signable2, &sig2));
     // another Transit URL: a new token, the live old one reported for revocation
-    let moved = ok(&run(
+    let moved = json_ok(&run(
         a,
         "root",
         &[
@@ -322,7 +309,7 @@ fn the_limited_token_signs_like_waltid_and_does_nothing_else() {
     assert_eq!(moved["token"]["action"], "issued");
     assert_eq!(moved["token"]["previousAccessor"], new["token"]["accessor"]);
     // a stored token Vault no longer knows (expired, revoked): replaced
-    let back = ok(&run(
+    let back = json_ok(&run(
         a,
         "root",
         &["token", "issuer", "--plan", plan, "--server", &server],
@@ -339,7 +326,7 @@ fn the_limited_token_signs_like_waltid_and_does_nothing_else() {
         Some(&json!({"accessor": back["token"]["accessor"]}).to_string()),
     );
     assert_eq!(code, 204);
-    let re = ok(&run(
+    let re = json_ok(&run(
         a,
         "root",
         &["token", "issuer", "--plan", plan, "--server", &server],
@@ -362,7 +349,7 @@ fn the_limited_token_signs_like_waltid_and_does_nothing_else() {
 
     // rotate: the old signature still verifies (pure Rust with the DID, and in Transit); the
     // next signature is vault:v2:, which walt.id 0.18.2 cannot decode, so ref/token refuse
-    ok(&run(a, "root", &["rotate", "issuer"]));
+    json_ok(&run(a, "root", &["rotate", "issuer"]));
     assert!(verify_with_did(&did, &signable, &sig));
     let (code, v) = http(
         "POST",
@@ -391,8 +378,8 @@ fn the_limited_token_signs_like_waltid_and_does_nothing_else() {
 
     // walt.id's rotation: a new key in the issuer's store, a new DID; the old DID still verifies
     // the old credentials, the old token is reported for revocation
-    ok(&run(a, "root", &["init", "issuer-2"]));
-    let moved = ok(&run(
+    json_ok(&run(a, "root", &["init", "issuer-2"]));
+    let moved = json_ok(&run(
         a,
         "root",
         &[
@@ -428,7 +415,7 @@ fn the_limited_token_signs_like_waltid_and_does_nothing_else() {
         403
     );
     // the next plain run (k8s-deploy.sh up) renews the moved signer; it does not move it back
-    let again = ok(&run(
+    let again = json_ok(&run(
         a,
         "root",
         &["token", "issuer", "--plan", plan, "--server", &server],
@@ -444,11 +431,11 @@ fn the_limited_token_signs_like_waltid_and_does_nothing_else() {
 fn the_wallet_token_creates_and_signs_with_its_own_keys_only() {
     let bao = dev();
     let a = bao.addr.as_str();
-    ok(&run(a, "root", &["init", "issuer"]));
+    json_ok(&run(a, "root", &["init", "issuer"]));
     // without --show-secrets the token would be lost
     let o = run(a, "root", &["token", "wallet", "--key-prefix", "k"]);
     assert_eq!(o.status.code(), Some(2));
-    let doc = ok(&run(
+    let doc = json_ok(&run(
         a,
         "root",
         &["token", "wallet", "--key-prefix", "k", "--show-secrets"],
@@ -578,8 +565,8 @@ fn the_audit_log_shows_each_signature_under_the_limited_policy_without_secrets()
     // what docs/runbooks/signing-keys.md "What the Vault audit log shows" says
     let bao = audited();
     let a = bao.addr.as_str();
-    ok(&run(a, "root", &["init", "issuer"]));
-    let doc = ok(&run(a, "root", &["token", "issuer", "--show-secrets"]));
+    json_ok(&run(a, "root", &["init", "issuer"]));
+    let doc = json_ok(&run(a, "root", &["token", "issuer", "--show-secrets"]));
     let token = doc["reference"]["auth"]["accessKey"]
         .as_str()
         .unwrap()

@@ -4,6 +4,7 @@ use wd_testsupport::fakekube;
 
 use serde_json::{json, Value};
 use std::process::{Command, Output};
+use wd_testsupport::cli::json_ok;
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wd-urls"))
@@ -11,16 +12,6 @@ fn run(args: &[&str]) -> Output {
         .env_clear()
         .output()
         .unwrap()
-}
-
-fn ok(o: &Output) -> Value {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).unwrap()
 }
 
 fn ingress(name: &str, host: &str, tls: bool) -> Value {
@@ -43,7 +34,7 @@ fn urls_and_logins_from_the_cluster() {
     k.apply(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "ingress-nginx-controller", "namespace": "ingress-nginx"}, "spec": {"type": "LoadBalancer", "ports": [{"port": 443}]}, "status": {"loadBalancer": {"ingress": [{"ip": "172.18.255.240"}]}}}));
     k.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "waltid-keycloak-admin", "namespace": "waltid"}, "data": {"password": "czNjcjN0LWtj"}}));
     let kcs = kc.to_str().unwrap();
-    let l = ok(&run(&["--kubeconfig", kcs]));
+    let l = json_ok(&run(&["--kubeconfig", kcs]));
     assert_eq!(l["kind"], "UrlList");
     let urls: Vec<(&str, &str)> = l["urls"]
         .as_array()
@@ -80,7 +71,7 @@ fn urls_and_logins_from_the_cluster() {
         "no password without --show-secrets"
     );
     // --show-secrets reads the Secret
-    let l = ok(&run(&["--kubeconfig", kcs, "--show-secrets"]));
+    let l = json_ok(&run(&["--kubeconfig", kcs, "--show-secrets"]));
     let kc_login = l["urls"]
         .as_array()
         .unwrap()
@@ -101,7 +92,7 @@ fn urls_offline_from_a_render_plan() {
         "waltid",
         dir.path(),
     );
-    let l = ok(&run(&["--render-plan", plan.to_str().unwrap()]));
+    let l = json_ok(&run(&["--render-plan", plan.to_str().unwrap()]));
     assert_eq!(l["source"], "render-plan");
     let urls: Vec<&str> = l["urls"]
         .as_array()
