@@ -10,10 +10,9 @@
 //!
 //! Redis is a real `redis-server` (Debian package; .ci/run installs it).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use wd_core::docs::loadtest::LoadReport;
 use wd_loadtest::{execute, Cli, Cmd, RunArgs};
+use wd_testsupport::redis::Redis;
 use wd_waltfake::{Fake, FakeConfig, SessionStore};
 
 fn config_dir() -> String {
@@ -55,54 +54,6 @@ fn drift_rows(r: &LoadReport) -> Vec<(String, String, String, u64)> {
         .iter()
         .map(|d| (d.step.clone(), d.service.clone(), d.called.clone(), d.count))
         .collect()
-}
-
-/// A throwaway `redis-server` on a free loopback port, stopped on drop.
-struct Redis {
-    child: Child,
-    url: String,
-}
-
-impl Redis {
-    fn start() -> Option<Redis> {
-        for _ in 0..5 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .ok()?
-                .local_addr()
-                .ok()?
-                .port();
-            let mut child = match Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-            {
-                Ok(c) => c,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-                Err(e) => panic!("redis-server: {e}"),
-            };
-            let out = BufReader::new(child.stdout.take().unwrap());
-            for line in out.lines().map_while(Result::ok) {
-                if line.contains("Ready to accept connections") {
-                    return Some(Redis {
-                        child,
-                        url: format!("redis://127.0.0.1:{port}"),
-                    });
-                }
-            }
-            // It exited (the port was taken meanwhile): try another.
-            let _ = child.wait();
-        }
-        panic!("redis-server did not start on a free port in 5 attempts");
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn redis_or_skip() -> Option<Redis> {
@@ -188,13 +139,7 @@ fn issuance_on_three_in_memory_replicas_succeeds_about_one_in_27_and_drifts_at_u
 #[test]
 fn issuance_on_three_replicas_with_redis_and_a_shared_key_does_not_drift() {
     let Some(redis) = redis_or_skip() else { return };
-    let f = fake(
-        3,
-        SessionStore::Redis {
-            url: redis.url.clone(),
-        },
-        true,
-    );
+    let f = fake(3, SessionStore::Redis { url: redis.url() }, true);
     let r = run(&[
         "issuance",
         "--replicas",
@@ -235,13 +180,7 @@ fn verification_drifts_in_memory_and_not_with_redis() {
             format!("verifier={}", f.verifier.replicas.join(",")),
         ]
     };
-    let f = fake(
-        3,
-        SessionStore::Redis {
-            url: redis.url.clone(),
-        },
-        true,
-    );
+    let f = fake(3, SessionStore::Redis { url: redis.url() }, true);
     let mut a: Vec<String> = vec!["verification".into()];
     a.extend(targets(&f));
     a.extend(["--vus", "2", "--max-iterations", "20"].map(String::from));

@@ -6,6 +6,7 @@
 //! - [`fakekube`]: an in-process fake Kubernetes API server (list, watch, 410 Gone, dropped
 //!   streams, logs) and a server that accepts connections and never answers;
 //! - [`openbao`]: real OpenBao servers (dev and raft) started from the `bao` binary;
+//! - [`redis`]: a throwaway real `redis-server`;
 //! - [`render_scenario`]: the real `wd-inventory | wd-render` pipe into a directory, for tools
 //!   that read its RenderPlan.
 //!
@@ -14,6 +15,7 @@
 pub mod cli;
 pub mod fakekube;
 pub mod openbao;
+pub mod redis;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

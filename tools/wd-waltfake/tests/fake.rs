@@ -2,14 +2,17 @@
 //! do not cross replicas in memory mode, and flows that succeed everywhere with Redis + shared keys
 //! (a real `redis-server`, which CI installs from Debian: .ci/run).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
+use wd_testsupport::redis::Redis;
 use wd_waltfake::{Fake, FakeConfig, SessionStore, REPLICA_HEADER};
+
+/// A throwaway `redis-server`: the tests below need one (no skip).
+fn redis() -> Redis {
+    Redis::start().expect("redis-server (Debian package redis-server; .ci/run installs it)")
+}
 
 fn client() -> Client {
     Client::builder()
@@ -476,85 +479,9 @@ async fn three_memory_replicas_let_few_issuance_flows_through() {
         .unwrap();
 }
 
-/// A throwaway `redis-server` on a free loopback port.
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        for _ in 0..5 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let mut child = Command::new("redis-server")
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("redis-server (Debian package redis-server; .ci/run installs it)");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-                    s.write_all(b"*1\r\n$4\r\nPING\r\n").unwrap();
-                    let mut line = String::new();
-                    BufReader::new(&s).read_line(&mut line).unwrap();
-                    if line.starts_with("+PONG") {
-                        return Redis { child, port };
-                    }
-                }
-                if child.try_wait().unwrap().is_some() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("redis-server did not start");
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// One command, its raw reply (enough for TTL and EXISTS).
-    fn raw(&self, args: &[&str]) -> String {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        let mut cmd = format!("*{}\r\n", args.len());
-        for a in args {
-            cmd.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-        }
-        s.write_all(cmd.as_bytes()).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let mut buf = [0u8; 256];
-        let n = s.read(&mut buf).unwrap();
-        String::from_utf8_lossy(&buf[..n]).into_owned()
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_and_shared_keys_let_every_flow_through() {
-    let redis = Redis::start();
+    let redis = redis();
     let fake = Fake::start(FakeConfig {
         replicas: 3,
         store: SessionStore::Redis { url: redis.url() },
@@ -655,7 +582,7 @@ async fn redis_and_shared_keys_let_every_flow_through() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_without_a_shared_ci_token_key_still_fails_across_replicas() {
-    let redis = Redis::start();
+    let redis = redis();
     let fake = Fake::start(FakeConfig {
         replicas: 2,
         store: SessionStore::Redis { url: redis.url() },
