@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use reqwest::{Client, StatusCode};
+use reqwest::{Client, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
 use wd_testsupport::redis::Redis;
 use wd_waltfake::{Fake, FakeConfig, SessionStore, REPLICA_HEADER};
@@ -22,35 +22,96 @@ fn client() -> Client {
         .unwrap()
 }
 
+/// Sending a request the way every test here does: no transport error expected.
+trait Sent {
+    async fn sent(self) -> Response;
+    async fn json_body(self) -> Value;
+    async fn text_body(self) -> String;
+}
+
+impl Sent for RequestBuilder {
+    async fn sent(self) -> Response {
+        self.send().await.unwrap()
+    }
+    async fn json_body(self) -> Value {
+        self.sent().await.json().await.unwrap()
+    }
+    async fn text_body(self) -> String {
+        self.sent().await.text().await.unwrap()
+    }
+}
+
+/// The balanced URLs of the wallet, the issuer and the verifier.
+fn balanced(fake: &Fake) -> (&str, &str, &str) {
+    (
+        &fake.wallet.balanced,
+        &fake.issuer.balanced,
+        &fake.verifier.balanced,
+    )
+}
+
+/// Stops the fake off the async runtime (its shutdown blocks).
+async fn shutdown(fake: Fake) {
+    tokio::task::spawn_blocking(move || fake.shutdown())
+        .await
+        .unwrap();
+}
+
+/// The verifier's openid4vp:// request URL for `request_credentials`.
+async fn verify_request(c: &Client, verifier: &str, request_credentials: Value) -> String {
+    c.post(format!("{verifier}/openid4vc/verify"))
+        .json(&json!({ "request_credentials": request_credentials }))
+        .text_body()
+        .await
+}
+
+/// The `state` of an openid4vp:// request URL (the verifier's session id).
+fn state_of(req: &str) -> String {
+    form_urlencoded::parse(req.split_once('?').unwrap().1.as_bytes())
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned()
+}
+
+/// usePresentationRequest of `req` with the `selected` credentials.
+async fn present(
+    c: &Client,
+    wallet: &str,
+    token: &str,
+    w: &str,
+    req: &str,
+    selected: Value,
+) -> Response {
+    c.post(format!(
+        "{wallet}/wallet-api/wallet/{w}/exchange/usePresentationRequest"
+    ))
+    .bearer_auth(token)
+    .json(&json!({"presentationRequest": req, "selectedCredentials": selected}))
+    .sent()
+    .await
+}
+
 /// A wallet user: registered and logged in on `wallet`; returns (token, wallet id).
 async fn user(c: &Client, wallet: &str, email: &str) -> (String, String) {
     let r = c
         .post(format!("{wallet}/wallet-api/auth/register"))
         .json(&json!({"type": "email", "name": "U", "email": email, "password": "pw"}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_eq!(r.text().await.unwrap(), "Registration succeeded ");
     let login: Value = c
         .post(format!("{wallet}/wallet-api/auth/login"))
         .json(&json!({"type": "email", "email": email, "password": "pw"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_body()
+        .await;
     let token = login["token"].as_str().unwrap().to_string();
     let wallets: Value = c
         .get(format!("{wallet}/wallet-api/wallet/accounts/wallets"))
         .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_body()
+        .await;
     assert_eq!(wallets["account"], login["id"]);
     (
         token,
@@ -61,26 +122,26 @@ async fn user(c: &Client, wallet: &str, email: &str) -> (String, String) {
 async fn onboard(c: &Client, issuer: &str) -> Value {
     c.post(format!("{issuer}/onboard/issuer"))
         .json(&json!({"key": {"backend": "jwk", "keyType": "secp256r1"}, "did": {"method": "jwk"}}))
-        .send()
+        .json_body()
         .await
-        .unwrap()
-        .json()
+}
+
+/// POST /openid4vc/jwt/issue with `body`.
+async fn issue(c: &Client, issuer: &str, body: Value) -> Response {
+    c.post(format!("{issuer}/openid4vc/jwt/issue"))
+        .json(&body)
+        .sent()
         .await
-        .unwrap()
 }
 
 async fn offer(c: &Client, issuer: &str, key: &Value) -> String {
-    let r = c
-        .post(format!("{issuer}/openid4vc/jwt/issue"))
-        .json(&json!({
-            "issuerKey": key["issuerKey"],
-            "issuerDid": key["issuerDid"],
-            "credentialConfigurationId": "OpenBadgeCredential_jwt_vc_json",
-            "credentialData": {"type": ["VerifiableCredential", "OpenBadgeCredential"], "credentialSubject": {"name": "x"}},
-        }))
-        .send()
-        .await
-        .unwrap();
+    let r = issue(c, issuer, json!({
+        "issuerKey": key["issuerKey"],
+        "issuerDid": key["issuerDid"],
+        "credentialConfigurationId": "OpenBadgeCredential_jwt_vc_json",
+        "credentialData": {"type": ["VerifiableCredential", "OpenBadgeCredential"], "credentialSubject": {"name": "x"}},
+    }))
+    .await;
     assert_eq!(r.status(), StatusCode::OK);
     r.text().await.unwrap()
 }
@@ -99,9 +160,8 @@ async fn claim(
         ))
         .bearer_auth(token)
         .body(offer.to_string())
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     (r.status(), r.text().await.unwrap())
 }
 
@@ -119,20 +179,15 @@ fn offer_session_id(offer: &str) -> String {
 async fn one_replica_serves_every_call_with_walt_ids_shapes() {
     let fake = Fake::start(FakeConfig::default()).unwrap();
     let c = client();
-    let (wallet, issuer, verifier) = (
-        &fake.wallet.balanced,
-        &fake.issuer.balanced,
-        &fake.verifier.balanced,
-    );
+    let (wallet, issuer, verifier) = balanced(&fake);
 
     // register: 409 on an existing email, 400 without "type":"email".
     let (token, w) = user(&c, wallet, "a@example.org").await;
     let again = c
         .post(format!("{wallet}/wallet-api/auth/register"))
         .json(&json!({"type": "email", "name": "U", "email": "a@example.org", "password": "pw"}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
     let body: Value = again.json().await.unwrap();
     assert_eq!(
@@ -142,38 +197,28 @@ async fn one_replica_serves_every_call_with_walt_ids_shapes() {
     let untyped = c
         .post(format!("{wallet}/wallet-api/auth/register"))
         .json(&json!({"name": "U", "email": "b@example.org", "password": "pw"}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(untyped.status(), StatusCode::BAD_REQUEST);
     let wrong = c
         .post(format!("{wallet}/wallet-api/auth/login"))
         .json(&json!({"type": "email", "email": "a@example.org", "password": "no"}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
 
     // DIDs: register made one (the default); create/{key} adds one and answers it as text.
     let did = c
         .post(format!("{wallet}/wallet-api/wallet/{w}/dids/create/key"))
         .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .text_body()
+        .await;
     assert!(did.starts_with("did:"), "{did}");
     let dids: Value = c
         .get(format!("{wallet}/wallet-api/wallet/{w}/dids"))
         .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_body()
+        .await;
     assert_eq!(dids.as_array().unwrap().len(), 2);
     assert_eq!(dids[0]["default"], true);
 
@@ -193,15 +238,13 @@ async fn one_replica_serves_every_call_with_walt_ids_shapes() {
             .collect::<String>()
         )
     );
-    let bad = c
-        .post(format!("{issuer}/openid4vc/jwt/issue"))
-        .json(
-            &json!({"issuerKey": key["issuerKey"], "issuerDid": key["issuerDid"],
+    let bad = issue(
+        &c,
+        issuer,
+        json!({"issuerKey": key["issuerKey"], "issuerDid": key["issuerDid"],
             "credentialConfigurationId": "Nope_jwt_vc_json", "credentialData": {}}),
-        )
-        .send()
-        .await
-        .unwrap();
+    )
+    .await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     let (status, body) = claim(&c, wallet, &token, &w, &url).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -210,40 +253,21 @@ async fn one_replica_serves_every_call_with_walt_ids_shapes() {
     let creds: Value = c
         .get(format!("{wallet}/wallet-api/wallet/{w}/credentials"))
         .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_body()
+        .await;
     assert_eq!(creds.as_array().unwrap().len(), 1);
     assert_eq!(creds[0]["parsedDocument"]["type"][1], "OpenBadgeCredential");
 
     // Verification: openid4vp URL → usePresentationRequest → a verdict.
-    let req = c
-        .post(format!("{verifier}/openid4vc/verify"))
-        .json(&json!({"request_credentials": [{"format": "jwt_vc_json", "type": "OpenBadgeCredential"}]}))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let req = verify_request(
+        &c,
+        verifier,
+        json!([{"format": "jwt_vc_json", "type": "OpenBadgeCredential"}]),
+    )
+    .await;
     assert!(req.starts_with("openid4vp://authorize?"), "{req}");
-    let state: String = form_urlencoded::parse(req.split_once('?').unwrap().1.as_bytes())
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
-    let used = c
-        .post(format!(
-            "{wallet}/wallet-api/wallet/{w}/exchange/usePresentationRequest"
-        ))
-        .bearer_auth(&token)
-        .json(&json!({"presentationRequest": req, "selectedCredentials": [cred_id]}))
-        .send()
-        .await
-        .unwrap();
+    let state = state_of(&req);
+    let used = present(&c, wallet, &token, &w, &req, json!([cred_id])).await;
     assert_eq!(
         used.status(),
         StatusCode::OK,
@@ -252,33 +276,13 @@ async fn one_replica_serves_every_call_with_walt_ids_shapes() {
     );
     let verdict: Value = c
         .get(format!("{verifier}/openid4vc/session/{state}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_body()
+        .await;
     assert_eq!(verdict["verificationResult"], true, "{verdict}");
 
     // A presentation without the requested credential is refused by the policies.
-    let req2 = c
-        .post(format!("{verifier}/openid4vc/verify"))
-        .json(&json!({"request_credentials": ["UniversityDegree"]}))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let refused = c
-        .post(format!(
-            "{wallet}/wallet-api/wallet/{w}/exchange/usePresentationRequest"
-        ))
-        .bearer_auth(&token)
-        .json(&json!({"presentationRequest": req2, "selectedCredentials": [cred_id]}))
-        .send()
-        .await
-        .unwrap();
+    let req2 = verify_request(&c, verifier, json!(["UniversityDegree"])).await;
+    let refused = present(&c, wallet, &token, &w, &req2, json!([cred_id])).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     let refused: Value = refused.json().await.unwrap();
     assert!(
@@ -292,9 +296,8 @@ async fn one_replica_serves_every_call_with_walt_ids_shapes() {
     // An unknown session: walt.id's NotFoundException body.
     let missing = c
         .get(format!("{verifier}/openid4vc/session/nope"))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     let missing: Value = missing.json().await.unwrap();
     assert_eq!(
@@ -302,9 +305,7 @@ async fn one_replica_serves_every_call_with_walt_ids_shapes() {
         "Id parameter nope doesn't refer to an existing session, or session expired"
     );
     drop(c);
-    tokio::task::spawn_blocking(move || fake.shutdown())
-        .await
-        .unwrap();
+    shutdown(fake).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -319,18 +320,16 @@ async fn sessions_expire_after_the_ttl() {
     let key = onboard(&c, issuer).await;
     let sid = offer_session_id(&offer(&c, issuer, &key).await);
     let url = format!("{issuer}/draft13/credentialOffer?id={sid}");
-    assert_eq!(c.get(&url).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(c.get(&url).sent().await.status(), StatusCode::OK);
     tokio::time::sleep(Duration::from_millis(2200)).await;
-    let gone = c.get(&url).send().await.unwrap();
+    let gone = c.get(&url).sent().await;
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
     let gone: Value = gone.json().await.unwrap();
     assert_eq!(
         gone["message"],
         "No active issuance session found by the given id"
     );
-    tokio::task::spawn_blocking(move || fake.shutdown())
-        .await
-        .unwrap();
+    shutdown(fake).await;
 }
 
 /// Posts a pre-authorized code to one replica's token endpoint.
@@ -351,9 +350,8 @@ async fn token_at(c: &Client, replica: &str, offer: &Value) -> (StatusCode, Valu
                 .append_pair("pre-authorized_code", code)
                 .finish(),
         )
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     (r.status(), r.json().await.unwrap())
 }
 
@@ -373,19 +371,14 @@ async fn memory_mode_sessions_and_keys_stay_on_their_replica() {
         let sid = offer_session_id(&offer(&c, r0, &key).await);
         let on_other = c
             .get(format!("{r1}/draft13/credentialOffer?id={sid}"))
-            .send()
-            .await
-            .unwrap();
+            .sent()
+            .await;
         assert_eq!(on_other.status(), StatusCode::NOT_FOUND);
         assert_eq!(on_other.headers()[REPLICA_HEADER], "issuer-1");
         let offer_json: Value = c
             .get(format!("{r0}/draft13/credentialOffer?id={sid}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .json_body()
+            .await;
         let (status, body) = token_at(&c, r1, &offer_json).await;
         if shared {
             // The key verifies; the session is still on replica 0 only (CIProvider.kt).
@@ -411,9 +404,8 @@ async fn memory_mode_sessions_and_keys_stay_on_their_replica() {
                 fake.wallet.replicas[1]
             ))
             .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+            .sent()
+            .await;
         let want = if shared {
             StatusCode::OK
         } else {
@@ -421,9 +413,7 @@ async fn memory_mode_sessions_and_keys_stay_on_their_replica() {
         };
         assert_eq!(elsewhere.status(), want);
         drop(c);
-        tokio::task::spawn_blocking(move || fake.shutdown())
-            .await
-            .unwrap();
+        shutdown(fake).await;
     }
 }
 
@@ -474,9 +464,7 @@ async fn three_memory_replicas_let_few_issuance_flows_through() {
     assert!(failures
         .iter()
         .any(|f| f.contains("No active issuance session found by the given id")));
-    tokio::task::spawn_blocking(move || fake.shutdown())
-        .await
-        .unwrap();
+    shutdown(fake).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -511,12 +499,8 @@ async fn redis_and_shared_keys_let_every_flow_through() {
             "credentialConfigurationId": "OpenBadgeCredential_jwt_vc_json",
             "credentialData": {"type": ["VerifiableCredential", "OpenBadgeCredential"]},
         }))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .text_body()
+        .await;
     let ttl = redis.raw(&[
         "TTL",
         &format!("auth_sessions:{}", offer_session_id(&short)),
@@ -531,40 +515,23 @@ async fn redis_and_shared_keys_let_every_flow_through() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let cred: Value = serde_json::from_str(&body).unwrap();
     for _ in 0..5 {
-        let req = c
-            .post(format!("{}/openid4vc/verify", fake.verifier.balanced))
-            .json(&json!({"request_credentials": ["OpenBadgeCredential"]}))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let state: String = form_urlencoded::parse(req.split_once('?').unwrap().1.as_bytes())
-            .find(|(k, _)| k == "state")
-            .unwrap()
-            .1
-            .into_owned();
-        let used = c
-            .post(format!(
-                "{}/wallet-api/wallet/{w}/exchange/usePresentationRequest",
-                fake.wallet.balanced
-            ))
-            .bearer_auth(&token)
-            .json(&json!({"presentationRequest": req, "selectedCredentials": [cred[0]["id"]]}))
-            .send()
-            .await
-            .unwrap();
+        let req = verify_request(&c, &fake.verifier.balanced, json!(["OpenBadgeCredential"])).await;
+        let state = state_of(&req);
+        let used = present(
+            &c,
+            &fake.wallet.balanced,
+            &token,
+            &w,
+            &req,
+            json!([cred[0]["id"]]),
+        )
+        .await;
         assert_eq!(used.status(), StatusCode::OK);
         for replica in &fake.verifier.replicas {
             let v: Value = c
                 .get(format!("{replica}/openid4vc/session/{state}"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+                .json_body()
+                .await;
             assert_eq!(v["verificationResult"], true);
         }
         assert!(redis
@@ -575,9 +542,7 @@ async fn redis_and_shared_keys_let_every_flow_through() {
             .starts_with(":1"));
     }
     drop(c);
-    tokio::task::spawn_blocking(move || fake.shutdown())
-        .await
-        .unwrap();
+    shutdown(fake).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -596,20 +561,14 @@ async fn redis_without_a_shared_ci_token_key_still_fails_across_replicas() {
     // The session itself is visible on both replicas now…
     let offer_json: Value = c
         .get(format!("{r1}/draft13/credentialOffer?id={sid}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_body()
+        .await;
     // …but replica 1 cannot verify replica 0's pre-authorized code.
     let (status, body) = token_at(&c, r1, &offer_json).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(body["message"], "Could not resolve key for given token");
     drop(c);
-    tokio::task::spawn_blocking(move || fake.shutdown())
-        .await
-        .unwrap();
+    shutdown(fake).await;
 }
 
 #[test]
@@ -633,37 +592,27 @@ fn an_unreachable_redis_fails_start() {
 async fn the_mapping_dates_the_credential_and_the_verifier_refuses_it_expired() {
     let fake = Fake::start(FakeConfig::default()).unwrap();
     let c = client();
-    let (wallet, issuer, verifier) = (
-        &fake.wallet.balanced,
-        &fake.issuer.balanced,
-        &fake.verifier.balanced,
-    );
+    let (wallet, issuer, verifier) = balanced(&fake);
     let (token, w) = user(&c, wallet, "m@example.org").await;
     let key = onboard(&c, issuer).await;
-    let as_text = c
-        .post(format!("{issuer}/openid4vc/jwt/issue"))
-        .json(
-            &json!({"issuerKey": key["issuerKey"].to_string(), "issuerDid": key["issuerDid"],
+    let as_text = issue(
+        &c,
+        issuer,
+        json!({"issuerKey": key["issuerKey"].to_string(), "issuerDid": key["issuerDid"],
             "credentialConfigurationId": "OpenBadgeCredential_jwt_vc_json", "credentialData": {}}),
-        )
-        .send()
-        .await
-        .unwrap();
+    )
+    .await;
     assert_eq!(as_text.status(), StatusCode::BAD_REQUEST);
-    let url = c
-        .post(format!("{issuer}/openid4vc/jwt/issue"))
-        .json(&json!({
-            "issuerKey": key["issuerKey"], "issuerDid": key["issuerDid"],
-            "credentialConfigurationId": "OpenBadgeCredential_jwt_vc_json",
-            "credentialData": {"type": ["VerifiableCredential", "OpenBadgeCredential"], "credentialSubject": {}},
-            "mapping": {"id": "<uuid>", "issuanceDate": "<timestamp-before:2h>", "expirationDate": "<timestamp-before:1h>"},
-        }))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let url = issue(&c, issuer, json!({
+        "issuerKey": key["issuerKey"], "issuerDid": key["issuerDid"],
+        "credentialConfigurationId": "OpenBadgeCredential_jwt_vc_json",
+        "credentialData": {"type": ["VerifiableCredential", "OpenBadgeCredential"], "credentialSubject": {}},
+        "mapping": {"id": "<uuid>", "issuanceDate": "<timestamp-before:2h>", "expirationDate": "<timestamp-before:1h>"},
+    }))
+    .await
+    .text()
+    .await
+    .unwrap();
     let (status, body) = claim(&c, wallet, &token, &w, &url).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let cred: Value = serde_json::from_str(&body).unwrap();
@@ -672,24 +621,8 @@ async fn the_mapping_dates_the_credential_and_the_verifier_refuses_it_expired() 
         .as_str()
         .unwrap()
         .ends_with('Z'));
-    let req = c
-        .post(format!("{verifier}/openid4vc/verify"))
-        .json(&json!({"request_credentials": ["OpenBadgeCredential"]}))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let refused = c
-        .post(format!(
-            "{wallet}/wallet-api/wallet/{w}/exchange/usePresentationRequest"
-        ))
-        .bearer_auth(&token)
-        .json(&json!({"presentationRequest": req, "selectedCredentials": [cred[0]["id"]]}))
-        .send()
-        .await
-        .unwrap();
+    let req = verify_request(&c, verifier, json!(["OpenBadgeCredential"])).await;
+    let refused = present(&c, wallet, &token, &w, &req, json!([cred[0]["id"]])).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     let refused: Value = refused.json().await.unwrap();
     assert!(
@@ -700,7 +633,5 @@ async fn the_mapping_dates_the_credential_and_the_verifier_refuses_it_expired() 
         "{refused}"
     );
     drop(c);
-    tokio::task::spawn_blocking(move || fake.shutdown())
-        .await
-        .unwrap();
+    shutdown(fake).await;
 }
