@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use wd_testsupport::cli::{json, vault_command};
-use wd_testsupport::openbao::{dev, http};
+use wd_testsupport::openbao::{dev, http, kv_values};
 
 fn rendered_plan(dir: &Path) -> PathBuf {
     wd_testsupport::render_scenario(Path::new(env!("CARGO_BIN_EXE_wd-secrets")), "waltid", dir);
@@ -35,24 +35,6 @@ fn items(report: &Value) -> BTreeMap<String, String> {
             )
         })
         .collect()
-}
-
-/// Every planned key that has a value in this server's KV: secret name -> value.
-fn values(addr: &str, plan: &Value) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for s in plan["secrets"].as_array().unwrap() {
-        let (_, v) = http(
-            "GET",
-            addr,
-            &format!("secret/data/{}", s["vaultPath"].as_str().unwrap()),
-            "root",
-            None,
-        );
-        if let Some(x) = v["data"]["data"][s["vaultKey"].as_str().unwrap()].as_str() {
-            out.insert(s["name"].as_str().unwrap().to_string(), x.to_string());
-        }
-    }
-    out
 }
 
 /// What `wd-transit token issuer --plan` writes into the cluster's Vault (not under test here).
@@ -153,8 +135,8 @@ fn static_secrets_live_outside_and_survive_a_new_cluster_vault() {
     assert_eq!(items(&r).len(), statics.len());
     let (code, r) = check(&in_cluster.addr, &inc);
     assert_eq!(code, Some(0), "{r}");
-    let ext_values = values(&external.addr, &plan);
-    let inc_values = values(&in_cluster.addr, &plan);
+    let ext_values = kv_values(&external.addr, "root", &plan);
+    let inc_values = kv_values(&in_cluster.addr, "root", &plan);
     assert_eq!(ext_values.keys().collect::<Vec<_>>(), statics);
     assert!(
         inc_values.keys().all(|k| issued.contains(&k)),
@@ -199,12 +181,12 @@ fn static_secrets_live_outside_and_survive_a_new_cluster_vault() {
     );
     assert_eq!(code, Some(0));
     assert_eq!(
-        values(&external.addr, &plan),
+        kv_values(&external.addr, "root", &plan),
         ext_values,
         "every static secret as it was"
     );
     assert_ne!(
-        values(&in_cluster.addr, &plan)["postgres-vault-password"],
+        kv_values(&in_cluster.addr, "root", &plan)["postgres-vault-password"],
         inc_values["postgres-vault-password"],
         "the cluster's own secrets are new"
     );

@@ -2,7 +2,7 @@
 
 use wd_testsupport::openbao;
 
-use openbao::{dev, http, raft_node};
+use openbao::{dev, http, kv_values, raft_node};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -94,24 +94,6 @@ fn statuses(report: &Value) -> Vec<(String, String, u64)> {
         .collect()
 }
 
-/// All secret values now in Vault under the plan's paths.
-fn vault_values(addr: &str, plan: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    for s in plan["secrets"].as_array().unwrap() {
-        let (_, v) = http(
-            "GET",
-            addr,
-            &format!("secret/data/{}", s["vaultPath"].as_str().unwrap()),
-            "root",
-            None,
-        );
-        if let Some(x) = v["data"]["data"][s["vaultKey"].as_str().unwrap()].as_str() {
-            out.push(x.to_string());
-        }
-    }
-    out
-}
-
 #[test]
 fn plan_seed_check_rotate_on_a_real_openbao() {
     let bao = dev();
@@ -178,7 +160,7 @@ fn plan_seed_check_rotate_on_a_real_openbao() {
     assert_eq!(ci["type"], "jwk");
 
     // a second seed changes nothing: same versions, same values
-    let before = vault_values(&bao.addr, &plan);
+    let before = kv_values(&bao.addr, "root", &plan);
     let second = statuses(&json(&t.run(
         &bao.addr,
         "root",
@@ -188,7 +170,7 @@ fn plan_seed_check_rotate_on_a_real_openbao() {
         second.iter().all(|(_, s, v)| s == "kept" && *v == 1),
         "{second:?}"
     );
-    assert_eq!(vault_values(&bao.addr, &plan), before);
+    assert_eq!(kv_values(&bao.addr, "root", &plan), before);
 
     // check passes, then fails naming the key after it is deleted
     let o = t.run(
@@ -307,7 +289,7 @@ fn plan_seed_check_rotate_on_a_real_openbao() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot reach Vault at"));
 
     // no secret value ever appeared in stdout or stderr
-    let mut values = before.clone();
+    let mut values: Vec<String> = before.into_values().collect();
     values.push(old);
     for v in values.iter().filter(|v| v.len() >= 8) {
         let probe = v.lines().nth(1).unwrap_or(v);

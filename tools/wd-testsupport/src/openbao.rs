@@ -196,3 +196,21 @@ pub fn http(
         serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
     )
 }
+
+/// Every secret of a SecretPlan (wd-render's secrets/secret-plan.json) that has a value in the
+/// KV v2 mount `secret/` at `addr`: secret name -> value.
+pub fn kv_values(
+    addr: &str,
+    token: &str,
+    plan: &serde_json::Value,
+) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for s in plan["secrets"].as_array().unwrap() {
+        let path = format!("secret/data/{}", s["vaultPath"].as_str().unwrap());
+        let (_, v) = http("GET", addr, &path, token, None);
+        if let Some(x) = v["data"]["data"][s["vaultKey"].as_str().unwrap()].as_str() {
+            out.insert(s["name"].as_str().unwrap().to_string(), x.to_string());
+        }
+    }
+    out
+}
