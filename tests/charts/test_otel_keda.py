@@ -1,7 +1,8 @@
 """Issue 16 options 2 (OpenTelemetry) and 4 (KEDA) in the charts, on the real Helm v4 engine with
 test_charts.py's helpers: every profile (default, rendered, local, prod) with each option off and
 on; kubernetes-validate strict (custom resources: ScaledObject checked against KEDA 2.17.2's CRD
-schema when the upstream chart is on disk, WD_UPSTREAM_CHARTS, as platform_facts.yaml describes);
+schema when the upstream chart is on disk, WD_UPSTREAM_CHARTS, as platform_facts.yaml describes;
+offline, against the field paths verified that way, keda_facts.yaml);
 checkov 0 failed; wd-verify 0 errors with both options on; the scale refusals hold for KEDA."""
 
 import json
@@ -90,6 +91,23 @@ def unknown_fields(obj, schema, path=""):
     return out
 
 
+KEDA_FACTS = pathlib.Path(__file__).with_name("keda_facts.yaml")
+VERIFIED_HERE = set()
+
+
+def field_paths(obj, prefix=""):
+    """Field paths below metadata (list items as [])."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            p = f"{prefix}.{k}" if prefix else k
+            if p != "metadata":
+                yield p
+                yield from field_paths(v, p)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from field_paths(v, prefix + "[]")
+
+
 def validate(docs):
     so = crd_schema("ScaledObject")
     for d in docs:
@@ -101,6 +119,12 @@ def validate(docs):
             if d["kind"] == "ScaledObject" and so is not None:
                 jsonschema.Draft7Validator(so).validate(d)
                 assert not unknown_fields(d["spec"], so["properties"]["spec"], "spec"), unknown_fields(d["spec"], so["properties"]["spec"], "spec")
+                VERIFIED_HERE.update(field_paths(d))
+            elif d["kind"] == "ScaledObject":
+                # offline: every field path must be one verified against the CRD (keda_facts.yaml)
+                verified = set(yaml.safe_load(KEDA_FACTS.read_text())["verified"])
+                unverified = sorted(set(field_paths(d)) - verified)
+                assert not unverified, f"ScaledObject fields never verified against KEDA 2.17.2's CRD (re-verify: keda_facts.yaml): {unverified}"
         except kubernetes_validate.ValidationError as e:
             pytest.fail(f"{d['kind']} {d['metadata']['name']}: {str(e).splitlines()[0]}")
 
@@ -255,3 +279,11 @@ def test_the_workloads_toggles_switch_the_scenario():
     # local: one replica each, so KEDA changes nothing there; OTel still applies
     _, docs = render("umbrella/local", *layers)
     assert not by_kind(docs, "ScaledObject") and "OTEL_EXPORTER_OTLP_ENDPOINT" in env_of(by_kind(docs, "Deployment")["waltid-walt-wallet"])
+
+
+@pytest.mark.skipif(not os.environ.get("WD_WRITE_FACTS") or not os.environ.get("WD_UPSTREAM_CHARTS"),
+                    reason="re-verification only: WD_UPSTREAM_CHARTS=<charts> WD_WRITE_FACTS=1 after the CRD checks above ran")
+def test_write_the_verified_scaledobject_fields():
+    assert VERIFIED_HERE, "run the whole file: the CRD checks collect the verified paths"
+    head = KEDA_FACTS.read_text().split("verified:")[0]
+    KEDA_FACTS.write_text(head + yaml.safe_dump({"verified": sorted(VERIFIED_HERE)}, sort_keys=False))
