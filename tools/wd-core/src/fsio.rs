@@ -82,6 +82,37 @@ pub fn read_text_bounded(path: &Path, limit: u64, what: &str) -> WdResult<String
     })
 }
 
+/// The names of the `*.yaml` files of a config directory (scenarios, load-test scenarios), sorted;
+/// empty when the directory cannot be read.
+pub fn yaml_names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_suffix(".yaml"))
+                        .map(str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// `<dir>/<name>.yaml` when `name` is a plain name (letters, digits, `-`, `_`: no path) and the
+/// file exists.
+pub fn named_yaml(dir: &Path, name: &str) -> Option<PathBuf> {
+    let p = dir.join(format!("{name}.yaml"));
+    (!name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && p.is_file())
+    .then_some(p)
+}
+
 /// Reads all of stdin as UTF-8 text.
 pub fn read_stdin() -> WdResult<String> {
     let mut s = String::new();

@@ -280,27 +280,11 @@ pub fn config_dir(explicit: Option<&Path>) -> PathBuf {
 /// Path of a scenario file, or an error listing the scenarios that exist.
 pub fn scenario_path(config_dir: &Path, name: &str) -> WdResult<PathBuf> {
     let dir = config_dir.join("scenarios");
-    let p = dir.join(format!("{name}.yaml"));
-    if name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        && p.is_file()
-    {
+    if let Some(p) = crate::fsio::named_yaml(&dir, name) {
         return Ok(p);
     }
-    let mut known: Vec<String> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.flatten()
-                .filter_map(|e| {
-                    e.file_name()
-                        .to_str()
-                        .and_then(|n| n.strip_suffix(".yaml"))
-                        .map(str::to_string)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    known.sort();
+    let p = dir.join(format!("{name}.yaml"));
+    let known = crate::fsio::yaml_names(&dir);
     Err(WdError::input(format!(
         "--scenario: unknown scenario {name:?} (no {}); known: {}",
         p.display(),

@@ -250,12 +250,7 @@ pub fn resolve(config_dir: &Path, arg: &str) -> WdResult<PathBuf> {
         return Ok(p.to_path_buf());
     }
     let dir = config_dir.join("loadtest");
-    let path = dir.join(format!("{arg}.yaml"));
-    if arg
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        && path.is_file()
-    {
+    if let Some(path) = wd_core::fsio::named_yaml(&dir, arg) {
         return Ok(path);
     }
     Err(WdError::input(format!(
@@ -267,20 +262,7 @@ pub fn resolve(config_dir: &Path, arg: &str) -> WdResult<PathBuf> {
 
 /// The built-in scenario names (the files of `<config>/loadtest/`).
 pub fn builtins(config_dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(config_dir.join("loadtest"))
-        .map(|rd| {
-            rd.flatten()
-                .filter_map(|e| {
-                    e.file_name()
-                        .to_str()
-                        .and_then(|n| n.strip_suffix(".yaml"))
-                        .map(str::to_string)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
+    wd_core::fsio::yaml_names(&config_dir.join("loadtest"))
 }
 
 const HINT: &str =
