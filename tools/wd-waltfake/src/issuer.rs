@@ -13,7 +13,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -110,12 +109,7 @@ impl St {
     }
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+use crate::store::now;
 
 /// The private P-256 key of an IssuanceRequest's `issuerKey` (`{"type":"jwk","jwk":{…}}`).
 fn signing_key(req: &Value) -> Option<p256::SecretKey> {
@@ -343,20 +337,7 @@ async fn token_endpoint(State(st): S, body: String) -> Response {
     // session's remaining time (Redis honours it; in memory the TTL restarts).
     let nonce = st.ids.uuid();
     session["cNonce"] = json!(nonce);
-    let left = session["expiresAt"]
-        .as_u64()
-        .unwrap_or(0)
-        .saturating_sub(now());
-    if let Err(e) = st
-        .cfg
-        .sessions
-        .set_ttl(
-            sid,
-            session.to_string(),
-            Some(std::time::Duration::from_secs(left)),
-        )
-        .await
-    {
+    if let Err(e) = st.cfg.sessions.write_back(sid, &session).await {
         return e.into_response();
     }
     let access = token::sign_hs256(
@@ -474,20 +455,7 @@ async fn credential(State(st): S, headers: HeaderMap, body: String) -> Response 
     // has left (CIProvider.kt; in memory the TTL restarts, as cache4k ignores a per-entry TTL).
     session["status"] = json!("SUCCESSFUL");
     session["isClosed"] = json!(true);
-    let left = session["expiresAt"]
-        .as_u64()
-        .unwrap_or(0)
-        .saturating_sub(now());
-    if let Err(e) = st
-        .cfg
-        .sessions
-        .set_ttl(
-            &sid,
-            session.to_string(),
-            Some(std::time::Duration::from_secs(left)),
-        )
-        .await
-    {
+    if let Err(e) = st.cfg.sessions.write_back(&sid, &session).await {
         return e.into_response();
     }
     Json(json!({"format": "jwt_vc_json", "credential": jwt})).into_response()

@@ -88,6 +88,22 @@ impl Sessions {
         self.set_ttl(id, value, None).await
     }
 
+    /// Writes a session back with the time it has left (its `expiresAt`, unix seconds), as walt.id
+    /// does after a step changed it (CIProvider.kt updateSessionStatus / generateProofOfPossessionNonceFor,
+    /// OpenIDCredentialVerifier.verify): Redis honours it, memory restarts the default TTL.
+    pub async fn write_back(
+        &self,
+        id: &str,
+        session: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let left = session["expiresAt"]
+            .as_u64()
+            .unwrap_or(0)
+            .saturating_sub(now());
+        self.set_ttl(id, session.to_string(), Some(Duration::from_secs(left)))
+            .await
+    }
+
     /// Writes with `ttl` in Redis; memory ignores it and restarts the default TTL, as walt.id's
     /// InMemoryPersistence does.
     pub async fn set_ttl(
@@ -118,6 +134,14 @@ impl Sessions {
             }
         }
     }
+}
+
+/// Now in unix seconds (sessions' `expiresAt`, tokens' `iat`/`exp`).
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// A RESP reply (integers and arrays are only shown in error messages).

@@ -13,7 +13,6 @@
 //! or session expired")` → 404 (OIDCVerifierService.kt `getSession`).
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -65,12 +64,7 @@ pub fn router(cfg: Verifier) -> Router {
         .with_state(st)
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+use crate::store::now;
 
 fn no_session(id: &str) -> Response {
     errors::not_found(format!(
@@ -356,20 +350,7 @@ async fn respond(State(st): S, Path(id): Path<String>, body: String) -> Response
         return e.into_response();
     }
     // OpenIDCredentialVerifier.verify writes the session back with its remaining time.
-    let left = session["expiresAt"]
-        .as_u64()
-        .unwrap_or(0)
-        .saturating_sub(now());
-    if let Err(e) = st
-        .cfg
-        .sessions
-        .set_ttl(
-            &id,
-            session.to_string(),
-            Some(std::time::Duration::from_secs(left)),
-        )
-        .await
-    {
+    if let Err(e) = st.cfg.sessions.write_back(&id, &session).await {
         return e.into_response();
     }
     if ok {

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
@@ -128,12 +128,7 @@ pub fn router(w: Wallet) -> Router {
         .with_state(st)
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+use crate::store::now;
 
 fn hash(salt: &[u8], password: &str) -> Vec<u8> {
     let mut h = Sha256::new();
