@@ -164,6 +164,34 @@ assert not diff, diff
 PYEOF
 }
 
+@test "fresh clone: with WD_EXTERNAL_VAULT_ADDR the static secrets go to the outside Vault, which reset leaves alone" {
+  # an outside Vault: a listener on a kernel-chosen port, known to the wd-secrets fake with its token
+  "$PY" -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(16); print(s.getsockname()[1], flush=True); time.sleep(300)' > "$BATS_TEST_TMPDIR/ext.port" &
+  ext_pid=$!
+  for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/ext.port" ] && break; sleep 0.1; done
+  addr="https://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/ext.port")"  # the workloads module refuses http:// for it
+  export WD_EXTERNAL_VAULT_ADDR="$addr" WD_EXTERNAL_VAULT_TOKEN=ext-token WD_STUB_EXTERNAL_VAULTS="{\"$addr\": \"ext-token\"}"
+  up_local
+  calls > "$BATS_TEST_TMPDIR/calls"
+  # the cluster's Vault gets only its own secrets, the outside one the static ones, before the workloads
+  grep -q "^wd-secrets seed --plan .* --store in-cluster" "$BATS_TEST_TMPDIR/calls"
+  ext=$(grep -n -m1 "^wd-secrets seed --plan .* --store external" "$BATS_TEST_TMPDIR/calls" | cut -d: -f1)
+  workloads=$(grep -n -m1 "^terraform -chdir=$ROOT/terraform/workloads apply .*external_vault={\"address\":\"$addr\"" "$BATS_TEST_TMPDIR/calls" | cut -d: -f1)
+  [ -n "$ext" ] && [ -n "$workloads" ] && [ "$ext" -lt "$workloads" ]
+  "$PY" -c 'import json,sys; s=json.load(open(sys.argv[1])); seeds=s["external_vaults"][sys.argv[2]]["seeds"]; assert len(seeds)==1 and "external" in seeds[0], seeds' "$WD_STUB_STATE" "$addr"
+  # reset says the static secrets stay; the next up finds the outside Vault and seeds it again (a no-op there: never overwrites)
+  run "$ROOT/k8s-deploy.sh" reset --yes --target=local
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [[ "$output" == *"the static ones stay in the external Vault at $addr"* ]]
+  up_local
+  # a wrong token for the outside Vault stops up at the secrets step, naming it
+  export WD_EXTERNAL_VAULT_TOKEN=wrong
+  run "$ROOT/k8s-deploy.sh" up waltid --target=local
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"seeding the external Vault at $addr failed"* ]]
+  kill "$ext_pid"
+}
+
 @test "fresh clone: status, logs, run and down use the cluster up created, not ~/.kube/config" {
   up_local
   run "$ROOT/k8s-deploy.sh" status

@@ -107,6 +107,19 @@ def main(tool, argv):
             return 0
         if tool in ("wd-secrets", "wd-transit"):
             addr = os.environ.get("VAULT_ADDR", "")
+            # A Vault outside every cluster (option 6, WD_EXTERNAL_VAULT_ADDR): the suite names it
+            # with its token in WD_STUB_EXTERNAL_VAULTS and keeps a listener on its port; it keeps
+            # what was seeded into it whatever happens to the clusters.
+            external = json.loads(os.environ.get("WD_STUB_EXTERNAL_VAULTS", "{}"))
+            if addr in external:
+                if not port_alive(addr.rsplit(":", 1)[-1]):
+                    die(tool, f"Vault at {addr} did not answer", 3)
+                if os.environ.get("VAULT_TOKEN") != external[addr]:
+                    die(tool, "Vault refused the token (permission denied)", 3)
+                ext = s.setdefault("external_vaults", {}).setdefault(addr, {"seeds": []})
+                if tool == "wd-secrets" and argv[0] == "seed":
+                    ext["seeds"].append(argv)
+                return 0
             kc = s.get("forwards", {}).get(addr.rsplit(":", 1)[-1])
             if not kc or not port_alive(addr.rsplit(":", 1)[-1]):
                 die(tool, f"Vault at {addr} did not answer", 3)
