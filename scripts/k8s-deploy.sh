@@ -201,11 +201,13 @@ render() {
   [ -n "$opt_domain" ] && args+=(--set "domain=$opt_domain")
   if internal_ca_on; then
     local issuer; issuer=$(internal_ca_issuer) || return
-    args+=(--set tls=true --set "ingress.clusterIssuer=$issuer")
+    # The Ingresses and the shared Postgres get their certificates from it; Postgres's clients
+    # verify theirs (sslmode=verify-full, config/values/default.yaml db.tls).
+    args+=(--set tls=true --set "ingress.clusterIssuer=$issuer" --set "db.tls.clusterIssuer=$issuer")
     if grep -q '^tls: false' "$ROOT/config/values/target-$target.yaml"; then
-      yellow "  internal CA: TLS on although target=$target serves plain HTTP without it (every pod trusts the CA); certificates from ClusterIssuer $issuer"
+      yellow "  internal CA: TLS on although target=$target serves plain HTTP without it (every pod trusts the CA); certificates from ClusterIssuer $issuer (Ingresses, Postgres)"
     else
-      yellow "  internal CA: certificates from ClusterIssuer $issuer"
+      yellow "  internal CA: certificates from ClusterIssuer $issuer (Ingresses, Postgres)"
     fi
   fi
   if [ -n "$APP_IMAGE" ]; then

@@ -130,6 +130,20 @@ judged = {d["metadata"]["name"] for d in yaml.safe_load_all(open(sys.argv[2])) i
 assert installed and installed == judged, (installed, judged)
 assert {"waltid-walt-issuer", "waltid-walt-wallet", "waltid-verifiably-go"} <= installed, installed
 PYEOF
+  # the shared Postgres serves a certificate from the same CA, and its clients verify it
+  grep -q 'jdbcUrl = "jdbc:postgresql://waltid-pg-rw.waltid.svc:5432/waltid?sslmode=verify-full&sslrootcert=/etc/wd-internal-ca/ca.crt"' "$ROOT/out/waltid/wallet-api/config/db.conf"
+  "$PY" - "$ROOT/out/manifests.yaml" <<'PYEOF'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+(cert,) = [d for d in docs if d["kind"] == "Certificate" and d["metadata"]["name"] == "waltid-pg-server"]
+(cluster,) = [d for d in docs if d["kind"] == "Cluster"]
+assert cert["spec"]["issuerRef"]["name"] == "vault-internal", cert
+assert cluster["spec"]["certificates"] == {"serverTLSSecret": cert["spec"]["secretName"], "serverCASecret": cert["spec"]["secretName"]}
+assert "waltid-pg-rw.waltid.svc" in cert["spec"]["dnsNames"]
+kc = [e["value"] for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "waltid-keycloak"
+      for e in d["spec"]["template"]["spec"]["containers"][0]["env"] if e["name"] == "KC_DB_URL"]
+assert kc == ["jdbc:postgresql://waltid-pg-rw.waltid.svc:5432/keycloak?sslmode=verify-full&sslrootcert=/etc/wd-internal-ca/ca.crt"], kc
+PYEOF
   # down without the PEM (out/ wiped): the workloads go, the module is not asked for the file
   rm -r "$ROOT/out/pki"
   run "$ROOT/k8s-deploy.sh" down waltid

@@ -69,8 +69,9 @@ serve a compose-only feature that restarts the issuer through docker.sock.
     secretKeyRef:
       name: {{ include "wd-lib.secretName" (list . .Values.database.existingSecret "database.existingSecret") }}
       key: password
+{{- include "wd-lib.internalCA.requireFile" (list . .Values.database.sslrootcert "database.sslrootcert") }}
 - name: VERIFIABLY_DATABASE_URL
-  value: {{ printf "postgres://%s:$(VERIFIABLY_DB_PASSWORD)@%s:%v/%s?sslmode=%s" .Values.database.user .Values.database.host .Values.database.port .Values.database.name .Values.database.sslmode | quote }}
+  value: {{ printf "postgres://%s:$(VERIFIABLY_DB_PASSWORD)@%s:%v/%s?sslmode=%s%s" .Values.database.user .Values.database.host .Values.database.port .Values.database.name .Values.database.sslmode (ternary (printf "&sslrootcert=%s" .Values.database.sslrootcert) "" (ne .Values.database.sslrootcert "")) | quote }}
 {{- end }}
 {{- if .Values.redis.enabled }}
 {{- /* Kubernetes expands $(REDIS_PASSWORD) from the variable above; no literal credential. */}}

@@ -39,3 +39,14 @@ sets it to the same name).
   readOnly: true
 {{- end }}
 {{- end -}}
+
+{{/*
+A client's CA file under /etc/wd-internal-ca (a database URL's sslrootcert) exists only when the
+internal CA is mounted: refuse the render otherwise, naming the value. Args: (list ctx path field).
+*/}}
+{{- define "wd-lib.internalCA.requireFile" -}}
+{{- $ctx := index . 0 }}{{ $path := index . 1 }}{{ $field := index . 2 -}}
+{{- if and $path (hasPrefix "/etc/wd-internal-ca/" $path) (not (include "wd-lib.internalCA.configMap" $ctx)) -}}
+{{- fail (printf "%s: %s=%s is the internal CA's root, which this pod mounts only with global.internalCA.configMap set (terraform/workloads internal_ca_pem_path; docs/runbooks/internal-ca.md)" $ctx.Chart.Name $field $path) -}}
+{{- end -}}
+{{- end -}}

@@ -325,7 +325,10 @@ def main(argv):
         die(f"flag provided but not defined: {a}")
     # The real terraform evaluates the configuration (files included) for destroy too.
     outs = evaluate(moddir, varargs)
-    rendered = check_charts(moddir, outs, served_apis(moddir, outs))
+    # The helm provider renders a chart only to plan a create or an update: a destroy plan never
+    # calls it (terraform-plugin-sdk v2 PlanResourceChange returns early for a null new state),
+    # so charts are checked only then.
+    rendered = {} if destroy else check_charts(moddir, outs, served_apis(moddir, outs))
     if cmd == "plan":
         print(f"Plan: {'destroy' if destroy else 'apply'} {moddir.name} (fake: configuration evaluated, nothing changed)")
         return 0

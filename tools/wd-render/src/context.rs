@@ -182,6 +182,7 @@ pub fn build(i: &Inputs<'_>) -> WdResult<Value> {
     }
     if let Some(o) = db.as_object_mut() {
         o.entry("port").or_insert(json!(5432));
+        db_tls(o, i.flavor, v)?;
     }
     let profile = values::get(v, "profile")
         .and_then(Value::as_str)
@@ -210,4 +211,37 @@ pub fn build(i: &Inputs<'_>) -> WdResult<Value> {
         "verifierSigningKeyPath": VERIFIER_SIGNING_KEY_PATH,
         "wso2ProxyPort": if i.flavor == "k8s" { if tls { 443 } else { 80 } } else { i.render.components.get("wso2is").map(|c| c.port).unwrap_or(9443) },
     }))
+}
+
+/// db.tls.clusterIssuer set (the internal CA, docs/runbooks/internal-ca.md): cert-manager issues
+/// the shared Postgres's certificate for its Services' `.svc` names (the umbrella's
+/// templates/postgres.yaml), so every client connects to `<host>.<namespace>.svc` and verifies
+/// it: `db.sslmode` verify-full and `db.sslrootcert` (the root every pod mounts) for the
+/// templates (db.conf's jdbcUrl, the umbrella values of Keycloak and the app). Unset: nothing
+/// added (clients encrypt against CloudNativePG's own CA without verifying).
+fn db_tls(db: &mut Map<String, Value>, flavor: &str, v: &Value) -> WdResult<()> {
+    let tls = db.get("tls").cloned().unwrap_or_else(|| json!({}));
+    let Some(issuer) = tls.get("clusterIssuer").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    if flavor != "k8s" {
+        return Err(WdError::input(format!(
+            "values: db.tls.clusterIssuer={issuer} is for --flavor k8s (cert-manager issues the certificate); drop it for compose"
+        )));
+    }
+    let root = tls.get("rootCert").and_then(Value::as_str).ok_or_else(|| {
+        WdError::input("values: db.tls.clusterIssuer is set but db.tls.rootCert is not; set it to the internal CA's root in the pods (config/values/default.yaml)")
+    })?;
+    let ns = values::get(v, "namespace")
+        .and_then(Value::as_str)
+        .ok_or_else(|| WdError::input("values: db.tls.clusterIssuer needs `namespace` (the clients use the Service's <name>.<namespace>.svc, the name the certificate carries)"))?;
+    let host = db.get("host").and_then(Value::as_str).unwrap_or_default();
+    if !host.contains('.') {
+        // The internal CA signs only names under svc / svc.cluster.local, never a bare one
+        // (tools/wd-secrets/src/pki.rs), so verify-full needs the qualified name.
+        db.insert("host".into(), json!(format!("{host}.{ns}.svc")));
+    }
+    db.insert("sslmode".into(), json!("verify-full"));
+    db.insert("sslrootcert".into(), json!(root));
+    Ok(())
 }
