@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use wd_testsupport::cli::{json_ok, vault_command};
 use wd_testsupport::openbao::{dev, http};
+use wd_testsupport::pki::sign;
 use wd_testsupport::render_scenario;
 
 /// The secret plan wd-render writes for the scenario (the real pipe).
@@ -26,46 +27,8 @@ fn wd_secrets(addr: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// A CSR (EC P-256, key kept in `dir`) for `name`, as cert-manager sends it.
-fn csr(dir: &Path, name: &str) -> String {
-    let key = dir.join(format!("{name}.key"));
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-        ])
-        .args(["-keyout", key.to_str().unwrap(), "-subj", "/O=wd"])
-        .args(["-addext", &format!("subjectAltName=DNS:{name}")])
-        .output()
-        .expect("openssl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// The request cert-manager v1.16.1 sends (internal/vault/vault.go `Sign`): every value a
-/// string, the SANs from the CSR, no common name in our CSRs, `exclude_cn_from_sans`.
-fn sign(addr: &str, token: &str, dir: &Path, name: &str) -> (u16, Value) {
-    let body = serde_json::json!({
-        "common_name": "",
-        "alt_names": name,
-        "ip_sans": "",
-        "uri_sans": "",
-        "ttl": "1h0m0s",
-        "csr": csr(dir, name),
-        "exclude_cn_from_sans": "true",
-    })
-    .to_string();
-    http("POST", addr, "pki/sign/wd-internal", token, Some(&body))
-}
+/// Where cert-manager's ClusterIssuer signs (wd-secrets' pki.rs: `<mount>/sign/<role>`).
+const SIGN: &str = "pki/sign/wd-internal";
 
 #[test]
 fn the_internal_ca_signs_the_clusters_names_and_nothing_else() {
@@ -143,7 +106,7 @@ fn the_internal_ca_signs_the_clusters_names_and_nothing_else() {
         "vault.vault.svc",
         "waltid-pg-rw.waltid.svc.cluster.local",
     ] {
-        let (code, cert) = sign(&bao.addr, &cm, tmp.path(), name);
+        let (code, cert) = sign(&bao.addr, &cm, SIGN, tmp.path(), &[name]);
         assert_eq!(code, 200, "{name}: {cert}");
         // leaf + the chain up to the root verify against the root alone
         let leaf = tmp.path().join("leaf.pem");
@@ -181,7 +144,7 @@ fn the_internal_ca_signs_the_clusters_names_and_nothing_else() {
         "*.localtest.me",
         "evil.localtest.me.example.org",
     ] {
-        let (code, body) = sign(&bao.addr, &cm, tmp.path(), name);
+        let (code, body) = sign(&bao.addr, &cm, SIGN, tmp.path(), &[name]);
         assert_eq!(code, 400, "{name} must be refused: {body}");
     }
     // the issuer's token can neither issue keys nor touch the CAs or the role
@@ -428,7 +391,13 @@ fn cert_manager_logs_in_only_with_its_audience_and_service_account() {
         serde_json::json!(["default", "waltid-pki-issuer"])
     );
     let token = auth["auth"]["client_token"].as_str().unwrap().to_string();
-    let (code, cert) = sign(&bao.addr, &token, tmp.path(), "wallet.localtest.me");
+    let (code, cert) = sign(
+        &bao.addr,
+        &token,
+        SIGN,
+        tmp.path(),
+        &["wallet.localtest.me"],
+    );
     assert_eq!(code, 200, "{cert}");
     // a token of the right account for another audience, or another account: refused
     let (code, body) = login(&wrong_aud);

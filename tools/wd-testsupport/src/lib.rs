@@ -6,6 +6,8 @@
 //! - [`fakekube`]: an in-process fake Kubernetes API server (list, watch, 410 Gone, dropped
 //!   streams, logs) and a server that accepts connections and never answers;
 //! - [`openbao`]: real OpenBao servers (dev and raft) started from the `bao` binary;
+//! - [`pki`]: cert-manager's side of a Vault PKI issuer (key, CSR, sign request, tls.crt/ca.crt);
+//! - [`postgres`]: a throwaway real PostgreSQL, with or without TLS;
 //! - [`redis`]: a throwaway real `redis-server`;
 //! - [`render_scenario`]: the real `wd-inventory | wd-render` pipe into a directory, for tools
 //!   that read its RenderPlan.
@@ -15,6 +17,8 @@
 pub mod cli;
 pub mod fakekube;
 pub mod openbao;
+pub mod pki;
+pub mod postgres;
 pub mod redis;
 
 use std::io::Write;
