@@ -155,13 +155,14 @@ fn layer(values: &mut Value, l: &Value, flavor: &str) {
     }
 }
 
-struct Input {
+/// An input file of the render, as the RenderPlan lists it.
+pub struct Input {
     path: String,
     sha: String,
     role: &'static str,
 }
 
-fn input_of(path: &Path, role: &'static str) -> WdResult<Input> {
+pub(crate) fn input_of(path: &Path, role: &'static str) -> WdResult<Input> {
     let bytes = std::fs::read(path).map_err(|e| wd_core::fsio::io_input_error(path, &e))?;
     Ok(Input {
         path: path.display().to_string(),
@@ -192,9 +193,10 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
         value_files.push(target_path);
     }
     value_files.extend(cli.values.iter().cloned());
-    let preload = preload::Preload::start(
+    let mut preload = preload::Preload::start(
         config_dir.clone(),
         flavor,
+        cli.scenario.as_deref(),
         std::iter::once(&default_path)
             .chain(&value_files)
             .cloned()
@@ -213,29 +215,49 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
     let scenario = cli.scenario.clone().or_else(|| inventory.sources.scenario.clone()).ok_or_else(|| {
         WdError::input(format!("{inv_name}: sources.scenario is empty; pass --scenario NAME (or run wd-inventory --scenario NAME)"))
     })?;
-    let scenario_path = wd_core::scenario::scenario_path(&config_dir, &scenario)?;
-    let sc = wd_core::scenario::Scenario::read(&scenario_path)?;
-    inputs.push(input_of(&scenario_path, "scenario")?);
+    let mut setup = preload.setup();
+    let sc = match setup.scenario.take() {
+        // `--scenario` named it: read while the Inventory was (preload.rs).
+        Some(loaded) => {
+            let (_, sc, input) = loaded?;
+            inputs.push(input);
+            sc
+        }
+        None => {
+            let scenario_path = wd_core::scenario::scenario_path(&config_dir, &scenario)?;
+            let sc = wd_core::scenario::Scenario::read(&scenario_path)?;
+            inputs.push(input_of(&scenario_path, "scenario")?);
+            sc
+        }
+    };
 
     // 3. Values: default.yaml < inventory images < target-<t>.yaml < --values < deploy.sh env < --set.
     //    Each layer is checked alone (the first bad one is named), then the merged values.
     let components: Vec<String> = sc.render.components.keys().cloned().collect();
-    let preloaded = preload.wait();
-    let schema = preloaded.schema?.with_components(components);
-    let mut layers = preloaded.values.into_iter();
+    let schema = setup.schema?.with_components(components);
+    let mut layers = std::mem::take(&mut setup.values).into_iter();
+    // A values file as preloaded: checked there when the scenario was known, else here.
+    let mut values_file = |p: &Path, inputs: &mut Vec<Input>| -> WdResult<Value> {
+        let l = layers.next().expect("one per values file")?;
+        let input = match l.input {
+            Some(input) => input,
+            None => {
+                schema.check_layer(&l.value, &p.display().to_string())?;
+                input_of(p, "values")?
+            }
+        };
+        inputs.push(input);
+        Ok(l.value)
+    };
     let mut vals = json!({});
-    let default_layer = layers.next().expect("one per values file")?;
-    schema.check_layer(&default_layer, &default_path.display().to_string())?;
+    let default_layer = values_file(&default_path, &mut inputs)?;
     layer(&mut vals, &default_layer, flavor);
-    inputs.push(input_of(&default_path, "values")?);
     let images = context::inventory_images(&inventory, &sc.render);
     schema.check_layer(&images, &format!("{inv_name}: the images of the Inventory"))?;
     values::merge(&mut vals, &images);
     for p in &value_files {
-        let l = layers.next().expect("one per values file")?;
-        schema.check_layer(&l, &p.display().to_string())?;
+        let l = values_file(p, &mut inputs)?;
         layer(&mut vals, &l, flavor);
-        inputs.push(input_of(p, "values")?);
     }
     let slugs: Vec<(String, String)> = sc
         .render
@@ -273,8 +295,8 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
-    let secret_plan = plan::load(&secrets_path, &scenario, &kv, &prefix)?;
-    inputs.push(input_of(&secrets_path, "secrets")?);
+    let secret_plan = plan::build(setup.secrets?, &scenario, &kv, &prefix)?;
+    inputs.push(setup.secrets_input?);
 
     // 5. Context and templates.
     let demo_password = if cli.secrets_from_env {
@@ -306,16 +328,29 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
         plan: &secret_plan,
         demo_password: demo_password.clone(),
     })?;
+    // The plan's URLs, before the context is handed to the templates (no copy of it is kept).
+    let urls = ctx["urls"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| ctx["public"][k.as_str()] == json!(true))
+                .map(|(k, v)| UrlEntry {
+                    role: k.clone(),
+                    url: v.as_str().unwrap_or_default().to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let templates_dir = config_dir.join("templates");
-    let manifest_path = templates_dir.join("manifest.yaml");
-    let manifest = preloaded.manifest?;
-    inputs.push(input_of(&manifest_path, "template")?);
-    let mut templates = preloaded.templates;
+    let loaded = preload.templates();
+    let manifest = loaded.manifest?;
+    inputs.push(loaded.manifest_input?);
+    let mut templates = loaded.templates;
     let mut rendered = render::render_all(
         &templates_dir,
         &mut templates,
         &manifest,
-        ctx.clone(),
+        ctx,
         flavor,
         &secret_plan,
     )?;
@@ -326,8 +361,14 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
         .map(|(k, c)| (k.clone(), c.chart.clone()))
         .collect();
     if let Some(i) = rendered.iter().position(|r| r.def.component == "umbrella") {
-        let text = String::from_utf8(rendered[i].bytes.clone()).expect("UTF-8");
-        // The umbrella's own file is skipped: its component has no chart in chart_of.
+        // The umbrella's own file is skipped when its component has no chart in chart_of (then
+        // its text is not copied).
+        let bytes = if chart_of.contains_key("umbrella") {
+            rendered[i].bytes.clone()
+        } else {
+            std::mem::take(&mut rendered[i].bytes)
+        };
+        let text = String::from_utf8(bytes).expect("UTF-8");
         let parsed = rendered[i].yaml.take();
         rendered[i].bytes =
             render::embed_config_files(&text, parsed, &rendered, &chart_of)?.into_bytes();
@@ -408,18 +449,6 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
             },
         });
     }
-    let urls = ctx["urls"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter(|(k, _)| ctx["public"][k.as_str()] == json!(true))
-                .map(|(k, v)| UrlEntry {
-                    role: k.clone(),
-                    url: v.as_str().unwrap_or_default().to_string(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     let plan_doc = RenderPlan {
         scenario: scenario.clone(),
         flavor: cli.flavor,

@@ -43,9 +43,37 @@ struct PolicyDef {
     why: String,
 }
 
+/// `config/secrets.yaml` as written, parsed: it does not depend on the values, so
+/// [`crate::preload`] parses it while the Inventory is read; [`build`] makes the plan.
+#[derive(Debug)]
+pub struct Secrets {
+    file: SecretsFile,
+    path: std::path::PathBuf,
+}
+
+/// Reads and parses `path` (config/secrets.yaml).
+pub fn parse(path: &Path) -> WdResult<Secrets> {
+    let file = wd_core::yaml::read(path, "see the header of config/secrets.yaml for the fields")?;
+    Ok(Secrets {
+        file,
+        path: path.to_path_buf(),
+    })
+}
+
+/// [`parse`] then [`build`].
 pub fn load(path: &Path, scenario: &str, kv_mount: &str, prefix: &str) -> WdResult<SecretPlan> {
-    let f: SecretsFile =
-        wd_core::yaml::read(path, "see the header of config/secrets.yaml for the fields")?;
+    build(parse(path)?, scenario, kv_mount, prefix)
+}
+
+/// The plan of parsed secrets for the scenario, with the values' Vault mount and path prefix.
+pub fn build(
+    secrets: Secrets,
+    scenario: &str,
+    kv_mount: &str,
+    prefix: &str,
+) -> WdResult<SecretPlan> {
+    let Secrets { file: f, path } = secrets;
+    let path = path.as_path();
     let mut out = SecretPlan {
         scenario: scenario.into(),
         kv_mount: kv_mount.into(),

@@ -286,6 +286,12 @@ pub fn embed_config_files(
         .ok_or_else(|| {
             WdError::input("config/templates/helm/values.yaml.hbs: renders invalid YAML")
         })?;
+    // A file name is one key although it has dots. Unless a NUL is in a key or name (then the
+    // names are protected with NULs and every NUL in a key becomes a dot afterwards, as always),
+    // it is inserted as it is: the same values without rebuilding the whole tree.
+    let protect = has_nul_key(&v)
+        || chart_of.values().any(|c| c.contains('\0'))
+        || rendered.iter().any(|r| r.def.out.contains('\0'));
     for r in rendered {
         let Some(chart) = chart_of.get(&r.def.component) else {
             continue;
@@ -295,17 +301,30 @@ pub fn embed_config_files(
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
         let content = String::from_utf8(r.bytes.clone()).expect("templates render UTF-8");
-        crate::values::set_path(
-            &mut v,
-            &format!("{chart}.config.files.{}", name.replace('.', "\u{0}")),
-            Value::String(content),
-        );
+        if protect {
+            crate::values::set_path(
+                &mut v,
+                &format!("{chart}.config.files.{}", name.replace('.', "\u{0}")),
+                Value::String(content),
+            );
+        } else {
+            let mut parts: Vec<&str> = chart.split('.').collect();
+            parts.extend(["config", "files", &name]);
+            crate::values::set_path_parts(&mut v, &parts, Value::String(content));
+        }
     }
-    // set_path splits on '.', so file names were protected above; restore them.
-    let v = restore_dots(v);
+    let v = if protect { restore_dots(v) } else { v };
     let body =
         serde_norway::to_string(&v).map_err(|e| WdError::input(format!("umbrella values: {e}")))?;
     Ok(format!("{header}{body}"))
+}
+
+fn has_nul_key(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.iter().any(|(k, x)| k.contains('\0') || has_nul_key(x)),
+        Value::Array(a) => a.iter().any(has_nul_key),
+        _ => false,
+    }
 }
 
 fn restore_dots(v: Value) -> Value {

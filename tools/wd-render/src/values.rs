@@ -100,8 +100,13 @@ pub fn apply_set(values: &mut Value, expr: &str) -> WdResult<()> {
 }
 
 pub fn set_path(values: &mut Value, path: &str, v: Value) {
-    let mut cur = values;
     let parts: Vec<&str> = path.split('.').collect();
+    set_path_parts(values, &parts, v)
+}
+
+/// [`set_path`] with the path already split (a part may hold dots).
+pub fn set_path_parts(values: &mut Value, parts: &[&str], v: Value) {
+    let mut cur = values;
     for (i, p) in parts.iter().enumerate() {
         if !cur.is_object() {
             *cur = Value::Object(Map::new());
