@@ -421,6 +421,19 @@ pki_flags() {
   PKI_FLAGS=(--pki --pki-domain "$(rendered_domain)" --pki-cluster-issuer "$issuer" --pki-ca-out "$(internal_ca_pem)")
 }
 
+# Option external store (WD_EXTERNAL_VAULT_*): refuse what would fail only after the cluster and
+# the platform exist. The https:// rule is terraform/workloads/variables.tf's external_vault
+# validation (enforced there at the workloads apply; tests/deploy/fresh-clone.bats runs both).
+external_vault_preflight() {
+  [ -n "${WD_EXTERNAL_VAULT_ADDR:-}" ] || return 0
+  case "$WD_EXTERNAL_VAULT_ADDR" in
+    https://?*) ;;
+    *) usage_error "WD_EXTERNAL_VAULT_ADDR=$WD_EXTERNAL_VAULT_ADDR: the external Vault must be an https:// address (the secrets leave the cluster's network)" ;;
+  esac
+  [ -n "${WD_EXTERNAL_VAULT_TOKEN:-}" ] || usage_error "WD_EXTERNAL_VAULT_ADDR is set but WD_EXTERNAL_VAULT_TOKEN is empty: up seeds the static secrets into that Vault with it (docs/platform.md)"
+  [ -z "${WD_EXTERNAL_VAULT_CACERT:-}" ] || [ -f "$WD_EXTERNAL_VAULT_CACERT" ] || usage_error "WD_EXTERNAL_VAULT_CACERT=$WD_EXTERNAL_VAULT_CACERT does not exist (the PEM of the CA that signed the external Vault's certificate)"
+}
+
 cmd_up() {
   local scenario="$1"
   SCENARIO="$scenario"
@@ -455,6 +468,7 @@ cmd_up() {
     case "$(rendered_domain)" in ""|localtest.me) usage_error "target=$target serves your own DNS domain: pass --domain example.org (or domain: in --values)" ;; esac
     [ -n "${TF_VAR_cluster_issuer_email:-}" ] || usage_error "target=$target: set TF_VAR_cluster_issuer_email (the ACME account's contact)"
   fi
+  external_vault_preflight
   step "Verifying the deployment as a whole (wd-verify)"
   run_step "chart dependencies" build_chart_deps
   run_step "helm template" template_umbrella

@@ -206,6 +206,23 @@ PYEOF
   kill "$ext_pid"
 }
 
+@test "a bad external Vault setting stops up before anything is created (exit 2), as the workloads module would after it" {
+  export WD_EXTERNAL_VAULT_ADDR=http://vault.corp.example:8200 WD_EXTERNAL_VAULT_TOKEN=t
+  run "$ROOT/k8s-deploy.sh" up waltid --target=local
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"WD_EXTERNAL_VAULT_ADDR=http://vault.corp.example:8200: the external Vault must be an https:// address"* ]]
+  run ! grep -q '"apply"' "$WD_STUB_STATE"
+  # the same rule as the module's own validation, which real terraform enforces
+  grep -q 'can(regex("^https://", var.external_vault.address))' "$ROOT/terraform/workloads/variables.tf"
+  export WD_EXTERNAL_VAULT_ADDR=https://vault.corp.example:8200 WD_EXTERNAL_VAULT_TOKEN=
+  run "$ROOT/k8s-deploy.sh" up waltid --target=local
+  [ "$status" -eq 2 ] && [[ "$output" == *"WD_EXTERNAL_VAULT_TOKEN is empty"* ]]
+  export WD_EXTERNAL_VAULT_TOKEN=t WD_EXTERNAL_VAULT_CACERT="$BATS_TEST_TMPDIR/missing.pem"
+  run "$ROOT/k8s-deploy.sh" up waltid --target=local
+  [ "$status" -eq 2 ] && [[ "$output" == *"WD_EXTERNAL_VAULT_CACERT=$BATS_TEST_TMPDIR/missing.pem does not exist"* ]]
+  run ! grep -q '"apply"' "$WD_STUB_STATE"
+}
+
 @test "fresh clone: status, logs, run and down use the cluster up created, not ~/.kube/config" {
   up_local
   run "$ROOT/k8s-deploy.sh" status
