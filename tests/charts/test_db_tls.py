@@ -149,3 +149,10 @@ def test_compose_refuses_the_option():
     p = subprocess.run([str(tc.BIN / "wd-render"), "--flavor", "compose", "--out", "/nonexistent/out", "-q", "--set", f"db.tls.clusterIssuer={ISSUER}"],
                        cwd=tc.ROOT, input=inv, capture_output=True)
     assert p.returncode == 2 and b"db.tls.clusterIssuer" in p.stderr and b"--flavor k8s" in p.stderr, p.stderr
+
+
+def test_checkov_finds_nothing_with_the_option_on(tmp_path):
+    for profile in CASES:
+        _, _, docs = render(profile)
+        (tmp_path / f"{profile}.yaml").write_text("\n---\n".join(yaml.safe_dump(d) for _, d in docs))
+    tc.assert_checkov_clean(tmp_path)

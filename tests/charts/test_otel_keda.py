@@ -8,7 +8,6 @@ checkov 0 failed; wd-verify 0 errors with both options on; the scale refusals ho
 import json
 import os
 import pathlib
-import subprocess
 
 import helm_python as helm
 import jsonschema
@@ -213,14 +212,7 @@ def test_checkov_with_the_options_on(tmp_path):
     for case in PROFILES:
         _, docs = both_on(case)
         (tmp_path / (case.replace("/", "__") + ".yaml")).write_text("\n---\n".join(yaml.safe_dump(d) for d in docs))
-    env = dict(os.environ, BC_SKIP_MAPPING="TRUE", CKV_SKIP_PACKAGE_UPDATE_CHECK="TRUE")
-    checkov = pathlib.Path(os.environ.get("CHECKOV", tc.ROOT / ".venv/bin/checkov"))
-    p = subprocess.run([str(checkov), "-d", str(tmp_path), "--framework", "kubernetes", "--skip-download", "--quiet", "--compact", "-o", "json"], capture_output=True, text=True, env=env)
-    out = json.loads(p.stdout)
-    reports = out if isinstance(out, list) else [out]
-    failed = [(c["check_id"], c["resource"], c["file_path"]) for r in reports for c in r["results"].get("failed_checks", [])]
-    assert reports[0]["summary"]["resource_count"] > 0
-    assert not failed, "\n".join(map(str, failed))
+    tc.assert_checkov_clean(tmp_path)
 
 
 def verify(case, docs_filter=None, on=True):

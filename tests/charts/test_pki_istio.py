@@ -8,7 +8,6 @@ and admit HBONE 15008 and the kubelet's probes). Terraform: the ClusterIssuer na
 creates (one home each), the k3s CNI paths, the namespace label. The upstream Istio charts are
 rendered with our values where they are on disk (WD_UPSTREAM_CHARTS, platform_facts.yaml)."""
 
-import json
 import os
 import pathlib
 import re
@@ -125,14 +124,7 @@ def test_checkov_finds_nothing_with_the_options_on(tmp_path):
         d = tmp_path / profile
         d.mkdir()
         (d / "all.yaml").write_text("\n---\n".join(yaml.safe_dump(x) for _, x in docs))
-    env = dict(os.environ, BC_SKIP_MAPPING="TRUE", CKV_SKIP_PACKAGE_UPDATE_CHECK="TRUE")
-    checkov = pathlib.Path(os.environ.get("CHECKOV", tc.ROOT / ".venv/bin/checkov"))
-    p = subprocess.run([str(checkov), "-d", str(tmp_path), "--framework", "kubernetes", "--skip-download", "--quiet", "--compact", "-o", "json"], capture_output=True, text=True, env=env)
-    out = json.loads(p.stdout)
-    reports = out if isinstance(out, list) else [out]
-    failed = [(c["check_id"], c["resource"], c["file_path"]) for r in reports for c in r["results"].get("failed_checks", [])]
-    assert reports[0]["summary"]["resource_count"] > 0
-    assert not failed, "\n".join(map(str, failed))
+    tc.assert_checkov_clean(tmp_path)
 
 
 @pytest.mark.parametrize("profile", PROFILES)

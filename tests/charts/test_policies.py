@@ -10,8 +10,6 @@ Pod Security labels of the scenario's namespace (terraform/workloads), on the re
     field of a pod without runAsNonRoot."""
 
 import json
-import os
-import pathlib
 import re
 import subprocess
 import sys
@@ -258,12 +256,7 @@ def test_checkov_parses_the_policy_chart_and_fails_nothing(tmp_path):
     for case in CASES:
         _, pols = policies(case)
         (tmp_path / f"{case}.yaml").write_text("\n---\n".join(yaml.safe_dump(d) for d in pols.values()))
-    env = dict(os.environ, BC_SKIP_MAPPING="TRUE", CKV_SKIP_PACKAGE_UPDATE_CHECK="TRUE")
-    checkov = pathlib.Path(os.environ.get("CHECKOV", ROOT / ".venv/bin/checkov"))
-    p = subprocess.run([str(checkov), "-d", str(tmp_path), "--framework", "kubernetes", "--skip-download", "--quiet", "--compact", "-o", "json"], capture_output=True, text=True, env=env)
-    out = json.loads(p.stdout)
-    summary = out.get("summary", out) if isinstance(out, dict) else out[0]["summary"]
-    assert p.returncode == 0, p.stderr[-2000:]
+    summary, _ = tc.checkov(tmp_path)
     assert (summary["parsing_errors"], summary["failed"], summary["resource_count"]) == (0, 0, 0), summary
 
 
