@@ -36,8 +36,9 @@ pub struct OutputDef {
 pub struct Rendered {
     pub def: OutputDef,
     pub bytes: Vec<u8>,
-    /// A `format: yaml` output as parsed when it was checked (so it is not parsed twice).
-    pub yaml: Option<serde_norway::Value>,
+    /// A `format: yaml` output as parsed when it was checked, as JSON values (`None`: it has
+    /// none), so it is not parsed twice.
+    pub yaml: Option<Option<Value>>,
 }
 
 pub fn load_manifest(path: &Path) -> WdResult<Manifest> {
@@ -193,6 +194,12 @@ fn registry(plan: &SecretPlan) -> Handlebars<'static> {
 
 /// Renders every output of the manifest that applies to the flavor, with the templates
 /// `templates` holds (see [`Templates`]). Nothing is written.
+///
+/// `format: yaml` outputs (the umbrella values, the largest) are rendered first and parsed on a
+/// second thread while the others render; every output keeps its result, and the first error in
+/// manifest order is the one returned, as when they are rendered in order. Each `when` is judged
+/// in manifest order first, against the context as the render in order leaves it (`local` is the
+/// last rendered output's `with:`).
 pub fn render_all(
     templates_dir: &Path,
     templates: &mut Templates,
@@ -202,10 +209,16 @@ pub fn render_all(
     plan: &SecretPlan,
 ) -> WdResult<Vec<Rendered>> {
     let mut hb = registry(plan);
-    let mut out = Vec::new();
     // One Context for all outputs: `render(name, &Value)` would deep-copy the whole context
     // for every file, which was most of a render's CPU time.
     let mut ctx = Context::from(ctx);
+    let set_local = |ctx: &mut Context, def: &OutputDef| {
+        if let Some(o) = ctx.data_mut().as_object_mut() {
+            o.insert("local".into(), def.with.clone().unwrap_or(Value::Null));
+        }
+    };
+    // The outputs rendered, in manifest order.
+    let mut chosen: Vec<&OutputDef> = Vec::new();
     for def in &manifest.outputs {
         if !applies(def, flavor) {
             continue;
@@ -215,13 +228,16 @@ pub fn render_all(
                 continue;
             }
         }
+        set_local(&mut ctx, def);
+        chosen.push(def);
+    }
+    let is_yaml = |def: &OutputDef| def.format.as_deref() == Some("yaml");
+    let mut render_one = |def: &OutputDef| -> WdResult<String> {
         let shown = format!("config/templates/{}", def.template);
         templates.register(&mut hb, templates_dir, &def.template)?;
         // `local` is this output's `with:`.
-        if let Some(o) = ctx.data_mut().as_object_mut() {
-            o.insert("local".into(), def.with.clone().unwrap_or(Value::Null));
-        }
-        let text = hb.render_with_context(&def.template, &ctx).map_err(|e| {
+        set_local(&mut ctx, def);
+        hb.render_with_context(&def.template, &ctx).map_err(|e| {
             let pos = match (e.line_no, e.column_no) {
                 (Some(l), Some(col)) => format!(":{l}:{col}"),
                 _ => String::new(),
@@ -232,35 +248,85 @@ pub fn render_all(
                 other => format!("{other}"),
             };
             WdError::input(format!("{shown}{pos}: {why}"))
-        })?;
-        let mut yaml = None;
-        let bytes = match def.format.as_deref() {
-            Some("json") => {
-                let v: Value = serde_json::from_str(&text).map_err(|e| {
-                    WdError::input(format!("{shown}: renders invalid JSON at output line {} column {} ({e}); use {{{{json …}}}} for values", e.line(), e.column()))
-                })?;
-                let mut s = serde_json::to_string_pretty(&v).expect("serialises");
-                s.push('\n');
-                s.into_bytes()
-            }
-            Some("yaml") => {
-                let parsed = serde_norway::from_str::<serde_norway::Value>(&text).map_err(|e| {
-                    let loc = e.location().map(|l| format!(" at output line {} column {}", l.line(), l.column())).unwrap_or_default();
-                    WdError::input(format!("{shown}: renders invalid YAML{loc}; use {{{{json …}}}} for values"))
-                })?;
-                yaml = Some(parsed);
-                text.into_bytes()
-            }
-            Some("text") | None => text.into_bytes(),
-            Some(other) => return Err(WdError::input(format!("config/templates/manifest.yaml: {}: unknown format {other:?}; use json, yaml or text", def.out))),
-        };
-        out.push(Rendered {
-            def: def.clone(),
-            bytes,
-            yaml,
-        });
+        })
+    };
+    let mut texts: Vec<Option<WdResult<String>>> = chosen.iter().map(|_| None).collect();
+    for (i, def) in chosen.iter().enumerate().filter(|(_, d)| is_yaml(d)) {
+        texts[i] = Some(render_one(def));
     }
-    Ok(out)
+    std::thread::scope(|s| {
+        // The YAML outputs parsed meanwhile (and as JSON values, as the umbrella's are used).
+        let yaml_texts: Vec<(usize, String)> = texts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| match t {
+                Some(Ok(text)) => Some((i, text.clone())),
+                _ => None,
+            })
+            .collect();
+        let parse_yaml = move || -> Vec<(usize, Result<Option<Value>, serde_norway::Error>)> {
+            yaml_texts
+                .into_iter()
+                .map(|(i, text)| {
+                    let parsed = serde_norway::from_str::<serde_norway::Value>(&text)
+                        .map(|y| serde_json::to_value(y).ok());
+                    (i, parsed)
+                })
+                .collect()
+        };
+        let parser = std::thread::Builder::new()
+            .name("yaml".into())
+            .spawn_scoped(s, parse_yaml.clone())
+            .ok();
+        for (i, def) in chosen.iter().enumerate() {
+            if texts[i].is_none() {
+                texts[i] = Some(render_one(def));
+            }
+        }
+        let mut parsed: Vec<Option<Result<Option<Value>, serde_norway::Error>>> =
+            chosen.iter().map(|_| None).collect();
+        let results = match parser {
+            Some(t) => t
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            None => parse_yaml(),
+        };
+        for (i, p) in results {
+            parsed[i] = Some(p);
+        }
+        let mut out = Vec::new();
+        for ((def, text), parsed) in chosen.iter().zip(texts).zip(parsed) {
+            let shown = format!("config/templates/{}", def.template);
+            let text = text.expect("every chosen output is rendered")?;
+            let mut yaml = None;
+            let bytes = match def.format.as_deref() {
+                Some("json") => {
+                    let v: Value = serde_json::from_str(&text).map_err(|e| {
+                        WdError::input(format!("{shown}: renders invalid JSON at output line {} column {} ({e}); use {{{{json …}}}} for values", e.line(), e.column()))
+                    })?;
+                    let mut s = serde_json::to_string_pretty(&v).expect("serialises");
+                    s.push('\n');
+                    s.into_bytes()
+                }
+                Some("yaml") => {
+                    let parsed = parsed.expect("every YAML output is parsed").map_err(|e| {
+                        let loc = e.location().map(|l| format!(" at output line {} column {}", l.line(), l.column())).unwrap_or_default();
+                        WdError::input(format!("{shown}: renders invalid YAML{loc}; use {{{{json …}}}} for values"))
+                    })?;
+                    yaml = Some(parsed);
+                    text.into_bytes()
+                }
+                Some("text") | None => text.into_bytes(),
+                Some(other) => return Err(WdError::input(format!("config/templates/manifest.yaml: {}: unknown format {other:?}; use json, yaml or text", def.out))),
+            };
+            out.push(Rendered {
+                def: (*def).clone(),
+                bytes,
+                yaml,
+            });
+        }
+        Ok(out)
+    })
 }
 
 /// Adds `<chart>.config.files.<file name>` to the umbrella values for every rendered file of a
@@ -268,7 +334,7 @@ pub fn render_all(
 /// is `values_yaml` already parsed, if it was.
 pub fn embed_config_files(
     values_yaml: &str,
-    parsed: Option<serde_norway::Value>,
+    parsed: Option<Option<Value>>,
     rendered: &[Rendered],
     chart_of: &BTreeMap<String, String>,
 ) -> WdResult<String> {
@@ -278,11 +344,11 @@ pub fn embed_config_files(
         .map(|l| format!("{l}\n"))
         .collect();
     let mut v: Value = parsed
-        .map_or_else(
-            || serde_norway::from_str::<serde_norway::Value>(values_yaml).ok(),
-            Some,
-        )
-        .and_then(|y| serde_json::to_value(y).ok())
+        .unwrap_or_else(|| {
+            serde_norway::from_str::<serde_norway::Value>(values_yaml)
+                .ok()
+                .and_then(|y| serde_json::to_value(y).ok())
+        })
         .ok_or_else(|| {
             WdError::input("config/templates/helm/values.yaml.hbs: renders invalid YAML")
         })?;
