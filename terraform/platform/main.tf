@@ -284,6 +284,23 @@ resource "helm_release" "tempo" {
   depends_on = [helm_release.kube_prometheus_stack, helm_release.aws_ebs_csi_driver]
 }
 
+# Grafana's Tempo datasource (uid tempo), so the traces can be browsed next to the logs (Loki,
+# uid loki) and metrics (uid prometheus, kube-prometheus-stack's own): kube-prometheus-stack's
+# Grafana loads datasources from ConfigMaps carrying its sidecar label in `monitoring`
+# (values/kube-prometheus-stack.yaml grafana.sidecar.datasources). Tempo serves its query API on
+# 3200 (tempo chart 1.24.0 default tempo.server.http_listen_port) behind Service `tempo`.
+resource "kubernetes_config_map_v1" "grafana_tempo_datasource" {
+  count = local.otel ? 1 : 0
+  metadata {
+    name      = "grafana-datasource-tempo"
+    namespace = kubernetes_namespace_v1.ns["monitoring"].metadata[0].name
+    labels    = { grafana_datasource = "1" }
+  }
+  # Grafana datasource provisioning format (apiVersion 1)
+  data       = { "tempo.yaml" = file("${path.module}/grafana/tempo-datasource.yaml") }
+  depends_on = [helm_release.kube_prometheus_stack, helm_release.tempo]
+}
+
 resource "helm_release" "opentelemetry_collector" {
   count      = local.otel ? 1 : 0
   name       = "opentelemetry-collector"
