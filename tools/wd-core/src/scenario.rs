@@ -247,7 +247,7 @@ pub fn secret_ref(config_dir: &Path, name: &str) -> WdResult<SecretRef> {
     )?;
     f.secrets.into_iter().find(|s| s.name == name).ok_or_else(|| {
         WdError::input(format!(
-            "{}: no secret named {name:?} (a scenario login refers to it); add it or fix the login's secret",
+            "{}: no secret named {name:?} (the scenario refers to it: a login or a verify rule); add it or fix the scenario's reference",
             path.display()
         ))
     })
@@ -310,6 +310,11 @@ pub struct VerifyRules {
     /// workload calls (same `*` globbing).
     #[serde(default)]
     pub url_keys: Vec<String>,
+    /// Keys holding a URL the workload calls in files of one name only, where the key alone is
+    /// too common to look for in every file (walt.id registration-defaults.conf `server`: the
+    /// Vault of the TSE key backend). Same `*` globbing of the key.
+    #[serde(default)]
+    pub file_url_keys: Vec<FileUrlKey>,
     /// URLs a component publishes in its own config that OTHER components call (walt.id's
     /// issuer `baseUrl` goes into credential offers the wallet resolves server-side).
     #[serde(default)]
@@ -353,10 +358,20 @@ pub struct VerifyRules {
     #[serde(default)]
     pub acme_solver: Option<AcmeSolver>,
     /// Services of the platform outside the manifests that workloads call (the OpenTelemetry
-    /// Collector in `monitoring`): a Service `service` in `namespace` selecting pods with
-    /// `podLabels` on `ports`, so calls to it resolve and NetworkPolicies are checked both ways.
+    /// Collector in `monitoring`, Vault): a Service `service` in `namespace` selecting pods with
+    /// `podLabels` on `ports`, so calls to it resolve and NetworkPolicies are checked both ways;
+    /// with the calls its own pods make into the manifests (`calls`) and the calls to it whose
+    /// URL travels in a Secret no manifest shows (`secretCallers`).
     #[serde(default)]
     pub platform_services: Vec<PlatformService>,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FileUrlKey {
+    /// The config file's name (a key of a mounted ConfigMap), e.g. `registration-defaults.conf`.
+    pub file: String,
+    pub key: String,
 }
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -367,6 +382,83 @@ pub struct PlatformService {
     pub pod_labels: std::collections::BTreeMap<String, String>,
     /// Ports of the Service and its pods (`name: number`).
     pub ports: std::collections::BTreeMap<String, u16>,
+    /// Calls the service's own pods make into the manifests, each while its condition holds
+    /// (Vault's database engine logs in to the shared Postgres while generators ask it for
+    /// credentials).
+    #[serde(default)]
+    pub calls: Vec<PlatformCall>,
+    /// Calls to this service whose URL is inside a Secret's value, so no manifest shows it:
+    /// when a pod mounts the Secret key, the `callers` of its namespace call the service.
+    #[serde(default)]
+    pub secret_callers: Vec<SecretCaller>,
+}
+
+/// A call a platform service's pods make into the manifests: in every namespace holding an
+/// object of kind `when`, to the Service `to.service` on `to.port` (of each object of kind
+/// `to.of` there when given, `{name}` being that object's name).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlatformCall {
+    pub when: KindRef,
+    pub to: CallTo,
+    /// What the call is for (shown as the call's source).
+    pub why: String,
+}
+
+/// A kind and its API group (`""` for the core group).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KindRef {
+    pub kind: String,
+    pub api_group: String,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CallTo {
+    /// The objects whose Service is called (a CloudNativePG `Cluster`); absent: `service` is
+    /// one Service's name.
+    #[serde(default)]
+    pub of: Option<KindRef>,
+    /// The Service's name; `{name}` is the `of` object's name (`{name}-rw`).
+    pub service: String,
+    /// The Service port, by name or number.
+    pub port: PortRef,
+}
+
+/// A port by name (`postgresql`) or number (`5432`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(untagged)]
+pub enum PortRef {
+    Number(u16),
+    Name(String),
+}
+
+impl std::fmt::Display for PortRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PortRef::Number(n) => write!(f, "{n}"),
+            PortRef::Name(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Pods that call a platform service through a URL inside a Secret's value: when a pod mounts
+/// (volume, projected volume or env) the key of the planned secret `secret`, the pods of its
+/// namespace running an image of `callers` call the service on `port` (empty `callers`: the
+/// mounting pod itself).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretCaller {
+    /// The secret's `name` in config/secrets.yaml (its k8sSecret and k8sKey come from there).
+    pub secret: String,
+    /// Image repositories of the pods that make the call.
+    #[serde(default)]
+    pub callers: Vec<String>,
+    /// A port of the service (a key of `ports`) or a number.
+    pub port: PortRef,
+    /// Why the callers call it (shown as the call's source).
+    pub why: String,
 }
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]

@@ -1,8 +1,11 @@
 //! Check 1, call paths: the calls each workload makes (from env values and the files of the
-//! ConfigMaps it mounts, by the scenario's `urlEnv` / `urlKeys` / `hostPortKeys`) and the
-//! ingress controller's calls to Ingress backends; for each, name resolution, Service port,
-//! selector and targetPort, TLS trust and NetworkPolicies on both sides (plus DNS egress).
-//! Allowed flows no call uses are reported as warnings.
+//! ConfigMaps it mounts, by the scenario's `urlEnv` / `urlKeys` / `fileUrlKeys` /
+//! `publishedUrls` / `hostPortKeys`), the ingress controller's calls to Ingress backends,
+//! Prometheus's scrapes and the blackbox exporter's probes, and the scenario's platform
+//! Services' calls (`platformServices[].calls`: their own pods into the manifests while a kind
+//! exists; `secretCallers`: calls to them whose URL is inside a mounted Secret's value); for
+//! each, name resolution, Service port, selector and targetPort, TLS trust and NetworkPolicies
+//! on both sides (plus DNS egress). Allowed flows no call uses are reported as warnings.
 
 use crate::model::{arr, str_of, Index, IntOrStr, Pod};
 use crate::netpol::{End, Policies};
@@ -345,7 +348,11 @@ pub fn derive(ctx: &Ctx) -> Vec<Call> {
                 let Some(text) = text.as_str() else { continue };
                 let pairs = scan_pairs(text);
                 for (k, v) in &pairs {
-                    if r.url_keys.iter().any(|g| glob(g, k)) {
+                    if r.url_keys.iter().any(|g| glob(g, k))
+                        || r.file_url_keys
+                            .iter()
+                            .any(|fk| &fk.file == file && glob(&fk.key, k))
+                    {
                         push(
                             pi,
                             container.clone(),
@@ -463,7 +470,190 @@ pub fn derive(ctx: &Ctx) -> Vec<Call> {
         }
     }
     monitoring_calls(ix, &mut calls);
+    platform_calls(ctx, &mut calls);
     calls
+}
+
+/// The scenario's platform Services: the calls their own pods make into the manifests while
+/// their condition holds (`calls`: Vault's database engine → the shared Postgres while
+/// VaultDynamicSecret generators exist), and the calls to them whose URL travels inside a
+/// mounted Secret's value (`secretCallers`: the issuer → Vault Transit with the TSE key
+/// reference the app mounts).
+fn platform_calls(ctx: &Ctx, calls: &mut Vec<Call>) {
+    let ix = ctx.ix;
+    for (ps, &pod) in ctx
+        .rules
+        .platform_services
+        .iter()
+        .zip(&ix.platform_services)
+    {
+        for pc in &ps.calls {
+            // namespace → the condition's objects there, in manifest order
+            let mut when: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+            for (i, o) in ix.objs.iter().enumerate() {
+                if o.is(&pc.when) {
+                    when.entry(o.namespace.as_str()).or_default().push(i);
+                }
+            }
+            for (ns, objs) in when {
+                let names: Vec<&str> = objs.iter().map(|&i| ix.objs[i].name.as_str()).collect();
+                let source = format!("{} {} ({})", pc.when.kind, names.join(", "), pc.why);
+                let services: Vec<String> = match &pc.to.of {
+                    Some(of) => ix
+                        .objs
+                        .iter()
+                        .filter(|o| o.namespace == ns && o.is(of))
+                        .map(|o| pc.to.service.replace("{name}", &o.name))
+                        .collect(),
+                    None => vec![pc.to.service.clone()],
+                };
+                for service in services {
+                    let port = port_ref(&pc.to.port);
+                    calls.push(Call {
+                        pod,
+                        container: None,
+                        raw: format!("{service}.{ns}.svc:{port}"),
+                        source: source.clone(),
+                        target: Target::Backend {
+                            namespace: ns.to_string(),
+                            service,
+                            port,
+                            via: objs[0],
+                        },
+                    });
+                }
+            }
+        }
+        for sc in &ps.secret_callers {
+            let Some((secret, key)) = secret_location(ctx, &sc.secret) else {
+                continue;
+            };
+            let port = match &sc.port {
+                wd_core::scenario::PortRef::Name(n) if ps.ports.contains_key(n) => {
+                    IntOrStr::Int(ps.ports[n] as i64)
+                }
+                p => port_ref(p),
+            };
+            for (mi, mounter) in ix.pods.iter().enumerate() {
+                let Some(spec) = &mounter.spec else { continue };
+                let Some(how) = mounts_secret_key(spec, &secret, &key) else {
+                    continue;
+                };
+                let source = format!(
+                    "Secret {secret} key {key} ({}), {how} of {}: {}",
+                    sc.secret,
+                    mounter.label(),
+                    sc.why
+                );
+                let raw = format!("{}.{}.svc:{port}", ps.service, ps.namespace);
+                let mut push = |ci: usize, container: Option<String>| {
+                    calls.push(Call {
+                        pod: ci,
+                        container,
+                        raw: raw.clone(),
+                        source: source.clone(),
+                        target: Target::Backend {
+                            namespace: ps.namespace.clone(),
+                            service: ps.service.clone(),
+                            port: port.clone(),
+                            via: mounter.obj.unwrap_or(0),
+                        },
+                    })
+                };
+                if sc.callers.is_empty() {
+                    push(mi, None);
+                    continue;
+                }
+                for (ci, callee) in ix.pods.iter().enumerate() {
+                    let Some(cspec) = &callee.spec else { continue };
+                    if callee.namespace != mounter.namespace {
+                        continue;
+                    }
+                    for c in arr(cspec.get("containers")) {
+                        let repo = crate::images::split(str_of(c.get("image"))).0;
+                        if sc
+                            .callers
+                            .iter()
+                            .any(|cb| crate::images::repo_matches(cb, &repo))
+                        {
+                            push(ci, Some(str_of(c.get("name")).to_string()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn port_ref(p: &wd_core::scenario::PortRef) -> IntOrStr {
+    match p {
+        wd_core::scenario::PortRef::Number(n) => IntOrStr::Int(*n as i64),
+        wd_core::scenario::PortRef::Name(s) => {
+            IntOrStr::from(&Value::String(s.clone())).unwrap_or_else(|| IntOrStr::Str(s.clone()))
+        }
+    }
+}
+
+/// The Kubernetes Secret and key of a planned secret (config/secrets.yaml `name`): from the
+/// resolved references the caller passed (`Options::secret_refs`), else the SecretPlan.
+fn secret_location(ctx: &Ctx, name: &str) -> Option<(String, String)> {
+    ctx.opts
+        .secret_refs
+        .iter()
+        .find(|r| r.name == name)
+        .map(|r| (r.k8s_secret.clone(), r.k8s_key.clone()))
+        .or_else(|| {
+            ctx.secret_plan?
+                .secrets
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| (s.k8s_secret.clone(), s.k8s_key.clone()))
+        })
+}
+
+/// How a pod spec gives its containers key `key` of Secret `secret`: a mounted volume (all keys,
+/// or an item naming it; projected too), an env `secretKeyRef`, or `envFrom` the whole Secret.
+/// None when no container sees it.
+pub fn mounts_secret_key(spec: &Value, secret: &str, key: &str) -> Option<String> {
+    let has_key = |items: Option<&Value>| {
+        items.is_none_or(|i| arr(Some(i)).iter().any(|it| str_of(it.get("key")) == key))
+    };
+    let mounted = |vname: &str| {
+        all_containers(spec).any(|c| {
+            arr(c.get("volumeMounts"))
+                .iter()
+                .any(|m| str_of(m.get("name")) == vname)
+        })
+    };
+    for vol in arr(spec.get("volumes")) {
+        let vname = str_of(vol.get("name"));
+        let direct = vol
+            .get("secret")
+            .filter(|s| str_of(s.get("secretName")) == secret && has_key(s.get("items")));
+        let projected = arr(vol.get("projected").and_then(|p| p.get("sources")))
+            .iter()
+            .filter_map(|src| src.get("secret"))
+            .any(|s| str_of(s.get("name")) == secret && has_key(s.get("items")));
+        if (direct.is_some() || projected) && mounted(vname) {
+            return Some(format!("volume {vname}"));
+        }
+    }
+    for c in all_containers(spec) {
+        for e in arr(c.get("env")) {
+            let r = e.get("valueFrom").and_then(|v| v.get("secretKeyRef"));
+            if r.is_some_and(|r| str_of(r.get("name")) == secret && str_of(r.get("key")) == key) {
+                return Some(format!("env {}", str_of(e.get("name"))));
+            }
+        }
+        for f in arr(c.get("envFrom")) {
+            if f.get("secretRef")
+                .is_some_and(|r| str_of(r.get("name")) == secret)
+            {
+                return Some(format!("envFrom of container {}", str_of(c.get("name"))));
+            }
+        }
+    }
+    None
 }
 
 /// Prometheus → every Service port a ServiceMonitor selects, and the blackbox exporter → every
@@ -993,6 +1183,22 @@ pub fn check(ctx: &Ctx, out: &mut Out) {
     let ix = ctx.ix;
     let pols = Policies::build(ix);
     let calls = derive(ctx);
+    for ps in &ctx.rules.platform_services {
+        for sc in &ps.secret_callers {
+            if secret_location(ctx, &sc.secret).is_none() {
+                out.findings.push(finding(
+                    "call-path/rule",
+                    Severity::Warning,
+                    vec![],
+                    format!(
+                        "the scenario's rule that {:?} carries calls to {}/{} was not applied: the secret's Kubernetes Secret and key are unknown",
+                        sc.secret, ps.namespace, ps.service
+                    ),
+                    "run wd-verify with the scenario's config directory (config/secrets.yaml) or pass --secret-plan".into(),
+                ));
+            }
+        }
+    }
     let known_ns: HashSet<&str> = ix
         .objs
         .iter()
@@ -1022,6 +1228,8 @@ pub fn check(ctx: &Ctx, out: &mut Out) {
                 port,
                 via,
             } => {
+                // the platform's own pods (ingress controller, Prometheus) resolve nothing here
+                ck.dns(call);
                 if ix
                     .services
                     .contains_key(&(namespace.clone(), service.clone()))
@@ -1029,11 +1237,17 @@ pub fn check(ctx: &Ctx, out: &mut Out) {
                     ck.call_service(call, namespace, service, port);
                     format!("Service {namespace}/{service}")
                 } else {
+                    let via_ref = ix.objs[*via].r();
+                    let fix = if via_ref.object_kind == "Ingress" {
+                        format!("deploy Service {service} or fix the Ingress backend")
+                    } else {
+                        format!("deploy Service {service} in namespace {namespace}, or fix the scenario's verify rule that derives this call")
+                    };
                     ck.err(
                         "call-path/ingress-backend",
-                        vec![ix.objs[*via].r()],
+                        vec![via_ref],
                         format!("{} routes to Service {namespace}/{service}, which is not in the manifests", call.source),
-                        format!("deploy Service {service} or fix the Ingress backend"),
+                        fix,
                     );
                     "unresolved".into()
                 }

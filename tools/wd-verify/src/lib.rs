@@ -49,6 +49,9 @@ pub struct Options {
     /// Namespace of objects without one (helm's release namespace).
     pub namespace: String,
     pub cluster_domain: String,
+    /// The Kubernetes Secret and key of each planned secret the rules name
+    /// (`platformServices[].secretCallers`), from config/secrets.yaml: [`secret_refs`].
+    pub secret_refs: Vec<wd_core::scenario::SecretRef>,
 }
 
 impl Default for Options {
@@ -66,6 +69,7 @@ impl Default for Options {
             strict: false,
             namespace: "default".into(),
             cluster_domain: "cluster.local".into(),
+            secret_refs: vec![],
         }
     }
 }
@@ -204,6 +208,25 @@ pub fn verify(
         capacity: out.capacity,
         ..Default::default()
     }
+}
+
+/// The Kubernetes Secret and key of every planned secret the rules name, from
+/// `<config_dir>/secrets.yaml` (the one home of those names); a name it lacks is bad input.
+pub fn secret_refs(
+    rules: &VerifyRules,
+    config_dir: &std::path::Path,
+) -> wd_core::WdResult<Vec<wd_core::scenario::SecretRef>> {
+    let mut out: Vec<wd_core::scenario::SecretRef> = vec![];
+    for sc in rules
+        .platform_services
+        .iter()
+        .flat_map(|p| p.secret_callers.iter())
+    {
+        if !out.iter().any(|r| r.name == sc.secret) {
+            out.push(wd_core::scenario::secret_ref(config_dir, &sc.secret)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Parses `8Gi` / `4` / `500m` for the node flags.

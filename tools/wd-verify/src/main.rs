@@ -136,6 +136,13 @@ fn run() -> WdResult<Exit> {
             wd_core::scenario::scenario_path(&config_dir, &scenario)?
         };
     let rules = wd_core::scenario::read_verify_rules(&scenario_file)?;
+    let secret_refs = wd_verify::secret_refs(&rules, &config_dir).map_err(|e| {
+        WdError::input(format!(
+            "{}: verify.platformServices secretCallers: {}",
+            scenario_file.display(),
+            e.message
+        ))
+    })?;
     let mut opts = Options {
         resolve_public: cli.resolve_public.clone(),
         self_signed_issuers: cli.self_signed_issuer.clone(),
@@ -148,6 +155,7 @@ fn run() -> WdResult<Exit> {
         nodes: cli.nodes.max(1),
         strict: cli.strict,
         namespace: cli.namespace.clone(),
+        secret_refs,
         ..Default::default()
     };
     let (text, source) = match &cli.manifests {

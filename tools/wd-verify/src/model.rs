@@ -1,6 +1,8 @@
 //! The manifests as an index: objects by kind/namespace/name, pod templates (including the
-//! pods an operator will create and the platform's pods outside the manifests), Services,
-//! NetworkPolicies, and label indexes so every lookup is a hash probe, not a scan.
+//! pods an operator will create and the platform's pods outside the manifests: ingress
+//! controller, DNS, Prometheus, blackbox exporter, ACME solvers, and the scenario's platform
+//! Services such as the OTel Collector and Vault), Services, NetworkPolicies, and label indexes
+//! so every lookup is a hash probe, not a scan.
 //!
 //! Objects stay `serde_json::Value`s: the checks read a few fields of many kinds, custom
 //! resources (ExternalSecret, CNPG Cluster, cert-manager) have no k8s-openapi types, and an
@@ -9,7 +11,7 @@
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use wd_core::docs::preflight::ObjectRef;
-use wd_core::scenario::{AcmeSolver, OperatorRule, PeerPods, PlatformService};
+use wd_core::scenario::{AcmeSolver, KindRef, OperatorRule, PeerPods, PlatformService};
 use wd_core::{WdError, WdResult};
 
 pub type Labels = BTreeMap<String, String>;
@@ -44,6 +46,10 @@ impl Obj {
             Some((g, _)) => g,
             None => "",
         }
+    }
+    /// Is it of this kind and API group?
+    pub fn is(&self, k: &KindRef) -> bool {
+        self.kind == k.kind && self.group() == k.api_group
     }
     pub fn id(&self) -> String {
         format!("{}/{}/{}", self.kind, self.namespace, self.name)
@@ -281,6 +287,8 @@ pub struct Index {
     pub blackbox: Option<usize>,
     /// cert-manager HTTP-01 solver pods (one per namespace with an ACME-issued Ingress).
     pub acme_solvers: Vec<usize>,
+    /// The pod of each of the scenario's platform Services, in the rules' order.
+    pub platform_services: Vec<usize>,
 }
 
 /// Splits multi-document YAML at `---` lines and parses each document; returns the objects.
@@ -469,14 +477,23 @@ impl Index {
             prometheus: None,
             blackbox: None,
             acme_solvers: vec![],
+            platform_services: vec![],
         };
+        // Kinds whose existence is the condition of a platform service's call are read, too.
+        let conditions: Vec<&KindRef> = platform
+            .iter()
+            .flat_map(|p| p.calls.iter().map(|c| &c.when))
+            .collect();
         for (i, o) in ix.objs.iter().enumerate() {
             ix.by_id
                 .insert((o.kind.clone(), o.namespace.clone(), o.name.clone()), i);
             let op = operators
                 .iter()
                 .find(|r| r.kind == o.kind && r.api_group == o.group());
-            if !KNOWN_KINDS.contains(&o.kind.as_str()) && op.is_none() {
+            if !KNOWN_KINDS.contains(&o.kind.as_str())
+                && op.is_none()
+                && !conditions.iter().any(|k| o.is(k))
+            {
                 *ix.ignored.entry(o.kind.clone()).or_default() += 1;
             }
             if o.kind == "Namespace" {
@@ -677,6 +694,7 @@ impl Index {
                 ports,
                 platform: true,
             });
+            ix.platform_services.push(ix.pods.len() - 1);
         }
         if let Some(a) = acme {
             let mut done = std::collections::BTreeSet::new();
