@@ -66,7 +66,7 @@ TF_VAR_internal_ca=true (internal CA on Vault PKI, docs/runbooks/internal-ca.md)
 is https with certificates from the platform's Vault-backed ClusterIssuer, also on local (which is
 plain HTTP without it); up writes the CA's root to $WD_OUT/pki/internal-ca.pem and every pod trusts it.
 TF_VAR_istio_ambient=true (Istio ambient mode; the namespace is enrolled, NetworkPolicies stay) and
-TF_VAR_istio_mtls_strict=true (mesh-wide STRICT mTLS). wd-verify judges the umbrella with the options
+TF_VAR_istio_mtls_strict=true (STRICT mTLS in the scenario's namespace). wd-verify judges the umbrella with the options
 as the workloads apply installs it.
 Exit codes: 0 ok, 1 failure, 2 usage error.
 USAGE

@@ -62,23 +62,16 @@ resource "helm_release" "ztunnel" {
   depends_on = [helm_release.istio_cni]
 }
 
-# Mesh-wide mTLS STRICT (istio_mtls_strict): enrolled pods accept only HBONE from the mesh.
-# Callers outside it (ingress-nginx, Prometheus in monitoring) are then refused unless their
-# namespaces are enrolled too (istio_enrolled_platform_namespaces); kubelet probes are exempt.
-resource "kubectl_manifest" "istio_strict" {
-  count = local.istio && var.istio_mtls_strict ? 1 : 0
-  yaml_body = yamlencode({
-    apiVersion = "security.istio.io/v1"
-    kind       = "PeerAuthentication"
-    metadata   = { name = "default", namespace = "istio-system" }
-    spec       = { mtls = { mode = "STRICT" } }
-  })
-  depends_on = [helm_release.istiod]
-}
-
-# With STRICT, the platform namespaces that call the scenario join the mesh too.
+# mTLS STRICT (istio_mtls_strict): terraform/workloads mesh.tf puts a PeerAuthentication STRICT in
+# the scenario's namespace (not mesh-wide: an enrolled ingress-nginx must still accept the
+# outside world's plaintext). Its pods then accept only HBONE from the mesh, so every platform
+# namespace whose pods call INTO them joins the mesh (PERMISSIVE there, so their own plaintext
+# callers still get in): ingress-nginx (the Ingresses' backends), monitoring (Prometheus scrapes,
+# the blackbox exporter), vault (the database engine's logins to Postgres, dynamic credentials)
+# and cnpg-system (the operator polls each Postgres instance's status on 8000). kubelet probes
+# are exempt (Istio SNATs them from 169.254.7.127).
 resource "kubernetes_labels" "istio_enrolled" {
-  for_each    = local.istio && var.istio_mtls_strict ? toset(["ingress-nginx", "monitoring"]) : toset([])
+  for_each    = local.istio && var.istio_mtls_strict ? toset(["ingress-nginx", "monitoring", "vault", "cnpg-system"]) : toset([])
   api_version = "v1"
   kind        = "Namespace"
   metadata { name = each.key }
@@ -90,6 +83,6 @@ resource "kubernetes_labels" "istio_enrolled" {
 check "istio_mtls_strict" {
   assert {
     condition     = !var.istio_mtls_strict || var.istio_ambient
-    error_message = "istio_mtls_strict is set but istio_ambient is off: no PeerAuthentication is created. Set istio_ambient = true (or drop istio_mtls_strict)."
+    error_message = "istio_mtls_strict is set but istio_ambient is off: no namespace joins the mesh. Set istio_ambient = true (or drop istio_mtls_strict)."
   }
 }

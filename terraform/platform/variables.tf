@@ -170,7 +170,7 @@ variable "istio_ambient" {
 }
 
 variable "istio_mtls_strict" {
-  description = "With istio_ambient: mesh-wide PeerAuthentication STRICT (enrolled pods accept only mTLS from the mesh); ingress-nginx and monitoring join the mesh so they can still call the scenario."
+  description = "With istio_ambient: the platform namespaces that call into the scenario (ingress-nginx, monitoring, vault, cnpg-system) join the mesh, so that terraform/workloads' PeerAuthentication STRICT in the scenario's namespace (the same variable there) still admits them."
   type        = bool
   default     = false
 }

@@ -126,6 +126,16 @@ variable "istio_ambient" {
   default     = false
 }
 
+variable "istio_mtls_strict" {
+  description = "With istio_ambient: a PeerAuthentication STRICT in the namespace, its pods accept only mTLS from the mesh (the same variable in terraform/platform enrolls the platform callers; docs/platform.md)."
+  type        = bool
+  default     = false
+  validation {
+    condition     = !var.istio_mtls_strict || var.istio_ambient
+    error_message = "istio_mtls_strict needs istio_ambient = true: outside the mesh the namespace's pods have no mTLS to require."
+  }
+}
+
 # Issue 16 options 2 and 4 (telemetry.tf): the same names as terraform/platform's toggles.
 variable "opentelemetry_enabled" {
   description = "Send the scenario's telemetry to the platform's OpenTelemetry Collector (terraform/platform opentelemetry_enabled must be on; docs/platform.md)."

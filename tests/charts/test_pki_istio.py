@@ -276,18 +276,55 @@ def test_the_local_profile_can_serve_https_with_the_internal_ca():
     assert not found["ca"], [f["message"] for f in found["ca"]]
 
 
-def test_strict_mtls_is_mesh_wide_and_enrolls_the_platform_callers():
-    res = platform()
-    pa = res[("kubectl_manifest", "istio_strict")]
-    assert unq(pa["count"]) == "${local.istio && var.istio_mtls_strict ? 1 : 0}"
+def test_strict_mtls_is_the_scenario_namespaces_and_every_caller_into_it_is_enrolled():
+    """STRICT lives in the scenario's namespace only (terraform/workloads mesh.tf): a mesh-wide one
+    would make an enrolled ingress-nginx refuse the outside world's plaintext. Every platform
+    namespace whose pods call INTO that namespace joins the mesh (terraform/platform istio.tf),
+    or STRICT refuses it: the callers wd-verify knows (config/scenarios/waltid.yaml verify: the
+    ingress controller, Prometheus, the blackbox exporter, platform services that call in) and
+    the CloudNativePG operator (it polls every instance's status port)."""
+    wl = {(t, n): b for t, n, b in resources(load_module(TF / "workloads"))}
+    pa = wl[("kubectl_manifest", "strict_mtls")]
+    assert unq(pa["count"]) == "${var.istio_mtls_strict ? 1 : 0}"
     body = str(pa["yaml_body"])
-    for want in ("security.istio.io/v1", "PeerAuthentication", "istio-system", "STRICT"):
+    for want in ("security.istio.io/v1", "PeerAuthentication", "kubernetes_namespace_v1.workloads", "STRICT"):
         assert want in body, want
+    res = platform()
+    assert ("kubectl_manifest", "istio_strict") not in res, "no mesh-wide STRICT"
     labels = res[("kubernetes_labels", "istio_enrolled")]
-    # the callers of the scenario from outside its namespace: the ingress controller and the scrapers
-    assert re.search(r"""toset\(\[['"]ingress-nginx['"], ['"]monitoring['"]\]\)""", str(labels["for_each"])), labels["for_each"]
-    assert "var.istio_mtls_strict" in str(labels["for_each"])
-    assert "istio.io/dataplane-mode" in str(labels["labels"])
+    assert "var.istio_mtls_strict" in str(labels["for_each"]) and "istio.io/dataplane-mode" in str(labels["labels"])
+    enrolled = set(re.findall(r"""['"]([a-z0-9-]+)['"]""", str(labels["for_each"]).split("toset(", 1)[1]))
+    rules = yaml.safe_load((tc.ROOT / "config/scenarios/waltid.yaml").read_text())["verify"]
+    callers = {rules[k]["namespace"] for k in ("ingressController", "prometheus", "blackbox")}
+    callers |= {ps["namespace"] for ps in rules.get("platformServices", []) if ps.get("calls") or ps.get("secretCallers")}
+    cnpg = res[("helm_release", "cloudnative_pg")]
+    callers |= set(re.findall(r'ns\["([a-z-]+)"\]', str(cnpg["namespace"])))
+    assert callers <= enrolled, (sorted(callers - enrolled), sorted(enrolled))
+    assert "vault" in callers and "cnpg-system" in callers
+
+
+def test_strict_mtls_without_the_mesh_is_refused_by_terraform(tmp_path):
+    """The workloads variables with real terraform: STRICT needs istio_ambient."""
+    from test_terraform import terraform
+
+    text = (TF / "workloads/variables.tf").read_text()
+    blocks = []
+    for var in ("istio_ambient", "istio_mtls_strict"):
+        start = text.index(f'variable "{var}"')
+        blocks.append(text[start:text.index("\n}\n", start) + 3])
+    mod = tmp_path / "mod"
+    mod.mkdir()
+    (mod / "main.tf").write_text("".join(blocks) + 'output "s" {\n  value = var.istio_mtls_strict\n}\n')
+    env = dict(os.environ, TF_IN_AUTOMATION="1", TF_CLI_CONFIG_FILE="/dev/null")
+    assert subprocess.run([terraform(), f"-chdir={mod}", "init", "-input=false"], capture_output=True, env=env).returncode == 0
+
+    def plan(ambient, strict):
+        return subprocess.run([terraform(), f"-chdir={mod}", "plan", "-input=false", "-no-color", "-var", f"istio_ambient={ambient}", "-var", f"istio_mtls_strict={strict}"], capture_output=True, text=True, env=env)
+
+    for ok in (("false", "false"), ("true", "false"), ("true", "true")):
+        assert plan(*ok).returncode == 0, ok
+    p = plan("false", "true")
+    assert p.returncode != 0 and "istio_mtls_strict needs istio_ambient = true" in p.stderr, p.stderr
 
 
 def test_internal_ca_pem_path_is_validated_by_terraform(tmp_path):

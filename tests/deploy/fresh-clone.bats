@@ -155,7 +155,7 @@ PYEOF
   # issue 16's options that change the umbrella's values (terraform/workloads dynamic_db.tf,
   # mesh.tf, telemetry.tf): k8s-deploy.sh's template must layer them as Terraform does
   # (onprem: the prod profile autoscales the app and the wallet, so KEDA's ScaledObjects render)
-  export TF_VAR_dynamic_db_credentials=true TF_VAR_istio_ambient=true TF_VAR_opentelemetry_enabled=true TF_VAR_keda_enabled=true
+  export TF_VAR_dynamic_db_credentials=true TF_VAR_istio_ambient=true TF_VAR_istio_mtls_strict=true TF_VAR_opentelemetry_enabled=true TF_VAR_keda_enabled=true
   export TF_VAR_server_ip=192.0.2.10 TF_VAR_ssh_user=ops TF_VAR_metallb_address_pool=192.0.2.240-192.0.2.250
   export TF_VAR_cluster_issuer_email=ops@example.org
   run "$ROOT/k8s-deploy.sh" up waltid --target=onprem --domain example.org --app-image registry.example.org/team/verifiably-go:1.0.0
