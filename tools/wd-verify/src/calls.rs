@@ -508,7 +508,16 @@ fn platform_calls(ctx: &Ctx, calls: &mut Vec<Call>) {
                     None => vec![pc.to.service.clone()],
                 };
                 for service in services {
-                    let port = port_ref(&pc.to.port);
+                    // a port name shown as the Service's number where the Service names it
+                    let port = match port_ref(&pc.to.port) {
+                        IntOrStr::Str(n) => ix
+                            .services
+                            .get(&(ns.to_string(), service.clone()))
+                            .and_then(|s| s.ports.iter().find(|p| p.name.as_deref() == Some(&n)))
+                            .map(|p| IntOrStr::Int(p.port as i64))
+                            .unwrap_or(IntOrStr::Str(n)),
+                        p => p,
+                    };
                     calls.push(Call {
                         pod,
                         container: None,

@@ -103,7 +103,7 @@ fn the_three_vault_calls_are_derived_allowed_and_use_every_vault_rule() {
             ),
             (
                 "PlatformService/vault/vault",
-                "pg-rw.demo.svc:postgresql",
+                "pg-rw.demo.svc:5432",
                 "Service demo/pg-rw",
                 true
             ),
@@ -147,7 +147,7 @@ fn removing_each_network_policy_blocks_exactly_its_call() {
             "pg-from-vault",
             "call-path/ingress",
             [
-                "PlatformService/vault/vault calls pg-rw.demo.svc:postgresql",
+                "PlatformService/vault/vault calls pg-rw.demo.svc:5432",
                 "Cluster/demo/pg",
             ],
         ),
