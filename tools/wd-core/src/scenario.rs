@@ -622,6 +622,31 @@ mod tests {
     }
 
     #[test]
+    fn a_platform_service_names_its_ports_by_name_or_number_and_its_secrets_by_plan_name() {
+        let rules = read_verify_rules(&repo_config().join("scenarios/waltid.yaml")).unwrap();
+        let vault = rules
+            .platform_services
+            .iter()
+            .find(|p| p.service == "vault")
+            .expect("Vault is a platform service of the scenario");
+        let call = &vault.calls[0];
+        assert_eq!(call.to.port, PortRef::Name("postgresql".into()));
+        assert!(call.to.of.is_some() && call.to.service.contains("{name}"));
+        let sc = &vault.secret_callers[0];
+        assert_eq!(sc.port, PortRef::Name("http".into()));
+        assert!(
+            vault.ports.contains_key("http"),
+            "the port names one of the service's own"
+        );
+        let r = secret_ref(&repo_config(), &sc.secret).unwrap();
+        assert!(!r.k8s_secret.is_empty() && !r.k8s_key.is_empty());
+        let to: CallTo = serde_norway::from_str("{service: db, port: 5432}").unwrap();
+        assert_eq!((to.of, to.port), (None, PortRef::Number(5432)));
+        let e = serde_norway::from_str::<CallTo>("{service: db, port: 5432, kind: Cluster}");
+        assert!(e.unwrap_err().to_string().contains("unknown field `kind`"));
+    }
+
+    #[test]
     fn an_alias_of_two_components_and_a_typo_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let base = std::fs::read_to_string(repo_config().join("scenarios/waltid.yaml")).unwrap();

@@ -1,10 +1,18 @@
 //! wd-verify: proves that a rendered deployment works as a whole before anything is applied.
 //!
 //! Input: rendered manifests (`helm template` output), optionally wd-render's RenderPlan and
-//! SecretPlan, and the scenario's `verify:` rules (config/scenarios/<name>.yaml). Output: a
+//! SecretPlan, and the scenario's `verify:` rules (`config/scenarios/<name>.yaml`). Output: a
 //! `PreflightReport` (wd/v1) with one finding per broken thing. Six checks, one module each:
 //! [`calls`] (call paths, incl. [`netpol`] semantics), [`refs`], [`images`], [`pss`],
 //! [`capacity`], [`rollout`] (with the scenario's required env). [`model`] indexes the objects.
+//!
+//! The platform around the manifests is pods the index adds from the rules: the ingress
+//! controller, DNS, Prometheus, the blackbox exporter, ACME solvers and the scenario's
+//! `platformServices` (the OTel Collector, Vault). A platform service may also call into the
+//! manifests while a kind exists there (Vault's database engine → Postgres while
+//! VaultDynamicSecrets exist), and be called through a URL no manifest shows, inside a mounted
+//! Secret (`secretCallers`, named by their config/secrets.yaml name: [`secret_refs`]), so the
+//! NetworkPolicies that open those paths are judged like any other.
 //!
 //! Not for: linting single objects (kubeconform, checkov do that), or talking to a cluster
 //! except to read node allocatable with `--kubeconfig`.

@@ -1,4 +1,4 @@
-//! Check 4, Pod Security Standards v1.30 (https://kubernetes.io/docs/concepts/security/pod-security-standards/):
+//! Check 4, Pod Security Standards v1.30 (<https://kubernetes.io/docs/concepts/security/pod-security-standards/>):
 //! every baseline and restricted control, on containers, init containers and ephemeral
 //! containers, against the level of the pod's namespace (its Namespace object's
 //! `pod-security.kubernetes.io/enforce` label, else `--pss-level`): errors; and against a
