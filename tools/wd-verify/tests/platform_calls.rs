@@ -274,6 +274,38 @@ fn a_secret_key_in_env_or_a_whole_secret_counts_as_mounted() {
 }
 
 #[test]
+fn without_callers_the_pod_that_mounts_the_secret_makes_the_call() {
+    let mut rules = rules();
+    let vault = rules
+        .platform_services
+        .iter_mut()
+        .find(|p| p.service == "vault")
+        .unwrap();
+    vault.secret_callers[0].callers.clear();
+    let r = run(&fixture(), &rules, &opts(false));
+    let app: Vec<_> = vault_calls(&r)
+        .into_iter()
+        .filter(|c| c.source.starts_with("Secret "))
+        .collect();
+    assert!(
+        app.len() == 1
+            && app[0].from == "Deployment/demo/app"
+            && app[0].to == "vault.vault.svc:8200",
+        "{app:#?}"
+    );
+    // default-deny blocks the app; the issuer's rule is now unused
+    let e = call_findings(&r, Severity::Error);
+    assert!(
+        e.len() == 1
+            && e[0].starts_with("call-path/egress: Deployment/demo/app calls vault.vault.svc:8200"),
+        "{e:#?}"
+    );
+    assert!(call_findings(&r, Severity::Warning)
+        .iter()
+        .any(|m| m.contains("NetworkPolicy issuer-to-vault")));
+}
+
+#[test]
 fn an_unresolved_planned_secret_is_a_warning_not_a_silent_pass_and_the_plan_resolves_it() {
     // a library caller that resolved nothing: the rule says it was not applied
     let r = run(&fixture(), &rules(), &Options::default());
