@@ -193,7 +193,7 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
         value_files.push(target_path);
     }
     value_files.extend(cli.values.iter().cloned());
-    let mut preload = preload::Preload::start(
+    let preload = preload::Preload::start(
         config_dir.clone(),
         flavor,
         cli.scenario.as_deref(),
@@ -295,8 +295,9 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
-    let secret_plan = plan::build(setup.secrets?, &scenario, &kv, &prefix)?;
-    inputs.push(setup.secrets_input?);
+    let secrets = preload.secrets();
+    let secret_plan = plan::build(secrets.secrets?, &scenario, &kv, &prefix)?;
+    inputs.push(secrets.input?);
 
     // 5. Context and templates.
     let demo_password = if cli.secrets_from_env {

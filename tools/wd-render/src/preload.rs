@@ -1,16 +1,17 @@
-//! What a render needs that does not depend on the Inventory, loaded on two more threads while
-//! the Inventory is read:
-//! - the setup thread: the values schema compiled (src/schema.rs); the scenario, when
-//!   `--scenario` names it (else it comes from the Inventory and [`crate::run`] reads it then);
-//!   the values files read and, with the scenario's components known, each checked alone; and
-//!   config/secrets.yaml parsed ([`crate::plan::parse`]; the plan itself needs the values);
-//! - the templates thread: the template manifest and every template it names for the flavor
-//!   parsed (handlebars, the largest single cost).
+//! What a render needs that does not depend on the Inventory, loaded while the Inventory is read:
+//! the values schema compiled (src/schema.rs); the scenario, when `--scenario` names it (else it
+//! comes from the Inventory and [`crate::run`] reads it then); the values files read and, with
+//! the scenario's components known, each checked alone; config/secrets.yaml parsed
+//! ([`crate::plan::parse`]; the plan itself needs the values); the template manifest and every
+//! template it names for the flavor parsed (handlebars, the largest single cost). Each input
+//! file's checksum for the RenderPlan is taken where the file is read.
 //!
-//! Each input file's checksum for the RenderPlan is taken where the file is read.
+//! The work is a list of items done in order by one more thread. When [`crate::run`] needs an
+//! item that thread has not started, it does it itself, and while the templates are parsed it
+//! takes the remaining ones too: the two threads share them, and in the pipe
+//! `wd-inventory | wd-render` only one thread competes with wd-inventory for the CPU while the
+//! Inventory is not there yet (wd-inventory is then what everything waits for).
 //!
-//! In the pipe `wd-inventory | wd-render` the render would otherwise wait idle for wd-inventory
-//! and only then do this work; with a file (`--inventory FILE`) it overlaps parsing the file.
 //! Nothing here writes anything or reports anything: every result, error included, is handed
 //! to [`crate::run`], which uses it at the point where it used to load it, so the first error a
 //! user sees and the exit code are those of a render that loads everything in order. (A step
@@ -19,12 +20,13 @@
 //! context, the render itself).
 
 use crate::plan::{self, Secrets};
-use crate::render::{self, Manifest, Templates};
+use crate::render::{self, Manifest, ParsedTemplate, Templates};
 use crate::schema::ValuesSchema;
 use crate::{input_of, values, Input};
 use serde_json::Value;
+use std::any::Any;
 use std::path::PathBuf;
-use std::thread::JoinHandle;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use wd_core::scenario::Scenario;
 use wd_core::WdResult;
 
@@ -35,7 +37,7 @@ pub struct Layer {
     pub input: Option<Input>,
 }
 
-/// The setup thread's results; each keeps its own error.
+/// The scenario, schema and values files; each keeps its own error.
 pub struct Setup {
     /// The scenario `--scenario` named: its path, the scenario and its checksum.
     pub scenario: Option<WdResult<(PathBuf, Scenario, Input)>>,
@@ -43,12 +45,15 @@ pub struct Setup {
     pub schema: WdResult<ValuesSchema>,
     /// Each values file given to [`Preload::start`], in order ([`values::load`]).
     pub values: Vec<WdResult<Layer>>,
-    /// `<config>/secrets.yaml`, parsed, and its checksum.
-    pub secrets: WdResult<Secrets>,
-    pub secrets_input: WdResult<Input>,
 }
 
-/// The templates thread's results.
+/// `<config>/secrets.yaml`, parsed, and its checksum.
+pub struct SecretsFile {
+    pub secrets: WdResult<Secrets>,
+    pub input: WdResult<Input>,
+}
+
+/// The manifest and its templates.
 pub struct Loaded {
     /// `<config>/templates/manifest.yaml`, and its checksum.
     pub manifest: WdResult<Manifest>,
@@ -103,88 +108,342 @@ impl Job {
                 Ok(Layer { value, input })
             })
             .collect();
-        let secrets_path = self.config_dir.join("secrets.yaml");
         Setup {
             scenario,
             schema,
             values,
-            secrets: plan::parse(&secrets_path),
-            secrets_input: input_of(&secrets_path, "secrets"),
         }
     }
 
-    fn templates(&self) -> Loaded {
-        let templates_dir = self.config_dir.join("templates");
-        let manifest_path = templates_dir.join("manifest.yaml");
-        let manifest = render::load_manifest(&manifest_path);
-        let templates = match &manifest {
-            Ok(m) => Templates::load(&templates_dir, m, &self.flavor),
-            Err(_) => Templates::default(),
+    fn secrets(&self) -> SecretsFile {
+        let path = self.config_dir.join("secrets.yaml");
+        SecretsFile {
+            secrets: plan::parse(&path),
+            input: input_of(&path, "secrets"),
+        }
+    }
+
+    fn templates_dir(&self) -> PathBuf {
+        self.config_dir.join("templates")
+    }
+
+    /// The manifest, its checksum, and the templates it names for the flavor (none if it failed).
+    fn manifest(&self) -> (WdResult<Manifest>, WdResult<Input>, Vec<String>) {
+        let path = self.templates_dir().join("manifest.yaml");
+        let manifest = render::load_manifest(&path);
+        let names = match &manifest {
+            Ok(m) => Templates::names(m, &self.flavor),
+            Err(_) => Vec::new(),
         };
-        Loaded {
-            manifest,
-            manifest_input: input_of(&manifest_path, "template"),
-            templates,
+        (manifest, input_of(&path, "template"), names)
+    }
+
+    fn run(&self, item: Item) -> Done {
+        match item {
+            Item::Setup => Done::Setup(Box::new(self.setup())),
+            Item::Secrets => Done::Secrets(self.secrets()),
+            Item::Manifest => {
+                let (m, input, names) = self.manifest();
+                Done::Manifest(m, input, names)
+            }
+            Item::Template(i, name) => {
+                Done::Template(i, Templates::parse_one(&self.templates_dir(), &name))
+            }
         }
     }
 }
 
-/// A preload under way (or, for a part whose thread could not be started, one done when it
-/// is asked for).
-pub struct Preload {
-    setup: Option<JoinHandle<Setup>>,
-    templates: Option<JoinHandle<Loaded>>,
+/// One piece of the work, in the order it is done.
+enum Item {
+    Setup,
+    Secrets,
+    Manifest,
+    Template(usize, String),
+}
+
+/// A finished item.
+enum Done {
+    Setup(Box<Setup>),
+    Secrets(SecretsFile),
+    Manifest(WdResult<Manifest>, WdResult<Input>, Vec<String>),
+    Template(usize, ParsedTemplate),
+}
+
+enum Slot<T> {
+    Todo,
+    Running,
+    Done(T),
+    Taken,
+}
+
+impl<T> Slot<T> {
+    fn claim(&mut self) -> bool {
+        let todo = matches!(self, Slot::Todo);
+        if todo {
+            *self = Slot::Running;
+        }
+        todo
+    }
+
+    fn take(&mut self) -> Option<T> {
+        match std::mem::replace(self, Slot::Taken) {
+            Slot::Done(v) => Some(v),
+            other => {
+                *self = other;
+                None
+            }
+        }
+    }
+}
+
+struct State {
+    setup: Slot<Setup>,
+    secrets: Slot<SecretsFile>,
+    manifest: Slot<(WdResult<Manifest>, WdResult<Input>)>,
+    /// The templates to parse, known once the manifest is read.
+    names: Option<Vec<String>>,
+    templates: Vec<Slot<ParsedTemplate>>,
+    /// A panic of the other thread, re-raised where its results are waited for.
+    panic: Option<Box<dyn Any + Send>>,
+}
+
+impl State {
+    /// The next item not started, in order (marked as started).
+    fn claim_next(&mut self) -> Option<Item> {
+        if self.setup.claim() {
+            return Some(Item::Setup);
+        }
+        if self.secrets.claim() {
+            return Some(Item::Secrets);
+        }
+        if self.manifest.claim() {
+            return Some(Item::Manifest);
+        }
+        self.claim_template()
+    }
+
+    fn claim_template(&mut self) -> Option<Item> {
+        let names = self.names.as_ref()?;
+        let i = self.templates.iter_mut().position(Slot::claim)?;
+        Some(Item::Template(i, names[i].clone()))
+    }
+
+    fn store(&mut self, done: Done) {
+        match done {
+            Done::Setup(v) => self.setup = Slot::Done(*v),
+            Done::Secrets(v) => self.secrets = Slot::Done(v),
+            Done::Manifest(m, input, names) => {
+                self.templates = names.iter().map(|_| Slot::Todo).collect();
+                self.names = Some(names);
+                self.manifest = Slot::Done((m, input));
+            }
+            Done::Template(i, t) => self.templates[i] = Slot::Done(t),
+        }
+    }
+}
+
+struct Shared {
     job: Job,
+    state: Mutex<State>,
+    done: Condvar,
 }
 
-fn spawn<T: Send + 'static>(name: &str, job: &Job, f: fn(&Job) -> T) -> Option<JoinHandle<T>> {
-    let job = job.clone();
-    std::thread::Builder::new()
-        .name(name.into())
-        .spawn(move || f(&job))
-        .ok()
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The other thread: every item not yet started, in order, until none is left.
+    fn work(&self) {
+        loop {
+            let Some(item) = self.lock().claim_next() else {
+                return;
+            };
+            let done =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.job.run(item)));
+            let mut st = self.lock();
+            match done {
+                Ok(d) => st.store(d),
+                Err(panic) => {
+                    st.panic = Some(panic);
+                    self.done.notify_all();
+                    return;
+                }
+            }
+            self.done.notify_all();
+        }
+    }
+
+    /// Runs `item` here (the state is unlocked meanwhile) and stores it.
+    fn run_here<'a>(&'a self, st: MutexGuard<'a, State>, item: Item) -> MutexGuard<'a, State> {
+        drop(st);
+        let done = self.job.run(item);
+        let mut st = self.lock();
+        st.store(done);
+        self.done.notify_all();
+        st
+    }
+
+    /// Waits for the other thread (re-raising its panic).
+    fn wait<'a>(&'a self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        if st.panic.is_none() {
+            st = self.done.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        if let Some(panic) = st.panic.take() {
+            drop(st);
+            std::panic::resume_unwind(panic);
+        }
+        st
+    }
+
+    /// The value of one slot: taken if done, done here if not started, else waited for.
+    fn get<T>(&self, item: fn() -> Item, slot: fn(&mut State) -> &mut Slot<T>) -> T {
+        let mut st = self.lock();
+        loop {
+            if let Some(v) = slot(&mut st).take() {
+                return v;
+            }
+            st = if slot(&mut st).claim() {
+                self.run_here(st, item())
+            } else {
+                self.wait(st)
+            };
+        }
+    }
 }
 
-fn join<T>(t: JoinHandle<T>) -> T {
-    t.join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+/// A preload under way.
+pub struct Preload {
+    shared: Arc<Shared>,
 }
 
 impl Preload {
     /// Starts loading what `config_dir` holds for `flavor` and `scenario` (when known), and
-    /// the `values` files.
+    /// the `values` files (if no thread can be started, each part is loaded when asked for).
     pub fn start(
         config_dir: PathBuf,
         flavor: &str,
         scenario: Option<&str>,
         values: Vec<PathBuf>,
     ) -> Preload {
-        let job = Job {
-            config_dir,
-            flavor: flavor.to_string(),
-            scenario: scenario.map(str::to_string),
-            values,
-        };
-        Preload {
-            setup: spawn("preload", &job, Job::setup),
-            templates: spawn("templates", &job, Job::templates),
-            job,
-        }
+        let shared = Arc::new(Shared {
+            job: Job {
+                config_dir,
+                flavor: flavor.to_string(),
+                scenario: scenario.map(str::to_string),
+                values,
+            },
+            state: Mutex::new(State {
+                setup: Slot::Todo,
+                secrets: Slot::Todo,
+                manifest: Slot::Todo,
+                names: None,
+                templates: Vec::new(),
+                panic: None,
+            }),
+            done: Condvar::new(),
+        });
+        let worker = Arc::clone(&shared);
+        // Not joined: it ends when no item is left; a panic there is re-raised where waited for.
+        let _ = std::thread::Builder::new()
+            .name("preload".into())
+            .spawn(move || worker.work());
+        Preload { shared }
     }
 
-    /// The setup thread's results (waits for it; a panic there is re-raised here).
-    pub fn setup(&mut self) -> Setup {
-        match self.setup.take() {
-            Some(t) => join(t),
-            None => self.job.setup(),
-        }
+    /// The scenario, schema and values files.
+    pub fn setup(&self) -> Setup {
+        self.shared.get(|| Item::Setup, |st| &mut st.setup)
     }
 
-    /// The templates thread's results (waits for it; a panic there is re-raised here).
+    /// config/secrets.yaml, parsed.
+    pub fn secrets(&self) -> SecretsFile {
+        self.shared.get(|| Item::Secrets, |st| &mut st.secrets)
+    }
+
+    /// The manifest and its templates: the templates not yet started are parsed here, alongside
+    /// the other thread.
     pub fn templates(self) -> Loaded {
-        match self.templates {
-            Some(t) => join(t),
-            None => self.job.templates(),
+        let (manifest, manifest_input) = self.shared.get(|| Item::Manifest, |st| &mut st.manifest);
+        let sh = &self.shared;
+        let mut st = sh.lock();
+        loop {
+            if let Some(item) = st.claim_template() {
+                st = sh.run_here(st, item);
+                continue;
+            }
+            if st.templates.iter().all(|t| matches!(t, Slot::Done(_))) {
+                break;
+            }
+            st = sh.wait(st);
         }
+        let names = st.names.take().unwrap_or_default();
+        let parsed = names
+            .into_iter()
+            .zip(st.templates.iter_mut().map(|t| t.take().expect("done")))
+            .collect();
+        Loaded {
+            manifest,
+            manifest_input,
+            templates: Templates::from_parsed(parsed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config")
+    }
+
+    #[test]
+    fn shared_out_loads_equal_loads_in_order() {
+        let dir = config();
+        let pre = Preload::start(
+            dir.clone(),
+            "k8s",
+            Some("waltid"),
+            vec![dir.join("values/default.yaml")],
+        );
+        let setup = pre.setup();
+        assert!(matches!(setup.scenario, Some(Ok(_))) && setup.schema.is_ok());
+        let layer = setup.values.into_iter().next().unwrap().unwrap();
+        assert_eq!(
+            layer.value,
+            values::load(&dir.join("values/default.yaml")).unwrap()
+        );
+        assert!(
+            layer.input.is_some(),
+            "checked with the scenario's components"
+        );
+        assert!(pre.secrets().secrets.is_ok());
+        let loaded = pre.templates();
+        let manifest = loaded.manifest.unwrap();
+        let in_order = Templates::load(&dir.join("templates"), &manifest, "k8s");
+        let names = Templates::names(&manifest, "k8s");
+        assert!(names.len() > 5);
+        for name in &names {
+            assert_eq!(
+                loaded.templates.sha256(name),
+                in_order.sha256(name),
+                "{name}"
+            );
+            assert!(loaded.templates.sha256(name).is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn errors_are_kept_for_the_point_of_use() {
+        let dir = std::env::temp_dir().join("wd-render-preload-missing-config");
+        let pre = Preload::start(dir.clone(), "k8s", Some("waltid"), vec![dir.join("v.yaml")]);
+        let setup = pre.setup();
+        assert!(matches!(setup.scenario, Some(Err(_))));
+        assert!(setup.schema.is_err() && setup.values[0].is_err());
+        assert!(pre.secrets().secrets.is_err());
+        let loaded = pre.templates();
+        assert!(loaded.manifest.is_err() && loaded.manifest_input.is_err());
     }
 }

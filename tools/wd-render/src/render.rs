@@ -56,15 +56,56 @@ pub struct Templates {
     sha256: HashMap<String, String>,
 }
 
+/// One template read and parsed ([`Templates::parse_one`]).
+pub struct ParsedTemplate {
+    result: WdResult<Template>,
+    /// The checksum of its text, if it could be read.
+    sha256: Option<String>,
+}
+
 impl Templates {
     /// Reads and parses every template an output of `flavor` names (each once).
     pub fn load(templates_dir: &Path, manifest: &Manifest, flavor: &str) -> Templates {
-        let mut t = Templates::default();
+        Templates::from_parsed(
+            Templates::names(manifest, flavor)
+                .into_iter()
+                .map(|name| {
+                    let p = Templates::parse_one(templates_dir, &name);
+                    (name, p)
+                })
+                .collect(),
+        )
+    }
+
+    /// The templates the outputs of `flavor` name, each once, in manifest order.
+    pub fn names(manifest: &Manifest, flavor: &str) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
         for def in manifest.outputs.iter().filter(|d| applies(d, flavor)) {
-            if !t.parsed.contains_key(&def.template) {
-                let p = t.parse(templates_dir, &def.template);
-                t.parsed.insert(def.template.clone(), p);
+            if !names.contains(&def.template) {
+                names.push(def.template.clone());
             }
+        }
+        names
+    }
+
+    /// Reads and parses one template (any thread may; [`crate::preload`] shares them out).
+    pub fn parse_one(templates_dir: &Path, template: &str) -> ParsedTemplate {
+        let mut t = Templates::default();
+        let result = t.parse(templates_dir, template);
+        ParsedTemplate {
+            result,
+            sha256: t.sha256.remove(template),
+        }
+    }
+
+    /// The templates parsed by [`Self::parse_one`], by name.
+    pub fn from_parsed(parsed: Vec<(String, ParsedTemplate)>) -> Templates {
+        let mut t = Templates::default();
+        for (name, p) in parsed {
+            if let Some(sha) = p.sha256 {
+                t.sha256.insert(name.clone(), sha);
+            }
+            t.parsed.insert(name, p.result);
         }
         t
     }
