@@ -171,6 +171,15 @@ pub(crate) fn input_of(path: &Path, role: &'static str) -> WdResult<Input> {
     })
 }
 
+/// Drops `v` on a thread of its own (here if none can be started): freeing a large tree is
+/// work the render need not wait for, and the other core is idle by then.
+pub(crate) fn drop_elsewhere<T: Send + 'static>(v: T) {
+    // On failure the closure, and `v` with it, is dropped here.
+    let _ = std::thread::Builder::new()
+        .name("drop".into())
+        .spawn(move || drop(v));
+}
+
 /// Renders as `wd-render` with these arguments.
 pub fn run(cli: Cli) -> WdResult<Exit> {
     let format = cli.common.init();
@@ -284,6 +293,8 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
         values::set_path(&mut vals, &path, v);
     }
     schema.check_merged(&vals)?;
+    // Neither is used again; freeing them is work no later step needs to wait for.
+    drop_elsewhere((schema, inventory));
 
     // 4. Secret plan (one source for secret names, paths and env vars).
     let secrets_path = config_dir.join("secrets.yaml");
@@ -475,6 +486,7 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
         mode: 0o644,
     });
 
+    drop_elsewhere((rendered, vals, sc, secret_plan, templates, manifest));
     let stats = outset::switch(&cli.out, &files)?;
     wd_core::term::step(&format!(
         "Rendered scenario={scenario} flavor={flavor} target={target}: {} files written, {} unchanged",

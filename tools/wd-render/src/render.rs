@@ -295,7 +295,7 @@ pub fn render_all(
     for (i, def) in chosen.iter().enumerate().filter(|(_, d)| is_yaml(d)) {
         texts[i] = Some(render_one(def));
     }
-    std::thread::scope(|s| {
+    let rendered = std::thread::scope(|s| {
         // The YAML outputs parsed meanwhile (and as JSON values, as the umbrella's are used).
         let yaml_texts: Vec<(usize, String)> = texts
             .iter()
@@ -367,7 +367,10 @@ pub fn render_all(
             });
         }
         Ok(out)
-    })
+    });
+    drop(render_one);
+    crate::drop_elsewhere((hb, ctx));
+    rendered
 }
 
 /// Adds `<chart>.config.files.<file name>` to the umbrella values for every rendered file of a
