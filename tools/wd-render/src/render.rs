@@ -368,7 +368,6 @@ pub fn render_all(
         }
         Ok(out)
     });
-    drop(render_one);
     crate::drop_elsewhere((hb, ctx));
     rendered
 }
