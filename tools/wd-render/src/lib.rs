@@ -358,6 +358,12 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
     let manifest = loaded.manifest?;
     inputs.push(loaded.manifest_input?);
     let mut templates = loaded.templates;
+    // The previous render in --out is read meanwhile (nothing is written; outset::read_ahead).
+    let out_dir = cli.out.clone();
+    let ahead = std::thread::Builder::new()
+        .name("outset".into())
+        .spawn(move || outset::read_ahead(&out_dir))
+        .ok();
     let mut rendered = render::render_all(
         &templates_dir,
         &mut templates,
@@ -487,7 +493,11 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
     });
 
     drop_elsewhere((rendered, vals, sc, secret_plan, templates, manifest));
-    let stats = outset::switch(&cli.out, &files)?;
+    let ahead = ahead.and_then(|t| {
+        t.join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
+    let stats = outset::switch_with(&cli.out, &files, ahead)?;
     wd_core::term::step(&format!(
         "Rendered scenario={scenario} flavor={flavor} target={target}: {} files written, {} unchanged",
         stats.written, stats.unchanged

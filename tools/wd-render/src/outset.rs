@@ -86,8 +86,86 @@ fn check_paths(files: &[OutFile]) -> WdResult<()> {
     Ok(())
 }
 
+/// The files of `dir`'s current generation, read ahead of a switch ([`read_ahead`]).
+#[derive(Debug, Default)]
+pub struct Ahead {
+    /// The canonical output directory and the generation `current` named.
+    dir: PathBuf,
+    gen: PathBuf,
+    /// Each regular file (relative to the generation): its metadata when read, and its bytes.
+    files: std::collections::HashMap<PathBuf, (FileKey, Vec<u8>)>,
+}
+
+/// How long before [`read_ahead`] a file's last change must be for its bytes to be kept (file
+/// times are taken from a clock that advances in ticks of a few milliseconds).
+pub const SETTLED: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// What changes when a file is written or replaced: device, inode, size, mode, mtime, ctime.
+type FileKey = (u64, u64, u64, u32, i64, i64, i64, i64);
+
+fn key_of(m: &std::fs::Metadata) -> FileKey {
+    let (mt, mtn, ct, ctn) = (m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec());
+    (m.dev(), m.ino(), m.len(), m.mode(), mt, mtn, ct, ctn)
+}
+
+/// Reads the files of `dir`'s current generation, without the lock and without writing
+/// anything, while the render is still being built: [`switch_with`] compares the new set with
+/// these bytes for each file whose metadata (inode, size, mode, times) is still the same under
+/// the lock, and reads any other file then, as [`switch`] does. (Generations are never written
+/// after the switch to them, and one is removed only once `current` names another: if
+/// `current` still names this one under the lock, it is the one read.) A file changed less than
+/// [`SETTLED`] before it is read is not kept: file times come from a coarse clock, so a change
+/// right after the read could leave them as they were; a change to an older file cannot.
+pub fn read_ahead(dir: &Path) -> Option<Ahead> {
+    let settled = std::time::SystemTime::now()
+        .checked_sub(SETTLED)?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let settled = (settled.as_secs() as i64, i64::from(settled.subsec_nanos()));
+    let dir = std::fs::canonicalize(dir).ok()?;
+    let gen = std::fs::read_link(dir.join(STATE_DIR).join(CURRENT)).ok()?;
+    let base = dir.join(STATE_DIR).join(&gen);
+    let mut files = std::collections::HashMap::new();
+    fn walk(
+        base: &Path,
+        rel: &Path,
+        settled: (i64, i64),
+        files: &mut std::collections::HashMap<PathBuf, (FileKey, Vec<u8>)>,
+    ) {
+        let Ok(rd) = std::fs::read_dir(base.join(rel)) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let r = rel.join(e.file_name());
+            match e.file_type() {
+                Ok(t) if t.is_dir() => walk(base, &r, settled, files),
+                Ok(t) if t.is_file() => {
+                    let p = base.join(&r);
+                    // Kept only if unchanged while it was read.
+                    let before = std::fs::symlink_metadata(&p).map(|m| key_of(&m));
+                    let bytes = std::fs::read(&p);
+                    let after = std::fs::symlink_metadata(&p).map(|m| key_of(&m));
+                    if let (Ok(b), Ok(a), Ok(bytes)) = (before, after, bytes) {
+                        if a == b && a.2 == bytes.len() as u64 && (a.6, a.7) < settled {
+                            files.insert(r, (a, bytes));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    walk(&base, Path::new(""), settled, &mut files);
+    Some(Ahead { dir, gen, files })
+}
+
 /// Switches `dir` to exactly `files` (see the module doc).
 pub fn switch(dir: &Path, files: &[OutFile]) -> WdResult<Written> {
+    switch_with(dir, files, None)
+}
+
+/// [`switch`], with the current generation's files as [`read_ahead`] read them.
+pub fn switch_with(dir: &Path, files: &[OutFile], ahead: Option<Ahead>) -> WdResult<Written> {
     check_paths(files)?;
     // Follow a symlinked --out to the directory it names: the links below are relative to it.
     let dir = match std::fs::canonicalize(dir) {
@@ -128,9 +206,11 @@ pub fn switch(dir: &Path, files: &[OutFile]) -> WdResult<Written> {
     //    common case): nothing to switch; only the links and leftovers are seen to. Creating and
     //    then removing a generation of hard links costs more than the rest of a render (ext4
     //    allocates and discards the directories' blocks).
+    // What was read ahead is of this generation only if `current` still names it.
+    let ahead = ahead.filter(|a| a.dir == dir && current_gen.as_deref() == Some(a.gen.as_path()));
     if let Some(cur) = current_gen
         .as_deref()
-        .filter(|c| holds_exactly(&state.join(c), files))
+        .filter(|c| holds_exactly(&state.join(c), files, ahead.as_ref()))
     {
         for top in &tops {
             prepare_top(&dir, top, &legacy, true)?;
@@ -216,7 +296,7 @@ fn write_generation(gen: &Path, current: Option<&Path>, files: &[OutFile]) -> Wd
 }
 
 /// Whether the tree `gen` holds exactly `files` (same paths, bytes and modes) and nothing else.
-fn holds_exactly(gen: &Path, files: &[OutFile]) -> bool {
+fn holds_exactly(gen: &Path, files: &[OutFile], ahead: Option<&Ahead>) -> bool {
     let mut want: std::collections::HashMap<&Path, &OutFile> =
         files.iter().map(|f| (f.rel_path.as_path(), f)).collect();
     if want.len() != files.len() {
@@ -232,6 +312,7 @@ fn holds_exactly(gen: &Path, files: &[OutFile]) -> bool {
         rel: &Path,
         want: &mut std::collections::HashMap<&Path, &OutFile>,
         dirs: &BTreeSet<&Path>,
+        ahead: Option<&Ahead>,
     ) -> bool {
         let Ok(rd) = std::fs::read_dir(base.join(rel)) else {
             return false;
@@ -240,10 +321,13 @@ fn holds_exactly(gen: &Path, files: &[OutFile]) -> bool {
             let Ok(e) = e else { return false };
             let r = rel.join(e.file_name());
             let ok = match e.file_type() {
-                Ok(t) if t.is_dir() => dirs.contains(r.as_path()) && walk(base, &r, want, dirs),
-                Ok(t) if t.is_file() => want
-                    .remove(r.as_path())
-                    .is_some_and(|f| same_file_content(&base.join(&r), f)),
+                Ok(t) if t.is_dir() => {
+                    dirs.contains(r.as_path()) && walk(base, &r, want, dirs, ahead)
+                }
+                Ok(t) if t.is_file() => want.remove(r.as_path()).is_some_and(|f| {
+                    let read = ahead.and_then(|a| a.files.get(&r));
+                    same_content_as_read(&base.join(&r), f, read)
+                }),
                 _ => false,
             };
             if !ok {
@@ -252,13 +336,22 @@ fn holds_exactly(gen: &Path, files: &[OutFile]) -> bool {
         }
         true
     }
-    walk(gen, Path::new(""), &mut want, &dirs) && want.is_empty()
+    walk(gen, Path::new(""), &mut want, &dirs, ahead) && want.is_empty()
 }
 
 fn same_file_content(old: &Path, f: &OutFile) -> bool {
+    same_content_as_read(old, f, None)
+}
+
+/// [`same_file_content`], comparing with `read` (bytes read ahead with the file's metadata
+/// then) instead of reading the file again while its metadata is still the same.
+fn same_content_as_read(old: &Path, f: &OutFile, read: Option<&(FileKey, Vec<u8>)>) -> bool {
     match std::fs::symlink_metadata(old) {
         Ok(m) if m.is_file() && m.len() == f.bytes.len() as u64 && m.mode() & 0o777 == f.mode => {
-            std::fs::read(old).is_ok_and(|b| b == f.bytes)
+            match read {
+                Some((key, bytes)) if *key == key_of(&m) => *bytes == f.bytes,
+                _ => std::fs::read(old).is_ok_and(|b| b == f.bytes),
+            }
         }
         _ => false,
     }
@@ -466,6 +559,55 @@ mod tests {
             .map(|e| e.file_name())
             .collect();
         assert_eq!(gens.len(), 3, "lock, current and one generation: {gens:?}");
+    }
+
+    #[test]
+    fn read_ahead_is_used_only_for_settled_unchanged_files_of_the_current_generation() {
+        let d = tempfile::tempdir().unwrap();
+        let set = [f("a/x.conf", "1111", 0o644), f("b.json", "{}", 0o644)];
+        assert_eq!(switch(d.path(), &set).unwrap().written, 2);
+        let x = d.path().join("a/x.conf");
+        // Just written: nothing is kept (a change within the clock's tick could go unseen).
+        let fresh = read_ahead(d.path()).unwrap();
+        assert!(fresh.files.is_empty());
+        std::thread::sleep(SETTLED + std::time::Duration::from_millis(50));
+        let ahead = read_ahead(d.path()).unwrap();
+        assert_eq!(ahead.files.len(), 2);
+        // Changed in place after it was read (same size): its times differ, it is read again.
+        std::fs::write(&x, "2222").unwrap();
+        let s = switch_with(d.path(), &set, Some(ahead)).unwrap();
+        assert_eq!(
+            s,
+            Written {
+                written: 1,
+                unchanged: 1
+            }
+        );
+        assert_eq!(std::fs::read_to_string(&x).unwrap(), "1111");
+        // Unchanged since it was read: the set is the current one, nothing is written.
+        std::thread::sleep(SETTLED + std::time::Duration::from_millis(50));
+        let ahead = read_ahead(d.path()).unwrap();
+        let s = switch_with(d.path(), &set, Some(ahead)).unwrap();
+        assert_eq!(
+            s,
+            Written {
+                written: 0,
+                unchanged: 2
+            }
+        );
+        // Read ahead of another generation (`current` has moved on): not used.
+        let ahead = read_ahead(d.path()).unwrap();
+        let other = [f("a/x.conf", "3333", 0o644), f("b.json", "{}", 0o644)];
+        switch(d.path(), &other).unwrap();
+        let s = switch_with(d.path(), &set, Some(ahead)).unwrap();
+        assert_eq!(
+            s,
+            Written {
+                written: 1,
+                unchanged: 1
+            }
+        );
+        assert_eq!(std::fs::read_to_string(&x).unwrap(), "1111");
     }
 
     #[test]
