@@ -171,13 +171,26 @@ pub(crate) fn input_of(path: &Path, role: &'static str) -> WdResult<Input> {
     })
 }
 
-/// Drops `v` on a thread of its own (here if none can be started): freeing a large tree is
-/// work the render need not wait for, and the other core is idle by then.
+/// Drops `v` on another thread (one for the process, started on first use; here if it cannot
+/// be): freeing a large tree is work the render need not wait for, and the other core is idle
+/// by then.
 pub(crate) fn drop_elsewhere<T: Send + 'static>(v: T) {
-    // On failure the closure, and `v` with it, is dropped here.
-    let _ = std::thread::Builder::new()
-        .name("drop".into())
-        .spawn(move || drop(v));
+    use std::sync::mpsc::{channel, Sender};
+    use std::sync::OnceLock;
+    type Garbage = Box<dyn Send>;
+    static DROPPER: OnceLock<Option<Sender<Garbage>>> = OnceLock::new();
+    let dropper = DROPPER.get_or_init(|| {
+        let (tx, rx) = channel::<Garbage>();
+        std::thread::Builder::new()
+            .name("drop".into())
+            .spawn(move || rx.into_iter().for_each(drop))
+            .ok()
+            .map(|_| tx)
+    });
+    if let Some(tx) = dropper {
+        // If the thread is gone, the value comes back in the error and is dropped here.
+        let _ = tx.send(Box::new(v));
+    }
 }
 
 /// Renders as `wd-render` with these arguments.
