@@ -11,8 +11,6 @@ import functools
 import re
 import urllib.parse
 
-import helm_python as helm
-import kubernetes_validate
 import pytest
 import yaml
 
@@ -112,13 +110,8 @@ def test_the_clients_verify_the_certificate_the_internal_ca_issues(profile):
 def test_renders_and_validates_and_wd_verify_finds_no_error(profile):
     values, rendered, docs = render(profile)
     chart = tc.CASES[f"umbrella/{profile}"][1]
-    lint = helm.lint(str(chart), values, strict=True, namespace=tc.NAMESPACE, kube_version=tc.KUBE_VERSION)
-    assert not [m for m in lint["messages"] if m["severity"] >= 2] + lint.get("errors", [])
-    for _, d in docs:
-        try:
-            kubernetes_validate.validate(d, tc.KUBE_VERSION, strict=True)
-        except kubernetes_validate.SchemaNotFoundError:  # CRDs only warn
-            assert d["apiVersion"].split("/")[0] in {"external-secrets.io", "monitoring.coreos.com", "postgresql.cnpg.io", "cert-manager.io", "keda.sh"}, d["apiVersion"]
+    tc.assert_lint_clean(chart, values)
+    tc.validate_strict(docs)
     text = "".join(f"---\n# Source: {p}\n{t}\n" for p, t in sorted(rendered.items()) if not p.endswith("NOTES.txt"))
     args = tv.orchestrator_flags(values) + ["--external", f"ConfigMap/{pi.CM}", "--external", f"ClusterIssuer/{ISSUER}"] + tv.NODES[profile]
     report = tv.wd_verify(text, *args)

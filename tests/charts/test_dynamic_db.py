@@ -7,11 +7,10 @@ chart, config/secrets.yaml and wd-secrets' Rust test agree on names and SQL."""
 import re
 
 import helm_python as helm
-import kubernetes_validate
 import pytest
 import yaml
 
-from test_charts import (ROOT, UMBRELLA, assert_checkov_clean, KUBE_VERSION, ESO, build_dependencies, deep_merge, deployment, env_of,
+from test_charts import (ROOT, UMBRELLA, assert_checkov_clean, assert_lint_clean, validate_strict, ESO, build_dependencies, deep_merge, deployment, env_of,
                          load_docs, render_chart, secret_plan, values_file, wd_render)
 
 GENERATORS = "generators.external-secrets.io/v1alpha1"
@@ -48,13 +47,8 @@ def consumers():
 @pytest.mark.parametrize("dynamic", [False, True])
 def test_renders_and_validates(profile, dynamic):
     values, docs = render(profile, dynamic)
-    lint = helm.lint(str(UMBRELLA), values, strict=True, namespace="waltid", kube_version=KUBE_VERSION)
-    assert not [m for m in lint["messages"] if m["severity"] >= 2] + lint.get("errors", [])
-    for _, d in docs:
-        try:
-            kubernetes_validate.validate(d, KUBE_VERSION, strict=True)
-        except kubernetes_validate.SchemaNotFoundError:
-            assert d["apiVersion"].split("/")[0] in {"postgresql.cnpg.io", "external-secrets.io", "generators.external-secrets.io", "monitoring.coreos.com"}, d["apiVersion"]
+    assert_lint_clean(UMBRELLA, values, namespace="waltid")
+    validate_strict(docs, {"postgresql.cnpg.io", "external-secrets.io", "generators.external-secrets.io", "monitoring.coreos.com"})
     gens = kind(docs, "VaultDynamicSecret")
     names = {c["secret"] for c in consumers()}
     external = {d["metadata"]["name"]: d for d in kind(docs, "ExternalSecret")}

@@ -60,13 +60,8 @@ def kinds(docs, k):
 @pytest.mark.parametrize("option", list(OPTIONS))
 def test_renders_validates_and_wires(profile, option):
     values, chart, _, docs = render(profile, option)
-    lint = helm.lint(str(chart), values, strict=True, namespace=tc.NAMESPACE, kube_version=tc.KUBE_VERSION)
-    assert not [m for m in lint["messages"] if m["severity"] >= 2] + lint.get("errors", [])
-    for _, d in docs:
-        try:
-            kubernetes_validate.validate(d, tc.KUBE_VERSION, strict=True)
-        except kubernetes_validate.SchemaNotFoundError:  # CRDs only warn
-            assert d["apiVersion"].split("/")[0] in {"external-secrets.io", "monitoring.coreos.com", "postgresql.cnpg.io", "cert-manager.io", "keda.sh"}, d["apiVersion"]
+    tc.assert_lint_clean(chart, values)
+    tc.validate_strict(docs)
     ca = option in ("ca", "both")
     for dep in kinds(docs, "Deployment"):
         spec, cs, ics = tc.containers(dep)
