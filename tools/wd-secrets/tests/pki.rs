@@ -335,29 +335,10 @@ fn cert_manager_logs_in_only_with_its_audience_and_service_account() {
         Some(r#"{"type":"kubernetes"}"#),
     );
     // the API server's CA (required by the config; unused: the fake serves plain HTTP)
-    let ca = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-        ])
-        .args([
-            "-keyout",
-            tmp.path().join("api.key").to_str().unwrap(),
-            "-subj",
-            "/CN=api",
-            "-days",
-            "1",
-        ])
-        .output()
-        .unwrap();
-    assert!(ca.status.success());
+    let ca =
+        std::fs::read_to_string(wd_testsupport::pki::self_signed_ca(tmp.path(), "api")).unwrap();
     let cfg = serde_json::json!({"kubernetes_host": api, "token_reviewer_jwt": "reviewer",
-        "kubernetes_ca_cert": String::from_utf8(ca.stdout).unwrap(), "disable_local_ca_jwt": true})
+        "kubernetes_ca_cert": ca, "disable_local_ca_jwt": true})
     .to_string();
     let (code, body) = http(
         "POST",

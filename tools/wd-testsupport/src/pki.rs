@@ -34,25 +34,29 @@ fn openssl(args: &[&str], stdin: Option<&str>) -> String {
 /// those `dnsNames` and no `commonName`.
 pub fn csr(key: &Path, names: &[&str]) -> String {
     let sans: Vec<String> = names.iter().map(|n| format!("DNS:{n}")).collect();
-    openssl(
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            key.to_str().unwrap(),
-            "-subj",
-            "/O=wd",
-            "-addext",
-            &format!("subjectAltName={}", sans.join(",")),
-        ],
-        None,
-    )
+    let san = format!("subjectAltName={}", sans.join(","));
+    let mut args = vec!["req", "-new"];
+    args.extend(NEW_P256_KEY);
+    args.extend([
+        "-keyout",
+        key.to_str().unwrap(),
+        "-subj",
+        "/O=wd",
+        "-addext",
+        &san,
+    ]);
+    openssl(&args, None)
 }
+
+/// `openssl req` arguments for a new unencrypted ECDSA P-256 key (cert-manager's
+/// `privateKey: {algorithm: ECDSA, size: 256}`).
+const NEW_P256_KEY: [&str; 5] = [
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+];
 
 /// A key (kept in `dir`, named after the first name) and a CSR for `names`, signed at
 /// `sign_path` (`<mount>/sign/<role>`) with `token`, as cert-manager v1.16.1 asks
@@ -137,25 +141,16 @@ pub fn cert_manager_secret(signed: &Value) -> (String, String) {
 /// key stays beside it. A root no wd component trusts.
 pub fn self_signed_ca(dir: &Path, cn: &str) -> PathBuf {
     let pem = dir.join(format!("{cn}.pem"));
-    openssl(
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            dir.join(format!("{cn}.key")).to_str().unwrap(),
-            "-out",
-            pem.to_str().unwrap(),
-            "-subj",
-            &format!("/CN={cn}"),
-            "-days",
-            "1",
-        ],
-        None,
-    );
+    let (key, subj) = (dir.join(format!("{cn}.key")), format!("/CN={cn}"));
+    let mut args = vec!["req", "-x509"];
+    args.extend(NEW_P256_KEY);
+    args.extend([
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        pem.to_str().unwrap(),
+    ]);
+    args.extend(["-subj", &subj, "-days", "1"]);
+    openssl(&args, None);
     pem
 }
