@@ -140,15 +140,10 @@ pub fn read_ahead(dir: &Path) -> Option<Ahead> {
             match e.file_type() {
                 Ok(t) if t.is_dir() => walk(base, &r, settled, files),
                 Ok(t) if t.is_file() => {
-                    let p = base.join(&r);
-                    // Kept only if unchanged while it was read.
-                    let before = std::fs::symlink_metadata(&p).map(|m| key_of(&m));
-                    let bytes = std::fs::read(&p);
-                    let after = std::fs::symlink_metadata(&p).map(|m| key_of(&m));
-                    if let (Ok(b), Ok(a), Ok(bytes)) = (before, after, bytes) {
-                        if a == b && a.2 == bytes.len() as u64 && (a.6, a.7) < settled {
-                            files.insert(r, (a, bytes));
-                        }
+                    // The metadata of the file opened, before it is read: a change while or
+                    // after it is read gives it other times (it had settled), seen under the lock.
+                    if let Some(read) = read_settled(&base.join(&r), settled) {
+                        files.insert(r, read);
                     }
                 }
                 _ => {}
@@ -157,6 +152,20 @@ pub fn read_ahead(dir: &Path) -> Option<Ahead> {
     }
     walk(&base, Path::new(""), settled, &mut files);
     Some(Ahead { dir, gen, files })
+}
+
+/// A regular file's metadata and bytes, if its last change was before `settled`.
+fn read_settled(p: &Path, settled: (i64, i64)) -> Option<(FileKey, Vec<u8>)> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(p).ok()?;
+    let m = f.metadata().ok()?;
+    let key = key_of(&m);
+    if !m.is_file() || (key.6, key.7) >= settled {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(m.len() as usize);
+    f.read_to_end(&mut bytes).ok()?;
+    (bytes.len() as u64 == m.len()).then_some((key, bytes))
 }
 
 /// Switches `dir` to exactly `files` (see the module doc).
