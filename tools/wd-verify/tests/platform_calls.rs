@@ -65,6 +65,24 @@ fn call_findings(r: &PreflightReport, sev: Severity) -> Vec<String> {
         .collect()
 }
 
+/// No derived call starts at an object whose reference begins with `from`.
+fn assert_no_call_from(r: &PreflightReport, from: &str) {
+    assert!(
+        !r.calls.iter().any(|c| c.from.starts_with(from)),
+        "{:#?}",
+        r.calls
+    );
+}
+
+/// Exactly one call-path warning, containing every one of `words`.
+fn assert_one_warning(r: &PreflightReport, words: &[&str]) {
+    let w = call_findings(r, Severity::Warning);
+    assert!(
+        w.len() == 1 && words.iter().all(|x| w[0].contains(x)),
+        "{w:#?}"
+    );
+}
+
 fn vault_calls(r: &PreflightReport) -> Vec<&CallPath> {
     r.calls
         .iter()
@@ -184,19 +202,13 @@ fn removing_each_network_policy_blocks_exactly_its_call() {
 fn without_its_condition_a_vault_call_is_not_made_and_its_rule_is_unused() {
     // 1. no VaultDynamicSecret: the engine is not in use, so pg-from-vault opens a flow for nothing
     let r = run(&without(&fixture(), "wallet-db"), &rules(), &opts(false));
-    assert!(
-        !r.calls
-            .iter()
-            .any(|c| c.from.starts_with("PlatformService/")),
-        "{:#?}",
-        r.calls
-    );
-    let w = call_findings(&r, Severity::Warning);
-    assert!(
-        w.len() == 1
-            && w[0].contains("NetworkPolicy pg-from-vault")
-            && w[0].contains("PlatformService/vault/vault → Cluster/demo/pg"),
-        "{w:#?}"
+    assert_no_call_from(&r, "PlatformService/");
+    assert_one_warning(
+        &r,
+        &[
+            "NetworkPolicy pg-from-vault",
+            "PlatformService/vault/vault → Cluster/demo/pg",
+        ],
     );
     // 2. `server` counts in registration-defaults.conf only
     let r = run(
@@ -204,18 +216,8 @@ fn without_its_condition_a_vault_call_is_not_made_and_its_rule_is_unused() {
         &rules(),
         &opts(false),
     );
-    assert!(
-        !r.calls
-            .iter()
-            .any(|c| c.from.starts_with("Deployment/demo/wallet")),
-        "{:#?}",
-        r.calls
-    );
-    let w = call_findings(&r, Severity::Warning);
-    assert!(
-        w.len() == 1 && w[0].contains("NetworkPolicy wallet-to-vault"),
-        "{w:#?}"
-    );
+    assert_no_call_from(&r, "Deployment/demo/wallet");
+    assert_one_warning(&r, &["NetworkPolicy wallet-to-vault"]);
     // 3. the app mounts only issuerDid, or declares the volume without mounting it: no TSE key,
     // no issuer call
     for text in [
@@ -226,18 +228,8 @@ fn without_its_condition_a_vault_call_is_not_made_and_its_rule_is_unused() {
         ),
     ] {
         let r = run(&text, &rules(), &opts(false));
-        assert!(
-            !r.calls
-                .iter()
-                .any(|c| c.from.starts_with("Deployment/demo/issuer")),
-            "{:#?}",
-            r.calls
-        );
-        let w = call_findings(&r, Severity::Warning);
-        assert!(
-            w.len() == 1 && w[0].contains("NetworkPolicy issuer-to-vault"),
-            "{w:#?}"
-        );
+        assert_no_call_from(&r, "Deployment/demo/issuer");
+        assert_one_warning(&r, &["NetworkPolicy issuer-to-vault"]);
     }
 }
 
