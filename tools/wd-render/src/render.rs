@@ -291,7 +291,9 @@ pub fn render_all(
             WdError::input(format!("{shown}{pos}: {why}"))
         })
     };
+    // Each output's result: the YAML ones' text (parsed below), the others' bytes.
     let mut texts: Vec<Option<WdResult<String>>> = chosen.iter().map(|_| None).collect();
+    let mut done: Vec<Option<WdResult<Vec<u8>>>> = chosen.iter().map(|_| None).collect();
     for (i, def) in chosen.iter().enumerate().filter(|(_, d)| is_yaml(d)) {
         texts[i] = Some(render_one(def));
     }
@@ -319,10 +321,8 @@ pub fn render_all(
             .name("yaml".into())
             .spawn_scoped(s, parse_yaml.clone())
             .ok();
-        for (i, def) in chosen.iter().enumerate() {
-            if texts[i].is_none() {
-                texts[i] = Some(render_one(def));
-            }
+        for (i, def) in chosen.iter().enumerate().filter(|(_, d)| !is_yaml(d)) {
+            done[i] = Some(render_one(def).and_then(|text| finish(def, text)));
         }
         let mut parsed: Vec<Option<Result<Option<Value>, serde_norway::Error>>> =
             chosen.iter().map(|_| None).collect();
@@ -336,29 +336,17 @@ pub fn render_all(
             parsed[i] = Some(p);
         }
         let mut out = Vec::new();
-        for ((def, text), parsed) in chosen.iter().zip(texts).zip(parsed) {
-            let shown = format!("config/templates/{}", def.template);
-            let text = text.expect("every chosen output is rendered")?;
-            let mut yaml = None;
-            let bytes = match def.format.as_deref() {
-                Some("json") => {
-                    let v: Value = serde_json::from_str(&text).map_err(|e| {
-                        WdError::input(format!("{shown}: renders invalid JSON at output line {} column {} ({e}); use {{{{json …}}}} for values", e.line(), e.column()))
-                    })?;
-                    let mut s = serde_json::to_string_pretty(&v).expect("serialises");
-                    s.push('\n');
-                    s.into_bytes()
-                }
-                Some("yaml") => {
+        for (((def, text), done), parsed) in chosen.iter().zip(texts).zip(done).zip(parsed) {
+            let (bytes, yaml) = match text {
+                Some(text) => {
+                    let text = text?;
                     let parsed = parsed.expect("every YAML output is parsed").map_err(|e| {
                         let loc = e.location().map(|l| format!(" at output line {} column {}", l.line(), l.column())).unwrap_or_default();
-                        WdError::input(format!("{shown}: renders invalid YAML{loc}; use {{{{json …}}}} for values"))
+                        WdError::input(format!("config/templates/{}: renders invalid YAML{loc}; use {{{{json …}}}} for values", def.template))
                     })?;
-                    yaml = Some(parsed);
-                    text.into_bytes()
+                    (text.into_bytes(), Some(parsed))
                 }
-                Some("text") | None => text.into_bytes(),
-                Some(other) => return Err(WdError::input(format!("config/templates/manifest.yaml: {}: unknown format {other:?}; use json, yaml or text", def.out))),
+                None => (done.expect("every other output is rendered")?, None),
             };
             out.push(Rendered {
                 def: (*def).clone(),
@@ -370,6 +358,27 @@ pub fn render_all(
     });
     crate::drop_elsewhere((hb, ctx));
     rendered
+}
+
+/// The bytes of a rendered output that is not `format: yaml`: JSON is checked and printed
+/// pretty; text is as rendered.
+fn finish(def: &OutputDef, text: String) -> WdResult<Vec<u8>> {
+    let shown = format!("config/templates/{}", def.template);
+    match def.format.as_deref() {
+        Some("json") => {
+            let v: Value = serde_json::from_str(&text).map_err(|e| {
+                WdError::input(format!("{shown}: renders invalid JSON at output line {} column {} ({e}); use {{{{json …}}}} for values", e.line(), e.column()))
+            })?;
+            let mut s = serde_json::to_string_pretty(&v).expect("serialises");
+            s.push('\n');
+            Ok(s.into_bytes())
+        }
+        Some("text") | None => Ok(text.into_bytes()),
+        Some(other) => Err(WdError::input(format!(
+            "config/templates/manifest.yaml: {}: unknown format {other:?}; use json, yaml or text",
+            def.out
+        ))),
+    }
 }
 
 /// Adds `<chart>.config.files.<file name>` to the umbrella values for every rendered file of a
