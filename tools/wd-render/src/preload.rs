@@ -131,10 +131,16 @@ impl Job {
     fn manifest(&self) -> (WdResult<Manifest>, WdResult<Input>, Vec<String>) {
         let path = self.templates_dir().join("manifest.yaml");
         let manifest = render::load_manifest(&path);
-        let names = match &manifest {
+        let mut names = match &manifest {
             Ok(m) => Templates::names(m, &self.flavor),
             Err(_) => Vec::new(),
         };
+        // Largest first (parsing time grows faster than the size): what is left when the render
+        // asks for them is then small pieces two threads share evenly.
+        let dir = self.templates_dir();
+        names.sort_by_cached_key(|n| {
+            std::cmp::Reverse(std::fs::metadata(dir.join(n)).map_or(0, |m| m.len()))
+        });
         (manifest, input_of(&path, "template"), names)
     }
 
