@@ -243,7 +243,8 @@ pub fn switch_with(dir: &Path, files: &[OutFile], ahead: Option<Ahead>) -> WdRes
             .unwrap_or_default()
     );
     let gen = state.join(&gen_name);
-    let result = write_generation(&gen, current_gen.map(|c| state.join(c)).as_deref(), files);
+    let current = current_gen.map(|c| state.join(c));
+    let result = write_generation(&gen, current.as_deref(), files, ahead.as_ref());
     let stats = match result {
         Ok(s) => s,
         Err(e) => {
@@ -272,7 +273,13 @@ pub fn switch_with(dir: &Path, files: &[OutFile], ahead: Option<Ahead>) -> WdRes
 
 /// Writes every file into `gen`; a file equal (bytes and mode) to the current generation's is a
 /// hard link to it.
-fn write_generation(gen: &Path, current: Option<&Path>, files: &[OutFile]) -> WdResult<Written> {
+/// `ahead`, if given, was read from `current`.
+fn write_generation(
+    gen: &Path,
+    current: Option<&Path>,
+    files: &[OutFile],
+    ahead: Option<&Ahead>,
+) -> WdResult<Written> {
     std::fs::create_dir(gen).map_err(|e| out_err(gen, &e))?;
     let mut stats = Written::default();
     let mut made: BTreeSet<PathBuf> = BTreeSet::new();
@@ -284,7 +291,8 @@ fn write_generation(gen: &Path, current: Option<&Path>, files: &[OutFile]) -> Wd
             }
         }
         if let Some(old) = current.map(|c| c.join(&f.rel_path)) {
-            if same_file_content(&old, f) && std::fs::hard_link(&old, &target).is_ok() {
+            let read = ahead.and_then(|a| a.files.get(&f.rel_path));
+            if same_content_as_read(&old, f, read) && std::fs::hard_link(&old, &target).is_ok() {
                 stats.unchanged += 1;
                 continue;
             }
@@ -348,12 +356,9 @@ fn holds_exactly(gen: &Path, files: &[OutFile], ahead: Option<&Ahead>) -> bool {
     walk(gen, Path::new(""), &mut want, &dirs, ahead) && want.is_empty()
 }
 
-fn same_file_content(old: &Path, f: &OutFile) -> bool {
-    same_content_as_read(old, f, None)
-}
-
-/// [`same_file_content`], comparing with `read` (bytes read ahead with the file's metadata
-/// then) instead of reading the file again while its metadata is still the same.
+/// Whether `old` is a regular file with `f`'s bytes and mode; compared with `read` (bytes read
+/// ahead, with the file's metadata then) instead of reading the file again while its metadata is
+/// still the same.
 fn same_content_as_read(old: &Path, f: &OutFile, read: Option<&(FileKey, Vec<u8>)>) -> bool {
     match std::fs::symlink_metadata(old) {
         Ok(m) if m.is_file() && m.len() == f.bytes.len() as u64 && m.mode() & 0o777 == f.mode => {
