@@ -71,18 +71,27 @@ gen_services() { # N FILE
 }
 for n in 160 640 10000; do gen_services "$n" "$work/svc$n.yaml"; done
 users33=tests/fixtures/compose/users-33/compose.yaml
+# The release build just ran on every core: let the machine settle (1-minute load below 1, at
+# most 90 s) so the first commands are not measured in its wake.
+for _ in $(seq 90); do awk '{exit !($1 < 1.0)}' /proc/loadavg && break; sleep 1; done
 load_before=$(cut -d' ' -f1 /proc/loadavg)
 "$bin/wd-inventory" -f $users33 --all -q > "$work/users33.json"
-hyperfine --shell=bash --warmup 5 --runs 30 \
-  --command-name "wd-inventory --version | wd-render --version" "$bin/wd-inventory --version | $bin/wd-render --version" \
-  --command-name "users-33 pipe (33 services)" "$bin/wd-inventory -f $users33 --all -q | $bin/wd-render --scenario waltid --out $work/out-33 -q" \
-  --command-name "waltid pipe (8 services)" "$bin/wd-inventory --scenario waltid -q | $bin/wd-render --out $work/out-ref33 -q" \
-  --command-name "users-33: wd-inventory alone" "$bin/wd-inventory -f $users33 --all -q > /dev/null" \
-  --command-name "users-33: wd-render alone" "$bin/wd-render --scenario waltid --inventory $work/users33.json --out $work/out-33b -q" \
-  --command-name "wd-inventory, 160 services" "$bin/wd-inventory -f $work/svc160.yaml --all -q > /dev/null" \
-  --command-name "wd-inventory, 640 services" "$bin/wd-inventory -f $work/svc640.yaml --all -q > /dev/null" \
-  --command-name "wd-inventory, 10000 services" "$bin/wd-inventory -f $work/svc10000.yaml --all -q > /dev/null" \
-  --export-markdown "$work/inventory.md" --export-json "$work/inventory.json" >&2
+# Interleaved: ROUNDS hyperfine runs of every command, one after the other, so a slow minute of
+# this shared machine hits every command alike; ratios are taken within each round and their
+# median reported (a sequential block per command let drift of up to 2x decide them).
+rounds=5
+for ((r = 1; r <= rounds; r++)); do
+  hyperfine --shell=bash --warmup 3 --runs 8 \
+    --command-name "wd-inventory --version | wd-render --version" "$bin/wd-inventory --version | $bin/wd-render --version" \
+    --command-name "users-33 pipe (33 services)" "$bin/wd-inventory -f $users33 --all -q | $bin/wd-render --scenario waltid --out $work/out-33 -q" \
+    --command-name "waltid pipe (8 services)" "$bin/wd-inventory --scenario waltid -q | $bin/wd-render --out $work/out-ref33 -q" \
+    --command-name "users-33: wd-inventory alone" "$bin/wd-inventory -f $users33 --all -q > /dev/null" \
+    --command-name "users-33: wd-render alone" "$bin/wd-render --scenario waltid --inventory $work/users33.json --out $work/out-33b -q" \
+    --command-name "wd-inventory, 160 services" "$bin/wd-inventory -f $work/svc160.yaml --all -q > /dev/null" \
+    --command-name "wd-inventory, 640 services" "$bin/wd-inventory -f $work/svc640.yaml --all -q > /dev/null" \
+    --command-name "wd-inventory, 10000 services" "$bin/wd-inventory -f $work/svc10000.yaml --all -q > /dev/null" \
+    --export-json "$work/inventory-$r.json" >&2
+done
 
 # wd-verify: the umbrella as test_charts renders it (local profile), and generated manifests of
 # 1,000 and 2,000 objects in one hyperfine run, so the ratios compare like with like.
@@ -131,25 +140,38 @@ fi
   echo "## wd-inventory: users' shape, linear growth (issue 11)"
   echo
   echo "Goals: the users-33 pipe ≤ 10 ms median cold and ≤ 3× the \`--version\` pipe; 640 services"
-  echo "≤ 4× the 160-service time; 10,000 services ≤ 1 s. One hyperfine run (5 warm-ups, 30 runs);"
+  echo "≤ 4× the 160-service time; 10,000 services ≤ 1 s. Five interleaved hyperfine rounds (3 warm-ups,"
+  echo "8 runs of each command per round, 40 in all); a ratio is taken within each round, the median"
+  echo "of the five is reported with their range;"
   echo "the fixture is tests/fixtures/compose/users-33/, the larger files come from gen_services in"
   echo "scripts/bench.sh (the same shape). Measured on $(date -u +%Y-%m-%d) at load $load_before"
   echo "(1-minute load average when the run started; other work on the machine makes the figures noisy)."
   echo
-  cat "$work/inventory.md"
-  echo
-  python3 - "$work/inventory.json" <<'PY'
-import json, sys
-r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-med = lambda k: r[k]["median"] * 1000
-v, u = med("wd-inventory --version | wd-render --version"), med("users-33 pipe (33 services)")
-ref = med("waltid pipe (8 services)")
-a, b, c = med("wd-inventory, 160 services"), med("wd-inventory, 640 services"), med("wd-inventory, 10000 services")
-i, w = med("users-33: wd-inventory alone"), med("users-33: wd-render alone")
-print(f"Medians: users-33 pipe {u:.1f} ms = {u / v:.2f}× the --version pipe ({v:.1f} ms), of which "
-      f"wd-inventory alone {i:.1f} ms and wd-render alone {w:.1f} ms; "
-      f"waltid pipe {ref:.1f} ms = {ref / v:.2f}×; "
-      f"640 / 160 services = {b / a:.2f}; 10,000 services {c:.0f} ms.")
+  python3 - "$work"/inventory-*.json <<'PY'
+import json, statistics as st, sys
+rounds = [{x["command"]: x for x in json.load(open(f))["results"]} for f in sys.argv[1:]]
+names = list(rounds[0])
+ms = lambda xs: [t * 1000 for t in xs]
+print("| Command | median (ms) | mean ± σ (ms) | min … max (ms) | medians per round (ms) |")
+print("|:---|---:|---:|---:|:---|")
+for n in names:
+    times = ms([t for r in rounds for t in r[n]["times"]])
+    per = ", ".join(f"{r[n]['median'] * 1000:.1f}" for r in rounds)
+    cell = n.replace("|", "\\|")  # a pipe inside a table cell, code span or not, ends the cell
+    print(f"| `{cell}` | {st.median(times):.1f} | {st.mean(times):.1f} ± {st.stdev(times):.1f} | {min(times):.1f} … {max(times):.1f} | {per} |")
+print()
+def ratio(a, b):
+    xs = sorted(r[a]["median"] / r[b]["median"] for r in rounds)
+    return st.median(xs), xs[0], xs[-1]
+med = lambda k: st.median(ms([t for r in rounds for t in r[k]["times"]]))
+v, u, ref = med("wd-inventory --version | wd-render --version"), med("users-33 pipe (33 services)"), med("waltid pipe (8 services)")
+i, w, c = med("users-33: wd-inventory alone"), med("users-33: wd-render alone"), med("wd-inventory, 10000 services")
+pu, pul, puh = ratio("users-33 pipe (33 services)", "wd-inventory --version | wd-render --version")
+pr, _, _ = ratio("waltid pipe (8 services)", "wd-inventory --version | wd-render --version")
+g, gl, gh = ratio("wd-inventory, 640 services", "wd-inventory, 160 services")
+print(f"Medians: users-33 pipe {u:.1f} ms = {pu:.2f}× the --version pipe ({v:.1f} ms; {pul:.2f}–{puh:.2f}× over the rounds), "
+      f"of which wd-inventory alone {i:.1f} ms and wd-render alone {w:.1f} ms; waltid pipe {ref:.1f} ms = {pr:.2f}×; "
+      f"640 / 160 services = {g:.2f} ({gl:.2f}–{gh:.2f}); 10,000 services {c:.0f} ms.")
 PY
   echo
   # the analysis is written by hand (it survives every run): docs/benchmarks-notes/
