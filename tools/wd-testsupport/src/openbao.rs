@@ -74,8 +74,10 @@ fn free_port_pair() -> u16 {
 }
 
 /// A dev server with root token `root`, unsealed, KV v2 at secret/. A server that exits before
-/// it listens (its ports were taken meanwhile by a server of a parallel test) is started again on
-/// other ports, at most 5 times; the last one's stderr is in the panic.
+/// it is ready — its ports were taken meanwhile by a server of a parallel test: its API port, or
+/// the cluster port (API + 1) it binds only once unsealed, after its API port already answers —
+/// is started again on other ports, at most 5 times. Ready means: its own process still runs and
+/// it answers an unsealed health check.
 pub fn dev() -> Server {
     let (addr, child) = (0..5)
         .find_map(|_| {
@@ -94,11 +96,16 @@ pub fn dev() -> Server {
                 .expect("bao starts");
             let deadline = Instant::now() + Duration::from_secs(20);
             while Instant::now() < deadline {
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Some((addr, child));
-                }
                 if let Ok(Some(_)) = child.try_wait() {
                     return None; // exited: its ports were taken; try others
+                }
+                if healthy(&addr) {
+                    // the cluster listener comes up with the unseal: still ours a moment later?
+                    std::thread::sleep(Duration::from_millis(100));
+                    if let Ok(None) = child.try_wait() {
+                        return Some((addr, child));
+                    }
+                    return None;
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -107,31 +114,28 @@ pub fn dev() -> Server {
             None
         })
         .expect("OpenBao dev server did not start on 5 pairs of free ports");
-    // the listener opens before the core is ready: wait for an unsealed health answer
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if let Ok(out) = Command::new("curl")
-            .args([
-                "-s",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_code}",
-                &format!("{addr}/v1/sys/health"),
-            ])
-            .output()
-        {
-            if String::from_utf8_lossy(&out.stdout) == "200" {
-                break;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
     Server {
         addr,
         child,
         _dir: None,
     }
+}
+
+/// `GET /v1/sys/health` answers 200 (initialised, unsealed, active).
+fn healthy(addr: &str) -> bool {
+    Command::new("curl")
+        .args([
+            "-s",
+            "-m",
+            "2",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("{addr}/v1/sys/health"),
+        ])
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout) == "200")
 }
 
 /// One non-dev node with raft storage (uninitialised, sealed).
