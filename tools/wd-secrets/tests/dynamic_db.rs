@@ -7,8 +7,8 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use wd_testsupport::cli::{json_ok, vault_command};
-use wd_testsupport::openbao::{dev, http};
+use wd_testsupport::cli::{json_ok, vault_json_run};
+use wd_testsupport::openbao::{dev, http, kv_data};
 use wd_testsupport::postgres::Pg;
 
 fn rendered_plan(dir: &Path) -> PathBuf {
@@ -17,11 +17,7 @@ fn rendered_plan(dir: &Path) -> PathBuf {
 }
 
 fn wd_secrets(addr: &str, token: &str, args: &[&str]) -> Output {
-    vault_command(env!("CARGO_BIN_EXE_wd-secrets"), addr, token)
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap()
+    vault_json_run(env!("CARGO_BIN_EXE_wd-secrets"), addr, token, args)
 }
 
 /// The roles and grants the umbrella's CloudNativePG bootstrap creates with
@@ -98,28 +94,10 @@ fn dynamic_credentials_log_in_act_as_the_group_and_die_with_their_lease() {
     assert!(
         !seeded.contains(&"postgres-app-password") && !seeded.contains(&"keycloak-db-password")
     );
-    let (_, pw) = http(
-        "GET",
-        &bao.addr,
-        "secret/data/waltid/postgres/app",
-        "root",
-        None,
-    );
-    assert!(
-        pw["data"]["data"]["password"].is_null(),
-        "a dynamic password was seeded"
-    );
-    let (_, admin) = http(
-        "GET",
-        &bao.addr,
-        "secret/data/waltid/postgres/vault",
-        "root",
-        None,
-    );
-    let admin_password = admin["data"]["data"]["password"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let pw = kv_data(&bao.addr, "root", "secret/data/waltid/postgres/app");
+    assert!(pw["password"].is_null(), "a dynamic password was seeded");
+    let admin = kv_data(&bao.addr, "root", "secret/data/waltid/postgres/vault");
+    let admin_password = admin["password"].as_str().unwrap().to_string();
     bootstrap_like_the_chart(&pg, &admin_password);
 
     // policies --apply configures the engine against the real server (Vault verifies the login)
@@ -385,17 +363,8 @@ fn policies_before_seed_as_up_runs_them_seed_the_admin_password_once() {
         "root",
         &["policies", "--plan", plan, "--apply", "--dynamic-db"],
     ));
-    let (_, admin) = http(
-        "GET",
-        &bao.addr,
-        "secret/data/waltid/postgres/vault",
-        "root",
-        None,
-    );
-    let first = admin["data"]["data"]["password"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let admin = kv_data(&bao.addr, "root", "secret/data/waltid/postgres/vault");
+    let first = admin["password"].as_str().unwrap().to_string();
     assert_eq!(first.len(), 32);
     let (code, role) = http("GET", &bao.addr, "database/roles/keycloak", "root", None);
     assert_eq!(code, 200, "{role}");
@@ -424,14 +393,8 @@ fn policies_before_seed_as_up_runs_them_seed_the_admin_password_once() {
         "root",
         &["policies", "--plan", plan, "--apply", "--dynamic-db"],
     ));
-    let (_, admin) = http(
-        "GET",
-        &bao.addr,
-        "secret/data/waltid/postgres/vault",
-        "root",
-        None,
-    );
-    assert_eq!(admin["data"]["data"]["password"].as_str().unwrap(), first);
+    let admin = kv_data(&bao.addr, "root", "secret/data/waltid/postgres/vault");
+    assert_eq!(admin["password"].as_str().unwrap(), first);
     // the engine is there now: no engine problem left
     let o = wd_secrets(
         &bao.addr,

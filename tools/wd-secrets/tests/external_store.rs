@@ -6,7 +6,7 @@
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use wd_testsupport::cli::{json, vault_command};
+use wd_testsupport::cli::{json, vault_command, vault_json_run};
 use wd_testsupport::openbao::{dev, http, kv_values};
 
 fn rendered_plan(dir: &Path) -> PathBuf {
@@ -15,11 +15,7 @@ fn rendered_plan(dir: &Path) -> PathBuf {
 }
 
 fn run(addr: &str, args: &[&str]) -> (Option<i32>, Value) {
-    let o = vault_command(env!("CARGO_BIN_EXE_wd-secrets"), addr, "root")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
+    let o = vault_json_run(env!("CARGO_BIN_EXE_wd-secrets"), addr, "root", args);
     (o.status.code(), json(&o))
 }
 

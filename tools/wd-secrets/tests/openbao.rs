@@ -2,7 +2,7 @@
 
 use wd_testsupport::openbao;
 
-use openbao::{dev, http, kv_values, raft_node};
+use openbao::{dev, http, kv_data, kv_values, raft_node};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -126,37 +126,17 @@ fn plan_seed_check_rotate_on_a_real_openbao() {
         "{first:?}"
     );
     // ... with the policy's shape
-    let (_, auth) = http(
-        "GET",
-        &bao.addr,
-        "secret/data/waltid/wallet/auth",
-        "root",
-        None,
-    );
-    let d = &auth["data"]["data"];
+    let d = kv_data(&bao.addr, "root", "secret/data/waltid/wallet/auth");
     assert_eq!(d["encryptionKey"].as_str().unwrap().len(), 16);
     assert_eq!(d["signKey"].as_str().unwrap().len(), 16);
     assert!(d["tokenKey"].as_str().unwrap().len() >= 32);
-    let (_, keys) = http(
-        "GET",
-        &bao.addr,
-        "secret/data/waltid/verifier/keys",
-        "root",
-        None,
-    );
-    assert!(keys["data"]["data"]["requestSigningKey"]
+    let keys = kv_data(&bao.addr, "root", "secret/data/waltid/verifier/keys");
+    assert!(keys["requestSigningKey"]
         .as_str()
         .unwrap()
         .starts_with("-----BEGIN PRIVATE KEY-----"));
-    let (_, ci) = http(
-        "GET",
-        &bao.addr,
-        "secret/data/waltid/issuer/keys",
-        "root",
-        None,
-    );
-    let ci: Value =
-        serde_json::from_str(ci["data"]["data"]["ciTokenKey"].as_str().unwrap()).unwrap();
+    let ci = kv_data(&bao.addr, "root", "secret/data/waltid/issuer/keys");
+    let ci: Value = serde_json::from_str(ci["ciTokenKey"].as_str().unwrap()).unwrap();
     assert_eq!(ci["type"], "jwk");
 
     // a second seed changes nothing: same versions, same values
@@ -223,14 +203,8 @@ fn plan_seed_check_rotate_on_a_real_openbao() {
     );
 
     // rotate writes version 2 and keeps version 1 readable
-    let (_, v1) = http(
-        "GET",
-        &bao.addr,
-        "secret/data/waltid/wallet/auth",
-        "root",
-        None,
-    );
-    let old = v1["data"]["data"]["tokenKey"].as_str().unwrap().to_string();
+    let v1 = kv_data(&bao.addr, "root", "secret/data/waltid/wallet/auth");
+    let old = v1["tokenKey"].as_str().unwrap().to_string();
     let r = json(&t.run(
         &bao.addr,
         "root",
@@ -239,26 +213,18 @@ fn plan_seed_check_rotate_on_a_real_openbao() {
     assert_eq!(r["items"][0]["status"], "rotated");
     assert_eq!(r["items"][0]["version"], 2);
     assert_eq!(r["items"][0]["restart"], serde_json::json!(["walt-wallet"]));
-    let (_, v2) = http(
-        "GET",
-        &bao.addr,
-        "secret/data/waltid/wallet/auth",
-        "root",
-        None,
-    );
-    assert_ne!(v2["data"]["data"]["tokenKey"].as_str().unwrap(), old);
+    let v2 = kv_data(&bao.addr, "root", "secret/data/waltid/wallet/auth");
+    assert_ne!(v2["tokenKey"].as_str().unwrap(), old);
     assert_eq!(
-        v2["data"]["data"]["signKey"], v1["data"]["data"]["signKey"],
+        v2["signKey"], v1["signKey"],
         "other keys of the path are kept"
     );
-    let (_, again) = http(
-        "GET",
+    let again = kv_data(
         &bao.addr,
-        "secret/data/waltid/wallet/auth?version=1",
         "root",
-        None,
+        "secret/data/waltid/wallet/auth?version=1",
     );
-    assert_eq!(again["data"]["data"]["tokenKey"].as_str().unwrap(), old);
+    assert_eq!(again["tokenKey"].as_str().unwrap(), old);
     let o = t.run(
         &bao.addr,
         "root",

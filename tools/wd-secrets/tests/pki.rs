@@ -8,9 +8,9 @@
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
-use wd_testsupport::cli::{json_ok, vault_command};
+use wd_testsupport::cli::{json_ok, vault_json_run};
 use wd_testsupport::openbao::{dev, http};
-use wd_testsupport::pki::sign;
+use wd_testsupport::pki::{sign, SIGN};
 use wd_testsupport::render_scenario;
 
 /// The secret plan wd-render writes for the scenario (the real pipe).
@@ -20,15 +20,8 @@ fn secret_plan(out: &Path) -> std::path::PathBuf {
 }
 
 fn wd_secrets(addr: &str, args: &[&str]) -> Output {
-    vault_command(env!("CARGO_BIN_EXE_wd-secrets"), addr, "root")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap()
+    vault_json_run(env!("CARGO_BIN_EXE_wd-secrets"), addr, "root", args)
 }
-
-/// Where cert-manager's ClusterIssuer signs (wd-secrets' pki.rs: `<mount>/sign/<role>`).
-const SIGN: &str = "pki/sign/wd-internal";
 
 #[test]
 fn the_internal_ca_signs_the_clusters_names_and_nothing_else() {

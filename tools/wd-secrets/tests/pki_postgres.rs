@@ -13,14 +13,11 @@
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-use wd_testsupport::cli::{json_ok, vault_command};
+use wd_testsupport::cli::{json_ok, vault_json_run};
 use wd_testsupport::openbao::{dev, http};
-use wd_testsupport::pki::{cert_manager_secret, key_path, self_signed_ca, sign};
+use wd_testsupport::pki::{cert_manager_secret, key_path, self_signed_ca, sign, SIGN};
 use wd_testsupport::postgres::Pg;
 use wd_testsupport::render_scenario;
-
-/// Where cert-manager's ClusterIssuer signs (wd-secrets' pki.rs: `<mount>/sign/<role>`).
-const SIGN: &str = "pki/sign/wd-internal";
 
 /// The Certificate's dnsNames: the Cluster `waltid-pg` in namespace `waltid` has the Services
 /// `-rw`, `-r` and `-ro` (CloudNativePG), each in its short and full in-cluster form.
@@ -39,11 +36,7 @@ const HOST: &str = "waltid-pg-rw.waltid.svc";
 const SSL_OF_THIS_SESSION: &str = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
 
 fn wd_secrets(addr: &str, args: &[&str]) -> Output {
-    vault_command(env!("CARGO_BIN_EXE_wd-secrets"), addr, "root")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap()
+    vault_json_run(env!("CARGO_BIN_EXE_wd-secrets"), addr, "root", args)
 }
 
 /// The clients' connection parameters: verify-full against `rootcert`, the name `host` checked,

@@ -23,6 +23,15 @@ pub fn vault_command(bin: impl AsRef<Path>, addr: &str, token: &str) -> Command 
     c
 }
 
+/// Runs `bin args… --format json` as [`vault_command`] sets it up; its output, whatever the exit.
+pub fn vault_json_run(bin: impl AsRef<Path>, addr: &str, token: &str, args: &[&str]) -> Output {
+    vault_command(bin, addr, token)
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap()
+}
+
 /// stdout parsed as JSON; panics showing stdout and stderr when it is not JSON.
 pub fn json(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {

@@ -201,6 +201,12 @@ pub fn http(
     )
 }
 
+/// The data of the KV v2 secret at `path` (below the mount, e.g. `secret/data/waltid/wallet/auth`
+/// → `{"encryptionKey": …}`), `Null` when there is none.
+pub fn kv_data(addr: &str, token: &str, path: &str) -> serde_json::Value {
+    http("GET", addr, path, token, None).1["data"]["data"].clone()
+}
+
 /// Every secret of a SecretPlan (wd-render's secrets/secret-plan.json) that has a value in the
 /// KV v2 mount `secret/` at `addr`: secret name -> value.
 pub fn kv_values(
@@ -211,8 +217,7 @@ pub fn kv_values(
     let mut out = std::collections::BTreeMap::new();
     for s in plan["secrets"].as_array().unwrap() {
         let path = format!("secret/data/{}", s["vaultPath"].as_str().unwrap());
-        let (_, v) = http("GET", addr, &path, token, None);
-        if let Some(x) = v["data"]["data"][s["vaultKey"].as_str().unwrap()].as_str() {
+        if let Some(x) = kv_data(addr, token, &path)[s["vaultKey"].as_str().unwrap()].as_str() {
             out.insert(s["name"].as_str().unwrap().to_string(), x.to_string());
         }
     }

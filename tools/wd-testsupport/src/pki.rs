@@ -29,6 +29,10 @@ fn openssl(args: &[&str], stdin: Option<&str>) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Where cert-manager's ClusterIssuer signs: wd-secrets' default PKI mount and role
+/// (tools/wd-secrets/src/pki.rs `--pki-mount`/`--pki-role`), `<mount>/sign/<role>`.
+pub const SIGN: &str = "pki/sign/wd-internal";
+
 /// A new ECDSA P-256 key written to `key` and a CSR (PEM) for the DNS names `names`, as
 /// cert-manager makes them for a Certificate with `privateKey: {algorithm: ECDSA, size: 256}`,
 /// those `dnsNames` and no `commonName`.
