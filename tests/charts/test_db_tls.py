@@ -149,3 +149,17 @@ def test_checkov_finds_nothing_with_the_option_on(tmp_path):
         _, _, docs = render(profile)
         (tmp_path / f"{profile}.yaml").write_text("\n---\n".join(yaml.safe_dump(d) for _, d in docs))
     tc.assert_checkov_clean(tmp_path)
+
+
+def test_the_real_engine_test_proves_these_names():
+    """tools/wd-secrets/tests/pki_postgres.rs runs the handshake on a real OpenBao and PostgreSQL
+    with the Certificate's names and the clients' host written out: they must be the ones the
+    chart and wd-render produce, or that proof is about another certificate."""
+    rust = (tc.ROOT / "tools/wd-secrets/tests/pki_postgres.rs").read_text()
+    names = re.findall(r'"([a-z0-9.-]+)"', rust.split("const DNS_NAMES", 1)[1].split("];", 1)[0])
+    host = re.search(r'const HOST: &str = "([^"]+)";', rust).group(1)
+    _, _, docs = render("local")
+    (cert,) = [d for _, d in docs if d["kind"] == "Certificate"]
+    assert sorted(names) == sorted(cert["spec"]["dnsNames"]), (names, cert["spec"]["dnsNames"])
+    hosts = {parse(url)[0] for _, _, url in db_clients(docs)}
+    assert hosts == {host}, hosts
