@@ -449,6 +449,39 @@ pub fn proto(v: Option<&Value>) -> String {
     }
 }
 
+/// A name → number port map of the scenario's rules as TCP container ports.
+fn tcp_ports(ports: &BTreeMap<String, u16>) -> Vec<CPort> {
+    ports
+        .iter()
+        .map(|(n, p)| CPort {
+            name: Some(n.clone()),
+            port: *p,
+            protocol: "TCP".into(),
+        })
+        .collect()
+}
+
+/// A Service no manifest holds (an operator's or the platform's) selecting `selector`, one
+/// port per container port, each targeting the same number.
+fn synthetic_service(namespace: &str, name: String, ports: &[CPort], selector: Labels) -> Service {
+    Service {
+        namespace: namespace.to_string(),
+        name,
+        ports: ports
+            .iter()
+            .map(|p| SvcPort {
+                name: p.name.clone(),
+                port: p.port,
+                target: IntOrStr::Int(p.port as i64),
+                protocol: "TCP".into(),
+            })
+            .collect(),
+        selector: Some(selector),
+        external_name: None,
+        obj: None,
+    }
+}
+
 fn subst(s: &str, name: &str) -> String {
     s.replace("{name}", name)
 }
@@ -554,35 +587,12 @@ impl Index {
                     .iter()
                     .map(|(k, v)| (k.clone(), subst(v, &o.name)))
                     .collect();
-                let ports: Vec<CPort> = rule
-                    .ports
-                    .iter()
-                    .map(|(n, p)| CPort {
-                        name: Some(n.clone()),
-                        port: *p,
-                        protocol: "TCP".into(),
-                    })
-                    .collect();
+                let ports = tcp_ports(&rule.ports);
                 for s in &rule.services {
                     let name = subst(s, &o.name);
                     ix.services.insert(
                         (o.namespace.clone(), name.clone()),
-                        Service {
-                            namespace: o.namespace.clone(),
-                            name,
-                            ports: ports
-                                .iter()
-                                .map(|p| SvcPort {
-                                    name: p.name.clone(),
-                                    port: p.port,
-                                    target: IntOrStr::Int(p.port as i64),
-                                    protocol: "TCP".into(),
-                                })
-                                .collect(),
-                            selector: Some(labels.clone()),
-                            external_name: None,
-                            obj: None,
-                        },
+                        synthetic_service(&o.namespace, name, &ports, labels.clone()),
                     );
                 }
                 ix.pods.push(Pod {
@@ -650,35 +660,17 @@ impl Index {
                 }
             }
         }
-        // Platform Services the workloads call (the OTel Collector): a pod and its Service.
+        // Platform Services around the manifests (the OTel Collector, Vault): a pod and its Service.
         for ps in platform {
-            let ports: Vec<CPort> = ps
-                .ports
-                .iter()
-                .map(|(n, p)| CPort {
-                    name: Some(n.clone()),
-                    port: *p,
-                    protocol: "TCP".into(),
-                })
-                .collect();
+            let ports = tcp_ports(&ps.ports);
             ix.services.insert(
                 (ps.namespace.clone(), ps.service.clone()),
-                Service {
-                    namespace: ps.namespace.clone(),
-                    name: ps.service.clone(),
-                    ports: ports
-                        .iter()
-                        .map(|p| SvcPort {
-                            name: p.name.clone(),
-                            port: p.port,
-                            target: IntOrStr::Int(p.port as i64),
-                            protocol: "TCP".into(),
-                        })
-                        .collect(),
-                    selector: Some(ps.pod_labels.clone()),
-                    external_name: None,
-                    obj: None,
-                },
+                synthetic_service(
+                    &ps.namespace,
+                    ps.service.clone(),
+                    &ports,
+                    ps.pod_labels.clone(),
+                ),
             );
             ix.pods.push(Pod {
                 owner: ObjectRef {
