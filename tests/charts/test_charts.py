@@ -232,6 +232,20 @@ def validate_strict(docs, groups=CR_GROUPS):
             assert d["apiVersion"].split("/")[0] in groups, d["apiVersion"]
 
 
+def field_paths(obj, prefix=""):
+    """Field paths of an object below metadata (list items as []), e.g. `spec.triggers[].type`:
+    what the CRD facts files record as verified against a pinned CRD."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            p = f"{prefix}.{k}" if prefix else k
+            if p != "metadata":
+                yield p
+                yield from field_paths(v, p)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from field_paths(v, prefix + "[]")
+
+
 def checkov(directory):
     """checkov --framework kubernetes on every file under `directory` (offline, as CI runs it):
     (the first report's summary, the failed checks as (check id, resource, file))."""

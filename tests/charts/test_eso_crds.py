@@ -21,7 +21,7 @@ import jsonschema
 import pytest
 import yaml
 
-from test_charts import UMBRELLA, ESO, build_dependencies, deep_merge, load_docs, render_chart, values_file, wd_render
+from test_charts import UMBRELLA, ESO, field_paths, build_dependencies, deep_merge, load_docs, render_chart, values_file, wd_render
 
 FACTS = pathlib.Path(__file__).with_name("eso_facts.yaml")
 GENERATORS = "generators.external-secrets.io/v1alpha1"
@@ -47,20 +47,6 @@ def eso_objects():
             if d["apiVersion"].split("/")[0].endswith("external-secrets.io"):
                 out.append((case, d))
     return out
-
-
-def paths(obj, prefix=""):
-    """Field paths of an object below metadata (list items as [])."""
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            p = f"{prefix}.{k}" if prefix else k
-            if p == "metadata":
-                continue
-            yield p
-            yield from paths(v, p)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from paths(v, prefix + "[]")
 
 
 def closed(schema):
@@ -89,7 +75,7 @@ def test_every_field_we_render_was_verified_against_the_pinned_crds():
     assert (GENERATORS, "VaultDynamicSecret") in kinds, "the dynamic-db cases render no generator"
     unverified = sorted({f"{d['apiVersion']} {d['kind']}: {p} ({case})"
                          for case, d in objects
-                         for p in paths(d)
+                         for p in field_paths(d)
                          if p not in facts["verified"].get(f"{d['apiVersion']} {d['kind']}", [])})
     assert not unverified, "field paths not verified against the ESO CRDs (see this file's docstring):\n" + "\n".join(unverified[:20])
 
@@ -110,7 +96,7 @@ def test_reverify_against_the_crds():
         errors = [f"{case} {d['metadata']['name']}: {list(e.absolute_path)}: {e.message[:200]}"
                   for e in jsonschema.Draft7Validator(schema).iter_errors(d)]
         assert not errors, "\n".join(errors)
-        verified.setdefault(f"{key[0]} {key[1]}", set()).update(paths(d))
+        verified.setdefault(f"{key[0]} {key[1]}", set()).update(field_paths(d))
     if os.environ.get("WD_WRITE_FACTS"):
         head = FACTS.read_text().split("verified:")[0]
         body = yaml.safe_dump({"verified": {k: sorted(v) for k, v in sorted(verified.items())}}, sort_keys=False)

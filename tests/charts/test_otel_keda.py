@@ -94,19 +94,6 @@ KEDA_FACTS = pathlib.Path(__file__).with_name("keda_facts.yaml")
 VERIFIED_HERE = set()
 
 
-def field_paths(obj, prefix=""):
-    """Field paths below metadata (list items as [])."""
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            p = f"{prefix}.{k}" if prefix else k
-            if p != "metadata":
-                yield p
-                yield from field_paths(v, p)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from field_paths(v, prefix + "[]")
-
-
 def validate(docs):
     so = crd_schema("ScaledObject")
     for d in docs:
@@ -118,11 +105,11 @@ def validate(docs):
             if d["kind"] == "ScaledObject" and so is not None:
                 jsonschema.Draft7Validator(so).validate(d)
                 assert not unknown_fields(d["spec"], so["properties"]["spec"], "spec"), unknown_fields(d["spec"], so["properties"]["spec"], "spec")
-                VERIFIED_HERE.update(field_paths(d))
+                VERIFIED_HERE.update(tc.field_paths(d))
             elif d["kind"] == "ScaledObject":
                 # offline: every field path must be one verified against the CRD (keda_facts.yaml)
                 verified = set(yaml.safe_load(KEDA_FACTS.read_text())["verified"])
-                unverified = sorted(set(field_paths(d)) - verified)
+                unverified = sorted(set(tc.field_paths(d)) - verified)
                 assert not unverified, f"ScaledObject fields never verified against KEDA 2.17.2's CRD (re-verify: keda_facts.yaml): {unverified}"
         except kubernetes_validate.ValidationError as e:
             pytest.fail(f"{d['kind']} {d['metadata']['name']}: {str(e).splitlines()[0]}")
