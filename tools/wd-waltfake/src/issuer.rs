@@ -207,7 +207,7 @@ async fn issue(State(st): S, headers: HeaderMap, body: Option<Json<Value>>) -> R
         "cNonce": null,
         "status": "ACTIVE",
         "isClosed": false,
-        "expiresAt": now() + ttl.unwrap_or(st.cfg.sessions.ttl()).as_secs(),
+        "expiresAt": st.cfg.sessions.expires_at(ttl),
     });
     if let Err(e) = st
         .cfg
@@ -254,20 +254,12 @@ async fn metadata(State(st): S) -> Response {
     .into_response()
 }
 
-async fn load(st: &St, id: &str) -> Result<Option<Value>, Response> {
-    match st.cfg.sessions.get(id).await {
-        Ok(Some(s)) => Ok(serde_json::from_str(&s).ok()),
-        Ok(None) => Ok(None),
-        Err(e) => Err(e.into_response()),
-    }
-}
-
 async fn credential_offer(State(st): S, Query(q): Query<HashMap<String, String>>) -> Response {
     let Some(id) = q.get("id") else {
         return errors::bad_request("Missing parameter \"id\"");
     };
-    match load(&st, id).await {
-        Err(r) => r,
+    match st.cfg.sessions.get_json(id).await {
+        Err(e) => e.into_response(),
         // OidcApi.kt: NotFoundException → 404.
         Ok(None) => errors::not_found("No active issuance session found by the given id"),
         Ok(Some(s)) => Json(s["credentialOffer"].clone()).into_response(),
@@ -325,8 +317,8 @@ async fn token_endpoint(State(st): S, body: String) -> Response {
         return oauth_error("invalid_request", "Token contains no session ID in subject");
     };
     let mut session =
-        match load(&st, sid).await {
-            Err(r) => return r,
+        match st.cfg.sessions.get_json(sid).await {
+            Err(e) => return e.into_response(),
             Ok(None) => return oauth_error(
                 "invalid_request",
                 "No authorization session found for given authorization code, or session expired.",
@@ -374,8 +366,8 @@ async fn credential(State(st): S, headers: HeaderMap, body: String) -> Response 
         );
     };
     let sid = payload["sub"].as_str().unwrap_or_default().to_string();
-    let mut session = match load(&st, &sid).await {
-        Err(r) => return r,
+    let mut session = match st.cfg.sessions.get_json(&sid).await {
+        Err(e) => return e.into_response(),
         Ok(None) => return oauth_error("invalid_request", "Session not found for access token"),
         Ok(Some(s)) => s,
     };

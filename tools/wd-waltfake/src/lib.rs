@@ -193,6 +193,19 @@ pub(crate) fn session_ttl_header(headers: &axum::http::HeaderMap) -> Option<Dura
         .map(Duration::from_secs)
 }
 
+/// The strings of a JSON array, in order (anything else in it skipped; not an array: none), as
+/// kotlinx reads a `List<String>` the fake only looks into.
+pub(crate) fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(serde_json::Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A listener on a free loopback port, and its base URL.
 fn bind() -> io::Result<(tokio::net::TcpListener, String)> {
     let std_listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;

@@ -79,8 +79,19 @@ impl Sessions {
         }
     }
 
-    pub fn ttl(&self) -> Duration {
-        self.ttl
+    /// A session document: `None` when there is none, it expired, or it is not JSON (walt.id's
+    /// `getSession` finds no session it cannot deserialize).
+    pub async fn get_json(&self, id: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        Ok(self
+            .get(id)
+            .await?
+            .and_then(|s| serde_json::from_str(&s).ok()))
+    }
+
+    /// A new session's `expiresAt` (unix seconds): now + its TTL, the `sessionTtl` asked for or
+    /// the default; [`Sessions::write_back`] reads it back.
+    pub fn expires_at(&self, ttl: Option<Duration>) -> u64 {
+        now() + ttl.unwrap_or(self.ttl).as_secs()
     }
 
     /// Writes with the default TTL, restarting it (expire-after-write in memory, SETEX in Redis).

@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 
 use crate::errors;
 use crate::store::Sessions;
+use crate::strings;
 use crate::token::{self, Ids};
 
 /// OIDCVerifierService.kt: the three `ConfiguredPersistence` discriminators, all 5 minutes.
@@ -149,7 +150,7 @@ async fn create(State(st): S, headers: HeaderMap, body: Option<Json<Value>>) -> 
         "clientId": client_id,
         "tokenResponse": null,
         "verificationResult": null,
-        "expiresAt": now() + ttl.unwrap_or(st.cfg.sessions.ttl()).as_secs(),
+        "expiresAt": st.cfg.sessions.expires_at(ttl),
     });
     let infos = json!({
         "vpPolicies": vp,
@@ -183,17 +184,9 @@ async fn create(State(st): S, headers: HeaderMap, body: Option<Json<Value>>) -> 
     (StatusCode::OK, format!("{authorize}?{query}")).into_response()
 }
 
-async fn load(sessions: &Sessions, id: &str) -> Result<Option<Value>, Response> {
-    match sessions.get(id).await {
-        Ok(Some(s)) => Ok(serde_json::from_str(&s).ok()),
-        Ok(None) => Ok(None),
-        Err(e) => Err(e.into_response()),
-    }
-}
-
 async fn presentation_definition(State(st): S, Path(id): Path<String>) -> Response {
-    match load(&st.cfg.sessions, &id).await {
-        Err(r) => r,
+    match st.cfg.sessions.get_json(&id).await {
+        Err(e) => e.into_response(),
         Ok(None) => no_session(&id),
         Ok(Some(s)) => Json(s["presentationDefinition"].clone()).into_response(),
     }
@@ -205,31 +198,11 @@ fn outcome(policy: &str, error: Option<String>) -> Value {
 }
 
 fn vc_types(vc_payload: &Value) -> Vec<String> {
-    vc_payload
-        .pointer("/vc/type")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
+    strings(&vc_payload["vc"]["type"])
 }
 
 /// Evaluates the policies on a JWT VP; returns the policy results document and the verdict.
 fn evaluate(vp_token: &str, session: &Value, infos: &Value) -> (Value, bool) {
-    let names = |k: &str| -> Vec<String> {
-        infos[k]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     let vp = token::parts(vp_token);
     let holder = vp
         .as_ref()
@@ -245,7 +218,7 @@ fn evaluate(vp_token: &str, session: &Value, infos: &Value) -> (Value, bool) {
         .collect();
     let mut ok = vp.is_some();
     let mut vp_results = Vec::new();
-    for p in names("vpPolicies") {
+    for p in strings(&infos["vpPolicies"]) {
         let error = match p.as_str() {
             "signature" => token::did_jwk_public(&holder)
                 .and_then(|k| token::verify_es256(&k, vp_token))
@@ -292,7 +265,7 @@ fn evaluate(vp_token: &str, session: &Value, infos: &Value) -> (Value, bool) {
             .map(|(_, p, _, _)| p.clone())
             .unwrap_or(Value::Null);
         let mut vc_results = Vec::new();
-        for p in names("vcPolicies") {
+        for p in strings(&infos["vcPolicies"]) {
             let error = match p.as_str() {
                 "signature" => payload["iss"]
                     .as_str()
@@ -319,8 +292,8 @@ fn evaluate(vp_token: &str, session: &Value, infos: &Value) -> (Value, bool) {
 }
 
 async fn respond(State(st): S, Path(id): Path<String>, body: String) -> Response {
-    let mut session = match load(&st.cfg.sessions, &id).await {
-        Err(r) => return r,
+    let mut session = match st.cfg.sessions.get_json(&id).await {
+        Err(e) => return e.into_response(),
         Ok(None) => return no_session(&id),
         Ok(Some(s)) => s,
     };
@@ -330,8 +303,8 @@ async fn respond(State(st): S, Path(id): Path<String>, body: String) -> Response
     let Some(vp_token) = params.get("vp_token") else {
         return errors::illegal_argument("Illegal tokenResponse.vpToken: null");
     };
-    let infos = match load(&st.cfg.infos, &id).await {
-        Err(r) => return r,
+    let infos = match st.cfg.infos.get_json(&id).await {
+        Err(e) => return e.into_response(),
         Ok(None) => {
             return errors::not_found(format!(
                 "No session verification information found for session id: {id}"
@@ -394,13 +367,13 @@ async fn respond(State(st): S, Path(id): Path<String>, body: String) -> Response
 
 /// `GET /openid4vc/session/{id}`: PresentationSessionInfo (verifier oidc/PresentationSessionInfo.kt).
 async fn result(State(st): S, Path(id): Path<String>) -> Response {
-    let session = match load(&st.cfg.sessions, &id).await {
-        Err(r) => return r,
+    let session = match st.cfg.sessions.get_json(&id).await {
+        Err(e) => return e.into_response(),
         Ok(None) => return no_session(&id),
         Ok(Some(s)) => s,
     };
-    let policy_results = match load(&st.cfg.results, &id).await {
-        Err(r) => return r,
+    let policy_results = match st.cfg.results.get_json(&id).await {
+        Err(e) => return e.into_response(),
         Ok(p) => p,
     };
     Json(json!({

@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 
 use crate::errors;
 use crate::mapping::iso8601;
+use crate::strings;
 use crate::token::{self, Ids};
 
 /// Ktor RateLimit on the login route: 30 requests per 60 s per email, per pod (waltid-facts §2).
@@ -283,12 +284,15 @@ async fn login(State(st): S, body: String) -> Response {
     Json(json!({"id": account_id, "token": token, "username": email})).into_response()
 }
 
-/// Whether the account may use the wallet (AuthController.kt `ensurePermissionsForWallet`).
-fn owns_wallet(db: &Db, account: &str, wallet: &str) -> bool {
-    db.account_by_id
+/// The wallet `w` if the account may use it (AuthController.kt `ensurePermissionsForWallet`);
+/// `None` is answered with [`forbidden`].
+fn owned_wallet<'a>(db: &'a mut Db, account: &str, w: &str) -> Option<&'a mut WalletData> {
+    let owns = db
+        .account_by_id
         .get(account)
         .and_then(|email| db.accounts.get(email))
-        .is_some_and(|a| a.wallet == wallet)
+        .is_some_and(|a| a.wallet == w);
+    db.wallets.get_mut(w).filter(|_| owns)
 }
 
 fn forbidden() -> Response {
@@ -330,16 +334,27 @@ fn did_json(d: &Did) -> Value {
     })
 }
 
+/// `GET wallet/{w}/dids` and `GET wallet/{w}/credentials`: one list of the wallet as JSON.
+fn wallet_list(
+    st: &Wallet,
+    account: &str,
+    w: &str,
+    list: impl FnOnce(&WalletData) -> Value,
+) -> Response {
+    match owned_wallet(&mut st.db(), account, w) {
+        Some(wallet) => Json(list(wallet)).into_response(),
+        None => forbidden(),
+    }
+}
+
 async fn list_dids(
     State(st): S,
     Extension(AccountId(account)): Extension<AccountId>,
     Path(w): Path<String>,
 ) -> Response {
-    let db = st.db();
-    if !owns_wallet(&db, &account, &w) {
-        return forbidden();
-    }
-    Json(db.wallets[&w].dids.iter().map(did_json).collect::<Vec<_>>()).into_response()
+    wallet_list(&st, &account, &w, |wallet| {
+        Value::Array(wallet.dids.iter().map(did_json).collect())
+    })
 }
 
 /// `POST wallet/{w}/dids/create/{method}` → the new DID as text (DidCreation.kt). The fake makes
@@ -357,12 +372,11 @@ async fn create_did(
     if let Some(alias) = q.get("alias") {
         did.alias = alias.clone();
     }
-    let mut db = st.db();
-    if !owns_wallet(&db, &account, &w) {
-        return forbidden();
-    }
     let text = did.did.clone();
-    db.wallets.get_mut(&w).expect("checked").dids.push(did);
+    match owned_wallet(&mut st.db(), &account, &w) {
+        Some(wallet) => wallet.dids.push(did),
+        None => return forbidden(),
+    }
     (StatusCode::OK, text).into_response()
 }
 
@@ -371,16 +385,14 @@ async fn list_credentials(
     Extension(AccountId(account)): Extension<AccountId>,
     Path(w): Path<String>,
 ) -> Response {
-    let db = st.db();
-    if !owns_wallet(&db, &account, &w) {
-        return forbidden();
-    }
-    Json(db.wallets[&w].credentials.clone()).into_response()
+    wallet_list(&st, &account, &w, |wallet| {
+        Value::Array(wallet.credentials.clone())
+    })
 }
 
 /// The DID to act as and its key: `did` if given, else the default, else the first.
-fn pick_did(db: &Db, w: &str, did: Option<&str>) -> Option<(String, p256::SecretKey)> {
-    let dids = &db.wallets.get(w)?.dids;
+fn pick_did(wallet: &WalletData, did: Option<&str>) -> Option<(String, p256::SecretKey)> {
+    let dids = &wallet.dids;
     let d = match did {
         Some(want) => dids.iter().find(|d| d.did == want)?,
         None => dids.iter().find(|d| d.default).or_else(|| dids.first())?,
@@ -522,12 +534,9 @@ async fn use_offer(
     Query(q): Query<HashMap<String, String>>,
     body: String,
 ) -> Response {
-    let picked = {
-        let db = st.db();
-        if !owns_wallet(&db, &account, &w) {
-            return forbidden();
-        }
-        pick_did(&db, &w, q.get("did").map(String::as_str))
+    let picked = match owned_wallet(&mut st.db(), &account, &w) {
+        Some(wallet) => pick_did(wallet, q.get("did").map(String::as_str)),
+        None => return forbidden(),
     };
     let Some((did, key)) = picked else {
         return errors::illegal_argument("No DID to use supplied and no DID was found in wallet.");
@@ -577,24 +586,16 @@ async fn use_presentation(
     let Some(request_url) = req["presentationRequest"].as_str() else {
         return errors::bad_request("Failed to convert request body to class UsePresentationRequest: Field 'presentationRequest' is required");
     };
-    let selected: Vec<String> = req["selectedCredentials"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
+    let selected = strings(&req["selectedCredentials"]);
     let (did, key, documents) = {
-        let db = st.db();
-        if !owns_wallet(&db, &account, &w) {
+        let mut db = st.db();
+        let Some(wallet) = owned_wallet(&mut db, &account, &w) else {
             return forbidden();
-        }
-        let Some((did, key)) = pick_did(&db, &w, req["did"].as_str()) else {
+        };
+        let Some((did, key)) = pick_did(wallet, req["did"].as_str()) else {
             return errors::illegal_argument("No DID to use supplied");
         };
-        let documents: Vec<Value> = db.wallets[&w]
+        let documents: Vec<Value> = wallet
             .credentials
             .iter()
             .filter(|c| {
