@@ -3,9 +3,10 @@
 //! schedule, Ctrl-C's partial report, `compare` from stdin. A small axum server on loopback.
 
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 use wd_core::docs::loadtest::{LoadComparison, LoadReport, ModelKind};
+use wd_testsupport::cli::clean_command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wd-loadtest");
 
@@ -50,12 +51,45 @@ fn scenario(dir: &tempfile::TempDir, text: &str) -> String {
 
 const GET: &str = "name: get\nsteps:\n  - name: get\n    service: web\n    path: /\n  - name: slow\n    service: web\n    path: /slow\n  - name: big\n    service: web\n    path: /big\n    expect: {body: '^x{100000}$'}\n";
 
-fn wd(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
+/// A scenario `one` of a single step `step` calling `web` at `path`.
+fn one_step(dir: &tempfile::TempDir, step: &str, path: &str) -> String {
+    scenario(
+        dir,
+        &format!("name: one\nsteps:\n  - {{name: {step}, service: web, path: {path}}}\n"),
+    )
+}
+
+/// The binary with `args` in a clean environment (wd-testsupport), the repository's config and
+/// NO_COLOR.
+fn command(args: &[&str]) -> Command {
+    let mut c = clean_command(BIN);
+    c.args(args)
         .env("WD_CONFIG_DIR", config_dir())
-        .env("NO_COLOR", "1")
-        .output()
+        .env("NO_COLOR", "1");
+    c
+}
+
+fn wd(args: &[&str]) -> Output {
+    command(args).output().unwrap()
+}
+
+/// `wd-loadtest run <scenario> --target web=<url>` and `more`.
+fn run_web(scenario: &str, url: &str, more: &[&str]) -> Output {
+    let target = format!("web={url}");
+    let mut a = vec!["run", scenario, "--target", &target];
+    a.extend_from_slice(more);
+    wd(&a)
+}
+
+/// The binary with `args`, started with stdout and stderr piped (and stdin when `stdin`).
+fn spawn(args: &[&str], stdin: bool) -> Child {
+    let mut c = command(args);
+    if stdin {
+        c.stdin(Stdio::piped());
+    }
+    c.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap()
 }
 
@@ -63,71 +97,65 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Asserts the exit code, showing stderr when it differs.
+#[track_caller]
+fn assert_exit(o: &Output, code: i32) {
+    assert_eq!(o.status.code(), Some(code), "{}", stderr(o));
+}
+
+/// Asserts stderr contains `want`, showing it when not.
+#[track_caller]
+fn assert_stderr_has(o: &Output, want: &str) {
+    assert!(stderr(o).contains(want), "{}", stderr(o));
+}
+
+/// The LoadReport on stdout.
+fn report(o: &Output) -> LoadReport {
+    wd_core::docs::parse(&String::from_utf8_lossy(&o.stdout), "out").unwrap()
+}
+
 #[test]
 fn bad_input_is_exit_2_in_one_line_and_nothing_is_printed() {
     let d = tempfile::tempdir().unwrap();
     let get = scenario(&d, GET);
-    let cases: Vec<(Vec<String>, &str)> = vec![
+    let unreached = "web=http://127.0.0.1:1";
+    let cases: [(&[&str], &str); 7] = [
+        (&["run", "no-such"], "unknown scenario \"no-such\""),
         (
-            vec!["run".into(), "no-such".into()],
-            "unknown scenario \"no-such\"",
-        ),
-        (
-            vec![
-                "run".into(),
-                get.clone(),
-                "--target".into(),
-                "web=http://127.0.0.1:1".into(),
-                "--threshold".into(),
-                "p95<fast".into(),
+            &[
+                "run",
+                &get,
+                "--target",
+                unreached,
+                "--threshold",
+                "p95<fast",
             ],
             "--threshold \"p95<fast\"",
         ),
         (
-            vec![
-                "run".into(),
-                get.clone(),
-                "--target".into(),
-                "web=http://127.0.0.1:1".into(),
-                "--threshold".into(),
-                "nostep.p95<5ms".into(),
+            &[
+                "run",
+                &get,
+                "--target",
+                unreached,
+                "--threshold",
+                "nostep.p95<5ms",
             ],
             "\"nostep\" is neither a step",
         ),
-        (vec!["run".into(), get.clone()], "give --target web=URL"),
+        (&["run", &get], "give --target web=URL"),
         (
-            vec![
-                "run".into(),
-                get.clone(),
-                "--target".into(),
-                "wallet=http://127.0.0.1:1".into(),
-            ],
+            &["run", &get, "--target", "wallet=http://127.0.0.1:1"],
             "calls no service \"wallet\"",
         ),
+        (&["run", &get, "--target", "web=127.0.0.1:1"], "http://"),
         (
-            vec![
-                "run".into(),
-                get.clone(),
-                "--target".into(),
-                "web=127.0.0.1:1".into(),
-            ],
-            "http://",
-        ),
-        (
-            vec![
-                "run".into(),
-                get.clone(),
-                "--target".into(),
-                "web=http://x".into(),
-                "--rate".into(),
-                "10".into(),
-            ],
+            &["run", &get, "--target", "web=http://x", "--rate", "10"],
             "needs --duration",
         ),
     ];
     for (args, want) in cases {
-        let a: Vec<&str> = args.iter().map(String::as_str).collect();
-        let o = wd(&a);
+        let o = wd(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
         assert!(o.stdout.is_empty(), "{args:?}");
         let e = stderr(&o);
@@ -149,7 +177,7 @@ fn malformed_scenario_yaml_names_file_and_line() {
         &d,
         "name: x\nsteps:\n  - name: a\n    service: web\n    path: /\n    expect: {status: [ok]}\n",
     );
-    let o = wd(&["run", &bad, "--target", "web=http://127.0.0.1:1"]);
+    let o = run_web(&bad, "http://127.0.0.1:1", &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).starts_with(&format!("wd-loadtest: {bad}:6:")),
@@ -157,9 +185,9 @@ fn malformed_scenario_yaml_names_file_and_line() {
         stderr(&o)
     );
     let bad = scenario(&d, "name: x\nsteps: [\n");
-    let o = wd(&["run", &bad, "--target", "web=http://127.0.0.1:1"]);
+    let o = run_web(&bad, "http://127.0.0.1:1", &[]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains(&format!("{bad}:")), "{}", stderr(&o));
+    assert_stderr_has(&o, &format!("{bad}:"));
 }
 
 #[test]
@@ -176,12 +204,8 @@ fn an_unreachable_target_is_exit_3_naming_it() {
         "--target",
         &format!("wallet={url}"),
     ]);
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains(&format!("wallet at {url}: cannot connect")),
-        "{}",
-        stderr(&o)
-    );
+    assert_exit(&o, 3);
+    assert_stderr_has(&o, &format!("wallet at {url}: cannot connect"));
 }
 
 #[test]
@@ -189,22 +213,22 @@ fn a_closed_run_reports_every_step_and_a_failed_threshold_is_exit_1_after_the_re
     let d = tempfile::tempdir().unwrap();
     let get = scenario(&d, GET);
     let url = server();
-    let o = wd(&[
-        "run",
+    let o = run_web(
         &get,
-        "--target",
-        &format!("web={url}"),
-        "--vus",
-        "4",
-        "--max-iterations",
-        "40",
-        "--threshold",
-        "slow.p50>=20ms",
-        "--threshold",
-        "slow.p99<1ms",
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let r: LoadReport = wd_core::docs::parse(&String::from_utf8_lossy(&o.stdout), "out").unwrap();
+        &url,
+        &[
+            "--vus",
+            "4",
+            "--max-iterations",
+            "40",
+            "--threshold",
+            "slow.p50>=20ms",
+            "--threshold",
+            "slow.p99<1ms",
+        ],
+    );
+    assert_exit(&o, 1);
+    let r = report(&o);
     assert_eq!(
         (r.iterations.completed, r.model.kind),
         (40, ModelKind::Closed)
@@ -223,36 +247,26 @@ fn a_closed_run_reports_every_step_and_a_failed_threshold_is_exit_1_after_the_re
         "{:?}",
         r.thresholds
     );
-    assert!(
-        stderr(&o).contains("threshold(s) failed: slow.p99<1ms"),
-        "{}",
-        stderr(&o)
-    );
+    assert_stderr_has(&o, "threshold(s) failed: slow.p99<1ms");
 }
 
 #[test]
 fn the_open_model_starts_iterations_on_schedule() {
     let d = tempfile::tempdir().unwrap();
-    let one = scenario(
-        &d,
-        "name: one\nsteps:\n  - {name: slow, service: web, path: /slow}\n",
-    );
+    let one = one_step(&d, "slow", "/slow");
     let url = server();
-    // 100/s for 1 s, each iteration 20 ms: ~2 running at once; the pool of 10 is never exhausted.
-    let o = wd(&[
-        "run",
-        &one,
-        "--target",
-        &format!("web={url}"),
-        "--rate",
-        "100/s",
-        "--duration",
-        "1s",
-        "--max-vus",
-        "10",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let r: LoadReport = wd_core::docs::parse(&String::from_utf8_lossy(&o.stdout), "out").unwrap();
+    // 100/s for 1 s, each iteration 20 ms, from a pool of at most `max_vus` VUs.
+    let open = |max_vus: &str| {
+        let o = run_web(
+            &one,
+            &url,
+            &["--rate", "100/s", "--duration", "1s", "--max-vus", max_vus],
+        );
+        assert_exit(&o, 0);
+        report(&o)
+    };
+    // ~2 running at once; the pool of 10 is never exhausted.
+    let r = open("10");
     assert_eq!(r.model.kind, ModelKind::Open);
     // 100 are due before the end (the last at 0.99 s); a loaded machine may start the last late.
     assert!(
@@ -260,27 +274,9 @@ fn the_open_model_starts_iterations_on_schedule() {
         "{:?}",
         r.iterations
     );
-    // One VU at most: the schedule is met and latency (from the due time) stays near 20 ms.
-    let d2 = tempfile::tempdir().unwrap();
-    let one = scenario(
-        &d2,
-        "name: one\nsteps:\n  - {name: slow, service: web, path: /slow}\n",
-    );
-    let o = wd(&[
-        "run",
-        &one,
-        "--target",
-        &format!("web={url}"),
-        "--rate",
-        "100/s",
-        "--duration",
-        "1s",
-        "--max-vus",
-        "1",
-    ]);
-    let r: LoadReport = wd_core::docs::parse(&String::from_utf8_lossy(&o.stdout), "out").unwrap();
-    // 50/s is all one VU can do at 20 ms: the backlog grows, and the latency timed from the
-    // scheduled start shows it (no coordinated omission) — the p99 is far above 20 ms.
+    // A pool of one VU: 50/s is all it can do at 20 ms, the backlog grows, and the latency timed
+    // from the scheduled start shows it (no coordinated omission) — the p99 is far above 20 ms.
+    let r = open("1");
     assert!(
         r.steps[0].latency.p99_ms > 200.0,
         "{:?}",
@@ -293,21 +289,20 @@ fn ctrl_c_stops_gracefully_with_a_partial_report() {
     let d = tempfile::tempdir().unwrap();
     let get = scenario(&d, GET);
     let url = server();
-    let child = Command::new(BIN)
-        .args([
+    let target = format!("web={url}");
+    let child = spawn(
+        &[
             "run",
             &get,
             "--target",
-            &format!("web={url}"),
+            &target,
             "--vus",
             "2",
             "--duration",
             "60s",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+        false,
+    );
     std::thread::sleep(Duration::from_millis(700));
     let st = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -315,15 +310,15 @@ fn ctrl_c_stops_gracefully_with_a_partial_report() {
         .unwrap();
     assert!(st.success());
     let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let r: LoadReport = wd_core::docs::parse(&String::from_utf8_lossy(&o.stdout), "out").unwrap();
+    assert_exit(&o, 0);
+    let r = report(&o);
     assert!(r.interrupted);
     assert!(
         r.iterations.completed > 0 && r.elapsed_ms < 10_000,
         "{:?}",
         r.iterations
     );
-    assert!(stderr(&o).contains("partial"), "{}", stderr(&o));
+    assert_stderr_has(&o, "partial");
 }
 
 #[test]
@@ -331,28 +326,16 @@ fn compare_reads_stdin_and_a_regression_is_exit_1() {
     let d = tempfile::tempdir().unwrap();
     let get = scenario(&d, GET);
     let url = server();
-    let o = wd(&[
-        "run",
-        &get,
-        "--target",
-        &format!("web={url}"),
-        "--max-iterations",
-        "20",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run_web(&get, &url, &["--max-iterations", "20"]);
+    assert_exit(&o, 0);
     let base = d.path().join("base.json");
     std::fs::write(&base, &o.stdout).unwrap();
+    let base = base.to_str().unwrap();
     // The same run made slower and with errors: a regression on `slow` and on errorPct.
     let mut worse: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     worse["steps"][1]["latency"]["p95Ms"] = serde_json::json!(500.0);
     worse["steps"][1]["errors"] = serde_json::json!(10);
-    let mut child = Command::new(BIN)
-        .args(["compare", base.to_str().unwrap(), "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&["compare", base, "-"], true);
     child
         .stdin
         .take()
@@ -360,7 +343,7 @@ fn compare_reads_stdin_and_a_regression_is_exit_1() {
         .write_all(worse.to_string().as_bytes())
         .unwrap();
     let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_exit(&o, 1);
     let c: LoadComparison =
         wd_core::docs::parse(&String::from_utf8_lossy(&o.stdout), "out").unwrap();
     let bad: Vec<(&str, &str)> = c
@@ -371,16 +354,14 @@ fn compare_reads_stdin_and_a_regression_is_exit_1() {
         .collect();
     assert_eq!(bad, vec![("slow", "p95Ms"), ("slow", "errorPct")]);
     // A report compared with itself has no regression.
-    let o = wd(&["compare", base.to_str().unwrap(), base.to_str().unwrap()]);
+    let o = wd(&["compare", base, base]);
     assert_eq!(o.status.code(), Some(0));
 }
 
 /// Runs `cmd` under a pseudo-terminal (util-linux `script`) and returns what the terminal got.
 fn on_tty(cmd: &str, no_color: bool) -> String {
-    let mut c = Command::new("script");
+    let mut c = clean_command("script");
     c.args(["-qec", cmd, "/dev/null"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("TERM", "xterm")
         .env("WD_CONFIG_DIR", config_dir());
     if no_color {
@@ -429,40 +410,23 @@ fn progress_on_a_terminal_only_and_a_table_there() {
         assert!(!plain.contains(code), "NO_COLOR: {plain:?}");
     }
     // Piped: nothing on stderr but errors.
-    let o = wd(&[
-        "run",
-        &get,
-        "--target",
-        &format!("web={url}"),
-        "--max-iterations",
-        "3",
-    ]);
+    let o = run_web(&get, &url, &["--max-iterations", "3"]);
     assert!(o.stderr.is_empty(), "{}", stderr(&o));
 }
 
 #[test]
 fn a_ramping_arrival_rate_starts_the_integral_of_its_rate() {
     let d = tempfile::tempdir().unwrap();
-    let one = scenario(
-        &d,
-        "name: one\nsteps:\n  - {name: get, service: web, path: /}\n",
-    );
+    let one = one_step(&d, "get", "/");
     let url = server();
     // 0 → 100/s over 1 s: 50 iterations, then 100/s for 0.5 s: 50 more.
-    let o = wd(&[
-        "run",
+    let o = run_web(
         &one,
-        "--target",
-        &format!("web={url}"),
-        "--rate",
-        "0",
-        "--stage",
-        "1s:100",
-        "--stage",
-        "500ms:100",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let r: LoadReport = wd_core::docs::parse(&String::from_utf8_lossy(&o.stdout), "out").unwrap();
+        &url,
+        &["--rate", "0", "--stage", "1s:100", "--stage", "500ms:100"],
+    );
+    assert_exit(&o, 0);
+    let r = report(&o);
     assert!(
         (95..=100).contains(&r.iterations.completed),
         "{:?}",

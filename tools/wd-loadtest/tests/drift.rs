@@ -13,7 +13,7 @@
 use wd_core::docs::loadtest::LoadReport;
 use wd_loadtest::{execute, Cli, Cmd, RunArgs};
 use wd_testsupport::redis::Redis;
-use wd_waltfake::{Fake, FakeConfig, SessionStore};
+use wd_waltfake::{Fake, FakeConfig, Service, SessionStore};
 
 fn config_dir() -> String {
     format!("{}/../../config", env!("CARGO_MANIFEST_DIR"))
@@ -56,38 +56,75 @@ fn drift_rows(r: &LoadReport) -> Vec<(String, String, String, u64)> {
         .collect()
 }
 
-fn redis_or_skip() -> Option<Redis> {
-    let r = Redis::start();
-    if r.is_none() {
-        eprintln!("SKIPPED: redis-server is not installed (apt-get install redis-server; .ci/run installs it)");
+/// How a run reaches a service of the fake.
+#[derive(Clone, Copy)]
+enum Reach {
+    /// `--replicas <name>=<every replica>`: pinned, round robin.
+    Pinned,
+    /// `--target <name>=<the balanced address>`.
+    Balanced,
+}
+use Reach::{Balanced, Pinned};
+
+/// `wd-loadtest run <scenario>` reaching each of `services` as said, and `more`.
+fn run_reaching(scenario: &str, services: &[(&str, &Service, Reach)], more: &[&str]) -> LoadReport {
+    let mut a = vec![scenario.to_string()];
+    for (name, s, how) in services {
+        a.extend(match how {
+            Pinned => [
+                "--replicas".into(),
+                format!("{name}={}", s.replicas.join(",")),
+            ],
+            Balanced => ["--target".into(), format!("{name}={}", s.balanced)],
+        });
     }
-    r
+    a.extend(more.iter().map(|m| m.to_string()));
+    run(&a.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// `issuance` reaching the issuer and the wallet of `f` as said, and `more`.
+fn issuance(f: &Fake, issuer: Reach, wallet: Reach, more: &[&str]) -> LoadReport {
+    run_reaching(
+        "issuance",
+        &[("issuer", &f.issuer, issuer), ("wallet", &f.wallet, wallet)],
+        more,
+    )
+}
+
+/// Every step's error samples, for an assertion's message.
+fn error_samples(r: &LoadReport) -> Vec<&Vec<String>> {
+    r.steps.iter().map(|s| &s.error_samples).collect()
+}
+
+/// Asserts the iterations (completed, drifted, failed), showing the error samples when they
+/// differ.
+#[track_caller]
+fn assert_iterations(r: &LoadReport, want: (u64, u64, u64)) {
+    let it = &r.iterations;
+    assert_eq!(
+        (it.completed, it.drifted, it.failed),
+        want,
+        "{:?}",
+        error_samples(r)
+    );
+}
+
+/// A real redis-server; a test needing one fails without it (as wd-waltfake's do) rather than
+/// passing unrun.
+fn redis() -> Redis {
+    Redis::start().expect("redis-server (Debian package redis-server; .ci/run installs it)")
 }
 
 #[test]
 fn issuance_on_one_replica_always_succeeds() {
     let f = fake(1, SessionStore::Memory, false);
-    let r = run(&[
-        "issuance",
-        "--target",
-        &format!("issuer={}", f.issuer.balanced),
-        "--target",
-        &format!("wallet={}", f.wallet.balanced),
-        "--vus",
-        "2",
-        "--max-iterations",
-        "40",
-    ]);
-    assert_eq!(
-        (
-            r.iterations.completed,
-            r.iterations.drifted,
-            r.iterations.failed
-        ),
-        (40, 0, 0),
-        "{:?}",
-        r.steps.iter().map(|s| &s.error_samples).collect::<Vec<_>>()
+    let r = issuance(
+        &f,
+        Balanced,
+        Balanced,
+        &["--vus", "2", "--max-iterations", "40"],
     );
+    assert_iterations(&r, (40, 0, 0));
     assert!(r.drift.is_empty());
     f.shutdown();
 }
@@ -96,26 +133,16 @@ fn issuance_on_one_replica_always_succeeds() {
 fn issuance_on_three_in_memory_replicas_succeeds_about_one_in_27_and_drifts_at_use_offer() {
     let f = fake(3, SessionStore::Memory, false);
     let n = 400u64;
-    let r = run(&[
-        "issuance",
-        "--replicas",
-        &format!("issuer={}", f.issuer.replicas.join(",")),
-        "--target",
-        &format!("wallet={}", f.wallet.balanced),
-        "--vus",
-        "4",
-        "--max-iterations",
-        &n.to_string(),
-    ]);
+    let r = issuance(
+        &f,
+        Pinned,
+        Balanced,
+        &["--vus", "4", "--max-iterations", &n.to_string()],
+    );
     let it = &r.iterations;
     assert_eq!(it.completed + it.drifted + it.failed, n);
     // No failure is an error: every one is the issuer's lost session seen through the wallet.
-    assert_eq!(
-        it.failed,
-        0,
-        "{:?}",
-        r.steps.iter().map(|s| &s.error_samples).collect::<Vec<_>>()
-    );
+    assert_eq!(it.failed, 0, "{:?}", error_samples(&r));
     assert_eq!(
         drift_rows(&r),
         vec![(
@@ -138,80 +165,56 @@ fn issuance_on_three_in_memory_replicas_succeeds_about_one_in_27_and_drifts_at_u
 
 #[test]
 fn issuance_on_three_replicas_with_redis_and_a_shared_key_does_not_drift() {
-    let Some(redis) = redis_or_skip() else { return };
+    let redis = redis();
     let f = fake(3, SessionStore::Redis { url: redis.url() }, true);
-    let r = run(&[
-        "issuance",
-        "--replicas",
-        &format!("issuer={}", f.issuer.replicas.join(",")),
-        "--replicas",
-        &format!("wallet={}", f.wallet.replicas.join(",")),
-        "--vus",
-        "4",
-        "--max-iterations",
-        "60",
-        "--threshold",
-        "drift==0",
-        "--threshold",
-        "errors==0",
-    ]);
-    assert_eq!(
-        (
-            r.iterations.completed,
-            r.iterations.drifted,
-            r.iterations.failed
-        ),
-        (60, 0, 0)
+    let r = issuance(
+        &f,
+        Pinned,
+        Pinned,
+        &[
+            "--vus",
+            "4",
+            "--max-iterations",
+            "60",
+            "--threshold",
+            "drift==0",
+            "--threshold",
+            "errors==0",
+        ],
     );
+    assert_iterations(&r, (60, 0, 0));
     assert!(r.thresholds.iter().all(|t| t.passed), "{:?}", r.thresholds);
     f.shutdown();
 }
 
 #[test]
 fn verification_drifts_in_memory_and_not_with_redis() {
-    let Some(redis) = redis_or_skip() else { return };
-    let targets = |f: &Fake| {
-        vec![
-            "--replicas".to_string(),
-            format!("issuer={}", f.issuer.replicas.join(",")),
-            "--target".into(),
-            format!("wallet={}", f.wallet.balanced),
-            "--replicas".into(),
-            format!("verifier={}", f.verifier.replicas.join(",")),
-        ]
+    let redis = redis();
+    // Pinned issuer and verifier replicas, the balanced wallet, 2 VUs.
+    let verification = |f: &Fake, iterations: &str| {
+        run_reaching(
+            "verification",
+            &[
+                ("issuer", &f.issuer, Pinned),
+                ("wallet", &f.wallet, Balanced),
+                ("verifier", &f.verifier, Pinned),
+            ],
+            &["--vus", "2", "--max-iterations", iterations],
+        )
     };
     let f = fake(3, SessionStore::Redis { url: redis.url() }, true);
-    let mut a: Vec<String> = vec!["verification".into()];
-    a.extend(targets(&f));
-    a.extend(["--vus", "2", "--max-iterations", "20"].map(String::from));
-    let r = run(&a.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_eq!(
-        (
-            r.iterations.completed,
-            r.iterations.drifted,
-            r.iterations.failed
-        ),
-        (20, 0, 0),
-        "{:?}",
-        r.steps.iter().map(|s| &s.error_samples).collect::<Vec<_>>()
-    );
+    let r = verification(&f, "20");
+    assert_iterations(&r, (20, 0, 0));
     f.shutdown();
 
     // In memory: the per-user setup's own issuance drifts too, so give each VU several tries.
     let f = fake(3, SessionStore::Memory, false);
-    let mut a: Vec<String> = vec!["verification".into()];
-    a.extend(targets(&f));
-    a.extend(["--vus", "2", "--max-iterations", "60"].map(String::from));
-    let r = run(&a.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_eq!(
-        r.iterations.failed,
-        0,
-        "{:?}",
-        r.steps.iter().map(|s| &s.error_samples).collect::<Vec<_>>()
-    );
+    let r = verification(&f, "60");
+    assert_eq!(r.iterations.failed, 0, "{:?}", error_samples(&r));
     assert!(r.iterations.drifted > 0);
     // Pinned verifier replicas: `verify` on one, `session` on the next — the poll always drifts
     // when `present` got through; `present` drifts when the wallet's call missed the session.
+    assert!(!r.drift.is_empty(), "{:?}", r.iterations);
     for d in &r.drift {
         assert!(
             matches!(
@@ -234,43 +237,27 @@ fn wallet_fake(shared_auth_keys: bool) -> Fake {
     .unwrap()
 }
 
+/// `wallet-lifecycle` pinned to the 3 wallet replicas of `f`: 3 VUs, 30 iterations.
+fn wallet_lifecycle(f: &Fake) -> LoadReport {
+    run_reaching(
+        "wallet-lifecycle",
+        &[("wallet", &f.wallet, Pinned)],
+        &["--vus", "3", "--max-iterations", "30"],
+    )
+}
+
 #[test]
 fn wallet_lifecycle_on_three_replicas_with_identical_auth_keys_does_not_drift() {
     let f = wallet_fake(true);
-    let r = run(&[
-        "wallet-lifecycle",
-        "--replicas",
-        &format!("wallet={}", f.wallet.replicas.join(",")),
-        "--vus",
-        "3",
-        "--max-iterations",
-        "30",
-    ]);
-    assert_eq!(
-        (
-            r.iterations.completed,
-            r.iterations.drifted,
-            r.iterations.failed
-        ),
-        (30, 0, 0),
-        "{:?}",
-        r.steps.iter().map(|s| &s.error_samples).collect::<Vec<_>>()
-    );
+    let r = wallet_lifecycle(&f);
+    assert_iterations(&r, (30, 0, 0));
     f.shutdown();
 }
 
 #[test]
 fn wallet_lifecycle_with_per_replica_auth_keys_drifts_at_the_first_authenticated_step() {
     let f = wallet_fake(false);
-    let r = run(&[
-        "wallet-lifecycle",
-        "--replicas",
-        &format!("wallet={}", f.wallet.replicas.join(",")),
-        "--vus",
-        "3",
-        "--max-iterations",
-        "30",
-    ]);
+    let r = wallet_lifecycle(&f);
     // Pinned: login on replica k, the list of wallets on replica k+1 — whose key did not sign
     // the token. Every flow drifts there; register and login themselves succeed.
     assert_eq!((r.iterations.drifted, r.iterations.failed), (30, 0));
@@ -307,17 +294,17 @@ fn issuer_key_skips_onboarding() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("key.json");
     std::fs::write(&key, onboard(&f.issuer.balanced)).unwrap();
-    let r = run(&[
-        "issuance",
-        "--target",
-        &format!("issuer={}", f.issuer.balanced),
-        "--target",
-        &format!("wallet={}", f.wallet.balanced),
-        "--issuer-key",
-        key.to_str().unwrap(),
-        "--max-iterations",
-        "3",
-    ]);
+    let r = issuance(
+        &f,
+        Balanced,
+        Balanced,
+        &[
+            "--issuer-key",
+            key.to_str().unwrap(),
+            "--max-iterations",
+            "3",
+        ],
+    );
     let onboard = r.steps.iter().find(|s| s.name == "onboard").unwrap();
     assert_eq!((onboard.count, r.iterations.completed), (0, 3));
     f.shutdown();
