@@ -10,12 +10,9 @@
       key: password
 - name: KC_DB
   value: postgres
-{{- include "wd-lib.internalCA.requireFile" (list . .Values.database.sslrootcert "database.sslrootcert") }}
-{{- $q := list }}
-{{- with .Values.database.sslmode }}{{ $q = append $q (printf "sslmode=%s" .) }}{{ end }}
-{{- with .Values.database.sslrootcert }}{{ $q = append $q (printf "sslrootcert=%s" .) }}{{ end }}
+{{- $tls := include "wd-lib.internalCA.dbParams" . }}
 - name: KC_DB_URL
-  value: {{ printf "jdbc:postgresql://%s:%v/%s%s" .Values.database.host .Values.database.port .Values.database.name (ternary (printf "?%s" (join "&" $q)) "" (gt (len $q) 0)) | quote }}
+  value: {{ printf "jdbc:postgresql://%s:%v/%s%s" .Values.database.host .Values.database.port .Values.database.name (ternary (printf "?%s" $tls) "" (ne $tls "")) | quote }}
 - name: KC_DB_USERNAME
   {{- if .Values.database.usernameFromSecret }}
   valueFrom:

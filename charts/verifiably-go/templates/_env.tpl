@@ -69,9 +69,9 @@ serve a compose-only feature that restarts the issuer through docker.sock.
     secretKeyRef:
       name: {{ include "wd-lib.secretName" (list . .Values.database.existingSecret "database.existingSecret") }}
       key: password
-{{- include "wd-lib.internalCA.requireFile" (list . .Values.database.sslrootcert "database.sslrootcert") }}
+{{- $tls := include "wd-lib.internalCA.dbParams" . }}
 - name: VERIFIABLY_DATABASE_URL
-  value: {{ printf "postgres://%s:$(VERIFIABLY_DB_PASSWORD)@%s:%v/%s?sslmode=%s%s" .Values.database.user .Values.database.host .Values.database.port .Values.database.name .Values.database.sslmode (ternary (printf "&sslrootcert=%s" .Values.database.sslrootcert) "" (ne .Values.database.sslrootcert "")) | quote }}
+  value: {{ printf "postgres://%s:$(VERIFIABLY_DB_PASSWORD)@%s:%v/%s%s" .Values.database.user .Values.database.host .Values.database.port .Values.database.name (ternary (printf "?%s" $tls) "" (ne $tls "")) | quote }}
 {{- end }}
 {{- if .Values.redis.enabled }}
 {{- /* Kubernetes expands $(REDIS_PASSWORD) from the variable above; no literal credential. */}}

@@ -41,12 +41,18 @@ sets it to the same name).
 {{- end -}}
 
 {{/*
-A client's CA file under /etc/wd-internal-ca (a database URL's sslrootcert) exists only when the
-internal CA is mounted: refuse the render otherwise, naming the value. Args: (list ctx path field).
+The TLS parameters of a PostgreSQL URL (libpq's and pgjdbc's alike) from a chart's
+.Values.database: "sslmode=…&sslrootcert=…", each only when set; "" when neither is. A
+sslrootcert under /etc/wd-internal-ca is the internal CA's root, which the pod mounts only with
+global.internalCA.configMap set: the render is refused otherwise, naming the value.
 */}}
-{{- define "wd-lib.internalCA.requireFile" -}}
-{{- $ctx := index . 0 }}{{ $path := index . 1 }}{{ $field := index . 2 -}}
-{{- if and $path (hasPrefix "/etc/wd-internal-ca/" $path) (not (include "wd-lib.internalCA.configMap" $ctx)) -}}
-{{- fail (printf "%s: %s=%s is the internal CA's root, which this pod mounts only with global.internalCA.configMap set (terraform/workloads internal_ca_pem_path; docs/runbooks/internal-ca.md)" $ctx.Chart.Name $field $path) -}}
+{{- define "wd-lib.internalCA.dbParams" -}}
+{{- $db := .Values.database -}}
+{{- if and $db.sslrootcert (hasPrefix "/etc/wd-internal-ca/" $db.sslrootcert) (not (include "wd-lib.internalCA.configMap" .)) -}}
+{{- fail (printf "%s: database.sslrootcert=%s is the internal CA's root, which this pod mounts only with global.internalCA.configMap set (terraform/workloads internal_ca_pem_path; docs/runbooks/internal-ca.md)" .Chart.Name $db.sslrootcert) -}}
 {{- end -}}
+{{- $q := list -}}
+{{- with $db.sslmode }}{{ $q = append $q (printf "sslmode=%s" .) }}{{ end -}}
+{{- with $db.sslrootcert }}{{ $q = append $q (printf "sslrootcert=%s" .) }}{{ end -}}
+{{- join "&" $q -}}
 {{- end -}}
