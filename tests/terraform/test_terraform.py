@@ -227,30 +227,6 @@ def quantity(q):
     return float(q)
 
 
-def memory_requests(values):
-    """Sum of resources.requests.memory × replicas set next to (or one level above) them."""
-    total = 0.0
-
-    def walk(v, replicas):
-        nonlocal total
-        if isinstance(v, dict):
-            here = v.get("replicas", v.get("replicaCount", replicas))
-            if isinstance(here, dict):
-                here = here.get("replicas", replicas)
-            res = v.get("resources")
-            if isinstance(res, dict) and isinstance(res.get("requests"), dict) and "memory" in res["requests"]:
-                total += quantity(res["requests"]["memory"]) * int(here if isinstance(here, int) else 1)
-            for k, x in v.items():
-                if k != "resources":
-                    walk(x, here if isinstance(here, int) else replicas)
-        elif isinstance(v, list):
-            for x in v:
-                walk(x, replicas)
-
-    walk(values, 1)
-    return total
-
-
 HAND_WRITTEN = "<!-- written by hand below this line; test_memory_budget_is_reported keeps it -->"
 
 

@@ -261,12 +261,6 @@ def check_charts(moddir, outs, api_versions=()):
     return rendered
 
 
-
-
-def workspace_of(s, moddir):
-    return s.setdefault("tf", {}).setdefault(str(moddir), {}).get("workspace", "default")
-
-
 def main(argv):
     if not argv or not argv[0].startswith("-chdir="):
         die("this fake expects -chdir=DIR first (as k8s-deploy.sh calls it)")
