@@ -4,6 +4,7 @@
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use wd_testsupport::cli::{tty_command, tty_output};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -738,17 +739,12 @@ fn json_by_default_when_piped_and_csv_on_request() {
 
 /// Runs under a pseudo-terminal (util-linux `script`), as a person at a terminal would.
 fn on_tty(cmd: &str, no_color: bool) -> String {
-    let mut c = Command::new("script");
-    c.current_dir(root())
-        .args(["-qec", cmd, "/dev/null"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("TERM", "xterm");
+    let mut c = tty_command(cmd);
+    c.current_dir(root());
     if no_color {
         c.env("NO_COLOR", "1");
     }
-    let o = c.output().expect("script (util-linux) is installed");
-    String::from_utf8_lossy(&o.stdout).to_string()
+    tty_output(c)
 }
 
 #[test]

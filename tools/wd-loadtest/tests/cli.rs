@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 use wd_core::docs::loadtest::{LoadComparison, LoadReport, ModelKind};
-use wd_testsupport::cli::clean_command;
+use wd_testsupport::cli::{clean_command, tty_command, tty_output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wd-loadtest");
 
@@ -360,15 +360,12 @@ fn compare_reads_stdin_and_a_regression_is_exit_1() {
 
 /// Runs `cmd` under a pseudo-terminal (util-linux `script`) and returns what the terminal got.
 fn on_tty(cmd: &str, no_color: bool) -> String {
-    let mut c = clean_command("script");
-    c.args(["-qec", cmd, "/dev/null"])
-        .env("TERM", "xterm")
-        .env("WD_CONFIG_DIR", config_dir());
+    let mut c = tty_command(cmd);
+    c.env("WD_CONFIG_DIR", config_dir());
     if no_color {
         c.env("NO_COLOR", "1");
     }
-    let o = c.output().expect("script (util-linux) is installed");
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    tty_output(c)
 }
 
 #[test]

@@ -16,6 +16,21 @@ pub fn clean_command(bin: impl AsRef<Path>) -> Command {
     c
 }
 
+/// `cmd` run by bash inside `script` (util-linux), so its stdin, stdout and stderr are a terminal
+/// (TERM=xterm) unless `cmd` redirects them; [`clean_command`]'s environment. Add env or a
+/// directory, then [`tty_output`].
+pub fn tty_command(cmd: &str) -> Command {
+    let mut c = clean_command("script");
+    c.args(["-qec", cmd, "/dev/null"]).env("TERM", "xterm");
+    c
+}
+
+/// What reached the terminal of a [`tty_command`].
+pub fn tty_output(mut c: Command) -> String {
+    let o = c.output().expect("script (util-linux) is installed");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 /// [`clean_command`] talking to the Vault at `addr` with `token` (VAULT_ADDR, VAULT_TOKEN).
 pub fn vault_command(bin: impl AsRef<Path>, addr: &str, token: &str) -> Command {
     let mut c = clean_command(bin);
