@@ -269,6 +269,23 @@ async fn one_replica_serves_every_call_with_walt_ids_shapes() {
         .await;
     assert_eq!(dids.as_array().unwrap().len(), 2);
     assert_eq!(dids[0]["default"], true);
+    // Another account's token on this wallet: 403 (ensurePermissionsForWallet), on reads and writes.
+    let (other, _) = user(&c, wallet, "o@example.org").await;
+    for (read, path) in [
+        (true, "dids"),
+        (true, "credentials"),
+        (false, "dids/create/key"),
+    ] {
+        let url = format!("{wallet}/wallet-api/wallet/{w}/{path}");
+        let req = if read { c.get(url) } else { c.post(url) };
+        let refused = req.bearer_auth(&other).sent().await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{path}");
+        let refused: Value = refused.json().await.unwrap();
+        assert_eq!(
+            refused["message"],
+            "This account does not have access to the specified wallet."
+        );
+    }
 
     // Issuance: the offer is by reference, on the issuer's balanced baseUrl.
     let key = onboard(&c, issuer).await;
