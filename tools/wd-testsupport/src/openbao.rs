@@ -28,12 +28,34 @@ pub fn bao() -> PathBuf {
     );
 }
 
+/// Ports handed out in this test process. The servers of parallel tests bind theirs only some
+/// time after the port was chosen (a dev server its cluster port, API + 1, only once unsealed),
+/// so the kernel may offer the same free port twice meanwhile; within one test binary (tests run
+/// as threads of one process) no port is handed out twice.
+static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+
+/// Marks `ports` as handed out; false (nothing marked) if one of them already was.
+fn hand_out(ports: &[u16]) -> bool {
+    let mut used = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    if ports.iter().any(|p| used.contains(p)) {
+        return false;
+    }
+    used.extend_from_slice(ports);
+    true
+}
+
+/// A free port on 127.0.0.1 that no other server of this test process was given.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if hand_out(&[port]) {
+            return port;
+        }
+    }
 }
 
 pub struct Server {
@@ -67,7 +89,10 @@ fn free_port_pair() -> u16 {
     loop {
         let a = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = a.local_addr().unwrap().port();
-        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+        if port < u16::MAX
+            && TcpListener::bind(("127.0.0.1", port + 1)).is_ok()
+            && hand_out(&[port, port + 1])
+        {
             return port;
         }
     }
