@@ -2,6 +2,9 @@
 //! The unseal keys and root token go to a file with mode 0600 outside the repository (default
 //! ~/.config/wd/vault-init.json), to a Kubernetes Secret only when asked, and to stdout only
 //! with --show-secrets. On an initialised cluster it only unseals (with the keys file).
+//! Over TLS every --node is verified with --vault-cacert and, through a port-forward,
+//! --vault-tls-server-name; a joining node verifies an https leader with --leader-ca-cert (default:
+//! the --vault-cacert file).
 
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -35,6 +38,11 @@ pub struct InitArgs {
     /// http://vault-0.vault-internal:8200); default: the first --node.
     #[arg(long, value_name = "URL")]
     pub leader_api_addr: Option<String>,
+    /// PEM CA with which the joining nodes verify an https leader's certificate (sent as
+    /// `leader_ca_cert` of sys/storage/raft/join). Default for an https --leader-api-addr: the
+    /// --vault-cacert file; unused for an http leader.
+    #[arg(long, value_name = "FILE")]
+    pub leader_ca_cert: Option<PathBuf>,
     /// Seconds to wait for a joined node to unseal.
     #[arg(long, default_value_t = 60)]
     pub wait: u64,
@@ -56,6 +64,23 @@ fn node_args(base: &VaultArgs, addr: &str, token: Option<&str>) -> VaultArgs {
         token: token.map(str::to_string),
         k8s_role: None,
         ..base.clone()
+    }
+}
+
+/// The PEM the joining nodes verify an https leader with: --leader-ca-cert, else the
+/// --vault-cacert file (the CA the tool itself trusts for the nodes), else none (a node then
+/// trusts its system roots). Read and checked before any node is asked (bad file: exit 2).
+fn leader_ca_cert(a: &InitArgs, leader: &str) -> WdResult<Option<String>> {
+    let want = "the PEM CA of the leader's certificate";
+    if let Some(f) = &a.leader_ca_cert {
+        let pem = wd_vault::read_pem_certs(f, "--leader-ca-cert", want)?;
+        return Ok(leader.starts_with("https://").then_some(pem));
+    }
+    match &a.vault.cacert {
+        Some(f) if leader.starts_with("https://") => {
+            wd_vault::read_pem_certs(f, "--vault-cacert/VAULT_CACERT", want).map(Some)
+        }
+        _ => Ok(None),
     }
 }
 
@@ -117,6 +142,8 @@ pub fn run(a: &InitArgs) -> WdResult<VaultCluster> {
     } else {
         a.nodes.clone()
     };
+    let leader_addr = a.leader_api_addr.as_deref().unwrap_or(&nodes[0]);
+    let leader_ca = leader_ca_cert(a, leader_addr)?;
     let keys_file = a.keys_file.clone().unwrap_or_else(default_keys_file);
     let leader = Vault::connect_with(&node_args(&a.vault, &nodes[0], None), false)?;
     let st = leader.seal_status()?;
@@ -162,7 +189,7 @@ pub fn run(a: &InitArgs) -> WdResult<VaultCluster> {
         let mut st = v.seal_status()?;
         let mut action = String::new();
         if !st.initialized {
-            v.raft_join(a.leader_api_addr.as_deref().unwrap_or(&nodes[0]))?;
+            v.raft_join(leader_addr, leader_ca.as_deref())?;
             action.push_str("joined, ");
         }
         // A joined node becomes initialised once it has the unseal keys and has synced.

@@ -72,7 +72,10 @@ impl Drop for Server {
 }
 
 fn wait_listening(addr: &str) {
-    let hostport = addr.trim_start_matches("http://").to_string();
+    let hostport = addr
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .to_string();
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if std::net::TcpStream::connect(&hostport).is_ok() {
@@ -192,6 +195,35 @@ pub fn raft_node(id: &str) -> Server {
         addr,
         child,
         _dir: Some(dir),
+    }
+}
+
+/// A server of `program` (the `bao` binary, or a link to it under another name, e.g. `vault`)
+/// with the configuration `config` (HCL, written to `dir/<log_name>.hcl`; its log goes to
+/// `dir/<log_name>.log`), answering at `addr` (http:// or https://127.0.0.1:port). Returns once
+/// the port accepts connections. `dir` is the caller's: it outlives the server, so a test can
+/// stop the server (drop it) and start another on the same storage.
+pub fn server_with_config(
+    program: &std::path::Path,
+    dir: &std::path::Path,
+    log_name: &str,
+    config: &str,
+    addr: &str,
+) -> Server {
+    let cfg = dir.join(format!("{log_name}.hcl"));
+    std::fs::write(&cfg, config).unwrap();
+    let log = std::fs::File::create(dir.join(format!("{log_name}.log"))).unwrap();
+    let child = Command::new(program)
+        .args(["server", &format!("-config={}", cfg.display())])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("bao starts");
+    wait_listening(addr);
+    Server {
+        addr: addr.to_string(),
+        child,
+        _dir: None,
     }
 }
 

@@ -1,8 +1,12 @@
 //! wd-vault: the Vault / OpenBao client that wd-secrets and wd-transit share.
 //!
 //! Connection settings come the way the `vault`/`bao` CLIs take them (`VAULT_ADDR`,
-//! `VAULT_TOKEN` or `~/.vault-token`, `VAULT_CACERT`, `VAULT_NAMESPACE`, `VAULT_SKIP_VERIFY`)
-//! or from flags, plus Kubernetes auth from inside a pod (`--k8s-role`). Every failure is a
+//! `VAULT_TOKEN` or `~/.vault-token`, `VAULT_CACERT`, `VAULT_TLS_SERVER_NAME`,
+//! `VAULT_NAMESPACE`, `VAULT_SKIP_VERIFY`) or from flags, plus Kubernetes auth from inside a pod
+//! (`--k8s-role`). `VAULT_CACERT` is the only trust (as for the CLI); `VAULT_TLS_SERVER_NAME`
+//! verifies the certificate against a name other than the address's host, e.g. a pod's DNS name
+//! reached through `kubectl port-forward` on 127.0.0.1: the URL's host becomes the name and the
+//! client resolves it to the address's host, so rustls' normal checks apply to the name. Every failure is a
 //! [`WdError`]: unreachable, sealed or refused → exit 3, with a message that never contains a
 //! token or secret value.
 //!
@@ -17,7 +21,8 @@ pub mod token;
 pub mod transit;
 
 use serde_json::Value;
-use std::path::PathBuf;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
 use vaultrs::error::ClientError;
@@ -51,6 +56,18 @@ pub struct VaultArgs {
         hide_env_values = true
     )]
     pub cacert: Option<PathBuf>,
+    /// Verify Vault's certificate against NAME (and send it as SNI) while the TCP connection
+    /// goes to the address's host:port, e.g. `https://127.0.0.1:43121` through `kubectl
+    /// port-forward` with NAME `vault-0.vault-internal.vault.svc`. A DNS name (not an IP, no
+    /// port); used for https addresses only. Verification is never relaxed by it.
+    #[arg(
+        id = "vault_tls_server_name",
+        long = "vault-tls-server-name",
+        env = "VAULT_TLS_SERVER_NAME",
+        value_name = "NAME",
+        hide_env_values = true
+    )]
+    pub tls_server_name: Option<String>,
     /// Vault Enterprise / OpenBao namespace.
     #[arg(
         id = "vault_namespace",
@@ -87,7 +104,11 @@ pub struct Vault {
     rt: tokio::runtime::Runtime,
     pub client: VaultClient,
     http: reqwest::Client,
+    /// The address as given (shown in messages).
     pub addr: String,
+    /// The URL requests go to: `addr`, or with `--vault-tls-server-name` its host replaced by
+    /// that name (which the client resolves to the address's host).
+    base: String,
     token: String,
     namespace: Option<String>,
 }
@@ -102,6 +123,67 @@ fn token_file() -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
+/// Where requests go with `--vault-tls-server-name`: the URL with the name as its host (what
+/// rustls verifies the certificate against and sends as SNI) and the socket addresses of the
+/// address's own host, which the client resolves the name to.
+struct Pinned {
+    base: String,
+    name: String,
+    to: Vec<SocketAddr>,
+}
+
+/// The server name of `--vault-tls-server-name`: a DNS name (RFC 1123 labels, at most 253
+/// characters); anything else is bad input (exit 2) before any connection is tried. An IP is
+/// refused: the client connects to an IP directly, so there is nothing to redirect.
+pub fn check_server_name(name: &str) -> WdResult<()> {
+    let flag = "--vault-tls-server-name/VAULT_TLS_SERVER_NAME";
+    if name.parse::<std::net::IpAddr>().is_ok() {
+        return Err(WdError::input(format!("{flag} {name:?}: an IP address; put it in the address instead (--vault-addr https://{name}:8200)")));
+    }
+    let labels_ok = name.split('.').all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    });
+    if name.is_empty() || name.len() > 253 || !labels_ok {
+        return Err(WdError::input(format!("{flag} {name:?}: not a DNS name (letters, digits, '-' and dots; no scheme, port or '*'); pass one of the names in Vault's certificate, e.g. vault.vault.svc")));
+    }
+    Ok(())
+}
+
+fn pin(addr: &str, name: &str) -> WdResult<Pinned> {
+    let url = reqwest::Url::parse(addr).map_err(|e| {
+        WdError::input(format!(
+            "--vault-addr/VAULT_ADDR: {addr:?} is not a URL ({e})"
+        ))
+    })?;
+    let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
+    let port = url.port_or_known_default().unwrap_or(443);
+    // The address's host is looked up here (once), the name never is.
+    let to: Vec<SocketAddr> = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => (host, port)
+            .to_socket_addrs()
+            .map_err(|e| unreachable(addr, &format!("cannot resolve {host}: {e}")))?
+            .collect(),
+    };
+    let mut base = url.clone();
+    let bad = |why: &dyn std::fmt::Display| {
+        WdError::input(format!(
+            "--vault-tls-server-name/VAULT_TLS_SERVER_NAME {name:?}: cannot be the host of {addr} ({why})"
+        ))
+    };
+    base.set_host(Some(name)).map_err(|e| bad(&e))?;
+    base.set_port(Some(port)).map_err(|()| bad(&"no port"))?;
+    Ok(Pinned {
+        base: base.as_str().trim_end_matches('/').to_string(),
+        name: name.to_ascii_lowercase(),
+        to,
+    })
+}
+
 impl Vault {
     /// Connects (no request is made unless Kubernetes auth is used).
     pub fn connect(args: &VaultArgs) -> WdResult<Vault> {
@@ -114,6 +196,21 @@ impl Vault {
         if !(addr.starts_with("http://") || addr.starts_with("https://")) {
             return Err(WdError::input(format!("--vault-addr/VAULT_ADDR: {addr:?} is not an http(s) URL; e.g. https://vault.example.org:8200")));
         }
+        if let Some(name) = &args.tls_server_name {
+            check_server_name(name)?;
+        }
+        let cas = match &args.cacert {
+            Some(ca) => Some(read_ca(ca)?),
+            None => None,
+        };
+        // The Vault CLI uses VAULT_TLS_SERVER_NAME for https only; so do we.
+        let pinned = match &args.tls_server_name {
+            Some(name) if addr.starts_with("https://") => Some(pin(&addr, name)?),
+            _ => None,
+        };
+        let base = pinned
+            .as_ref()
+            .map_or_else(|| addr.clone(), |p| p.base.clone());
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -124,41 +221,51 @@ impl Vault {
             .filter(|t| !t.is_empty())
             .or_else(token_file)
             .unwrap_or_default();
-        let make = |token: &str| -> WdResult<(VaultClient, reqwest::Client)> {
+        // One reqwest client serves the direct calls and vaultrs (its `http` is swapped in
+        // below): vaultrs builds its own from file paths and knows no server name.
+        let mut http = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .tls_danger_accept_invalid_certs(args.skip_verify);
+        if addr.starts_with("http://") {
+            // as vaultrs does for http (reqwest#2988): no platform roots needed, none loaded
+            http = http.tls_certs_only(Vec::new());
+        } else if let Some(cas) = &cas {
+            // VAULT_CACERT means "trust these", as for the Vault CLI (Go's RootCAs): only these.
+            http = http.tls_certs_only(cas.clone());
+        }
+        if let Some(p) = &pinned {
+            http = http.resolve_to_addrs(&p.name, &p.to);
+        }
+        // With a CA given, a client that cannot be built is the CA's fault (bad input).
+        let setup = |what: &str, e: &dyn std::fmt::Display| {
+            match &args.cacert {
+            Some(ca) => WdError::input(format!(
+                "--vault-cacert/VAULT_CACERT {}: cannot be used ({e}); pass the PEM CA of Vault's certificate",
+                ca.display()
+            )),
+            None => WdError::unreachable(format!("cannot set up the {what} ({e})")),
+        }
+        };
+        let http = http.build().map_err(|e| setup("HTTP client", &e))?;
+        let make = |token: &str| -> WdResult<VaultClient> {
             let mut b = VaultClientSettingsBuilder::default();
-            b.address(&addr)
+            // no CA paths: vaultrs' own client is replaced by `http`, which has them
+            b.address(&base)
                 .token(token)
                 .timeout(Some(TIMEOUT))
+                .ca_certs(Vec::new())
                 .verify(!args.skip_verify);
             if let Some(ns) = &args.namespace {
                 b.namespace(Some(ns.clone()));
             }
-            let mut http = reqwest::Client::builder()
-                .timeout(TIMEOUT)
-                .danger_accept_invalid_certs(args.skip_verify);
-            if let Some(ca) = &args.cacert {
-                let cert = read_ca(ca)?;
-                b.ca_certs(vec![ca.display().to_string()]);
-                http = http.add_root_certificate(cert);
-            }
             let settings = b
                 .build()
                 .map_err(|e| WdError::input(format!("Vault settings: {e}")))?;
-            // With a CA given, a client that cannot be built is the CA's fault (bad input).
-            let setup = |what: &str, e: &dyn std::fmt::Display| {
-                match &args.cacert {
-                Some(ca) => WdError::input(format!(
-                    "--vault-cacert/VAULT_CACERT {}: cannot be used ({e}); pass the PEM CA of Vault's certificate",
-                    ca.display()
-                )),
-                None => WdError::unreachable(format!("cannot set up the {what} ({e})")),
-            }
-            };
-            let client = VaultClient::new(settings).map_err(|e| setup("Vault client", &e))?;
-            let http = http.build().map_err(|e| setup("HTTP client", &e))?;
-            Ok((client, http))
+            let mut client = VaultClient::new(settings).map_err(|e| setup("Vault client", &e))?;
+            client.http.http = http.clone();
+            Ok(client)
         };
-        let (mut client, mut http) = make(&token)?;
+        let mut client = make(&token)?;
         if let Some(role) = &args.k8s_role {
             let jwt = std::fs::read_to_string(&args.k8s_jwt)
                 .map_err(|e| wd_core::fsio::io_input_error(&args.k8s_jwt, &e))?;
@@ -171,7 +278,7 @@ impl Vault {
                 ))
                 .map_err(|e| map_err(&addr, &format!("Kubernetes login as role {role}"), e))?;
             token = auth.client_token;
-            (client, http) = make(&token)?;
+            client = make(&token)?;
         }
         if need_token && token.is_empty() {
             return Err(WdError::input("no Vault token: set VAULT_TOKEN, pass --vault-token, write ~/.vault-token, or use --k8s-role"));
@@ -181,6 +288,7 @@ impl Vault {
             client,
             http,
             addr,
+            base,
             token,
             namespace: args.namespace.clone(),
         })
@@ -202,7 +310,7 @@ impl Vault {
         path: &str,
         body: Option<&Value>,
     ) -> WdResult<(u16, Value)> {
-        let url = format!("{}/v1/{}", self.addr, path.trim_start_matches('/'));
+        let url = format!("{}/v1/{}", self.base, path.trim_start_matches('/'));
         let mut req = self.http.request(method, &url);
         if !self.token.is_empty() {
             req = req.header("X-Vault-Token", &self.token);
@@ -217,12 +325,12 @@ impl Vault {
             let resp = req
                 .send()
                 .await
-                .map_err(|e| unreachable(&self.addr, &e.to_string()))?;
+                .map_err(|e| unreachable(&self.addr, &describe(&e)))?;
             let status = resp.status().as_u16();
             let text = resp
                 .text()
                 .await
-                .map_err(|e| unreachable(&self.addr, &e.to_string()))?;
+                .map_err(|e| unreachable(&self.addr, &describe(&e)))?;
             let v = if text.trim().is_empty() {
                 Value::Null
             } else {
@@ -274,30 +382,37 @@ impl Vault {
 
 /// The CA file of `--vault-cacert`: readable, and PEM with at least one certificate; anything
 /// else is bad input (exit 2) naming the file, before any connection is tried.
-fn read_ca(ca: &std::path::Path) -> WdResult<reqwest::Certificate> {
-    let pem = std::fs::read(ca).map_err(|e| {
+fn read_ca(ca: &Path) -> WdResult<Vec<reqwest::Certificate>> {
+    let pem = read_pem_certs(
+        ca,
+        "--vault-cacert/VAULT_CACERT",
+        "the PEM CA of Vault's certificate",
+    )?;
+    reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
         WdError::input(format!(
-            "--vault-cacert/VAULT_CACERT {}: cannot read it ({e}); pass the PEM CA of Vault's certificate",
+            "--vault-cacert/VAULT_CACERT {}: not a PEM certificate ({e}); pass the PEM CA of Vault's certificate",
             ca.display()
         ))
-    })?;
-    let not_pem = || {
-        WdError::input(format!(
-            "--vault-cacert/VAULT_CACERT {}: not a PEM certificate (no -----BEGIN CERTIFICATE----- block); pass the PEM CA of Vault's certificate",
-            ca.display()
-        ))
-    };
-    if !pem
-        .windows(b"-----BEGIN CERTIFICATE-----".len())
-        .any(|w| w == b"-----BEGIN CERTIFICATE-----")
-    {
-        return Err(not_pem());
+    })
+}
+
+/// A PEM file of CA certificates given with `flag`: readable, and at least one certificate that
+/// parses; its text. Anything else is bad input (exit 2) naming the flag, the file and `want`.
+pub fn read_pem_certs(path: &Path, flag: &str, want: &str) -> WdResult<String> {
+    let bad = |why: &str| WdError::input(format!("{flag} {}: {why}; pass {want}", path.display()));
+    let bytes = std::fs::read(path).map_err(|e| bad(&format!("cannot read it ({e})")))?;
+    let text = String::from_utf8(bytes).map_err(|_| bad("not a PEM certificate (not text)"))?;
+    if !text.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(bad(
+            "not a PEM certificate (no -----BEGIN CERTIFICATE----- block)",
+        ));
     }
-    let mut certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| not_pem())?;
-    if certs.is_empty() {
-        return Err(not_pem());
+    match reqwest::Certificate::from_pem_bundle(text.as_bytes()) {
+        Ok(certs) if !certs.is_empty() => Ok(text),
+        _ => Err(bad(
+            "not a PEM certificate (its certificate block does not parse)",
+        )),
     }
-    Ok(certs.remove(0))
 }
 
 /// Whether an answer is a KV v2 mount still upgrading its storage right after it was enabled.
@@ -332,9 +447,76 @@ pub fn errors_of(body: &Value) -> Vec<String> {
 fn unreachable(addr: &str, detail: &str) -> WdError {
     // reqwest's message may carry the URL, never a header value.
     let detail = detail.split(" for url").next().unwrap_or(detail);
-    WdError::unreachable(format!(
-        "cannot reach Vault at {addr} ({detail}); check VAULT_ADDR and that the server runs"
-    ))
+    let fix = if detail.contains("certificate") {
+        "check --vault-cacert/VAULT_CACERT and --vault-tls-server-name/VAULT_TLS_SERVER_NAME"
+    } else {
+        "check VAULT_ADDR and that the server runs"
+    };
+    WdError::unreachable(format!("cannot reach Vault at {addr} ({detail}); {fix}"))
+}
+
+/// An HTTP client error with the TLS verdict it carries: reqwest's own message says only "error
+/// sending request"; the rustls error below it (found by type, not text) says which check failed.
+fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(tls) = rustls_error(err) {
+            return format!("TLS: {}", tls_verdict(tls));
+        }
+        cur = err.source();
+    }
+    e.to_string()
+}
+
+/// The rustls error in `e`: itself, or inside (nested) io::Errors, where hyper and tokio-rustls
+/// put it (io::Error::source skips the wrapped error, so the chain alone does not reach it).
+fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let inner = e.downcast_ref::<std::io::Error>()?.get_ref()?;
+    rustls_error(inner)
+}
+
+/// rustls' verdict in words; a name mismatch names the expected name and, briefly, the names
+/// the certificate has.
+fn tls_verdict(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(C::NotValidForNameContext {
+            expected,
+            presented,
+        }) => {
+            // webpki spells them DnsName("…") / IpAddress(…): the names alone
+            let names: Vec<&str> = presented
+                .iter()
+                .take(4)
+                .map(|p| {
+                    p.strip_prefix("DnsName(\"")
+                        .and_then(|n| n.strip_suffix("\")"))
+                        .unwrap_or(p)
+                })
+                .collect();
+            let more = presented.len().saturating_sub(names.len());
+            format!(
+                "certificate name mismatch: it is not for {:?}, it is for {}{}",
+                expected.to_str(),
+                names.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            )
+        }
+        rustls::Error::InvalidCertificate(C::NotValidForName) => {
+            "certificate name mismatch: it is not for the name connected to".into()
+        }
+        rustls::Error::InvalidCertificate(C::UnknownIssuer) => {
+            "the certificate was not issued by a trusted CA (unknown issuer)".into()
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Maps a vaultrs error to a one-line WdError naming what was attempted and the fix.
@@ -369,7 +551,7 @@ pub fn map_err(addr: &str, what: &str, e: ClientError) -> WdError {
                 ))
             }
         }
-        ClientError::RestClientError { source } => unreachable(addr, &source.to_string()),
+        ClientError::RestClientError { source } => unreachable(addr, &describe(&source)),
         other => WdError::unreachable(format!("{what}: {other}")),
     }
 }
@@ -397,6 +579,63 @@ mod tests {
         assert!(
             total >= Duration::from_secs(5) && total <= Duration::from_secs(12),
             "{total:?}"
+        );
+    }
+
+    #[test]
+    fn a_server_name_is_a_dns_name_and_nothing_else() {
+        for ok in [
+            "vault.vault.svc",
+            "vault-0.vault-internal.vault.svc.cluster.local",
+            "localhost",
+        ] {
+            assert!(check_server_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "vault_0",
+            "*.vault.svc",
+            "https://vault.vault.svc",
+            "vault.vault.svc:8200",
+            "a..b",
+            "-a.b",
+            "127.0.0.1",
+            "::1",
+        ] {
+            let e = check_server_name(bad).unwrap_err();
+            assert_eq!(e.exit, wd_core::Exit::Usage, "{bad}");
+            assert!(
+                e.message
+                    .starts_with("--vault-tls-server-name/VAULT_TLS_SERVER_NAME"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_pinned_address_keeps_its_port_and_connects_to_its_own_host() {
+        let p = pin(
+            "https://127.0.0.1:43121",
+            "vault-0.vault-internal.vault.svc",
+        )
+        .unwrap();
+        assert_eq!(p.base, "https://vault-0.vault-internal.vault.svc:43121");
+        assert_eq!(p.to, ["127.0.0.1:43121".parse::<SocketAddr>().unwrap()]);
+        let p = pin("https://[::1]", "Vault.Vault.svc").unwrap();
+        assert_eq!(
+            p.base, "https://vault.vault.svc",
+            "lower-cased; 443 is https' own port"
+        );
+        assert_eq!(p.name, "vault.vault.svc");
+        assert_eq!(p.to, ["[::1]:443".parse::<SocketAddr>().unwrap()]);
+        let p = pin("https://localhost:8200", "vault.vault.svc").unwrap();
+        assert!(
+            !p.to.is_empty()
+                && p.to
+                    .iter()
+                    .all(|a| a.ip().is_loopback() && a.port() == 8200),
+            "{:?}",
+            p.to
         );
     }
 

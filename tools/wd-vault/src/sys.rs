@@ -65,12 +65,18 @@ impl Vault {
         self.seal_status()
     }
 
-    /// Joins this node to the raft cluster of `leader` (direct: not in vaultrs).
-    pub fn raft_join(&self, leader: &str) -> WdResult<()> {
+    /// Joins this node to the raft cluster of `leader` (direct: not in vaultrs). `leader_ca_cert`
+    /// (PEM) is the CA this node verifies an https leader's certificate with (`leader_ca_cert` of
+    /// `sys/storage/raft/join`).
+    pub fn raft_join(&self, leader: &str, leader_ca_cert: Option<&str>) -> WdResult<()> {
+        let mut body = json!({"leader_api_addr": leader});
+        if let Some(ca) = leader_ca_cert {
+            body["leader_ca_cert"] = json!(ca);
+        }
         let v = self.raw_ok(
             Method::POST,
             "sys/storage/raft/join",
-            Some(&json!({"leader_api_addr": leader})),
+            Some(&body),
             "join the raft cluster",
         )?;
         if v["joined"].as_bool() == Some(false) {
