@@ -6,6 +6,7 @@
 //! Not here: reading compose files (wd-inventory) or talking to Vault (wd-secrets).
 
 pub mod context;
+pub mod hbs;
 pub mod outset;
 pub mod plan;
 pub mod preload;

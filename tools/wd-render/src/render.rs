@@ -140,6 +140,11 @@ impl Templates {
             template.to_string(),
             wd_core::fsio::sha256_hex(src.as_bytes()),
         );
+        // The subset config/templates use compiles in linear time (src/hbs.rs) to the same
+        // Template; anything else goes to handlebars' own compiler, errors included.
+        if let Some(t) = crate::hbs::compile(&src, template) {
+            return Ok(t);
+        }
         Template::compile_with_name(&src, template.to_string()).map_err(|e| {
             let pos = e
                 .pos()
