@@ -522,7 +522,11 @@ fn a_node_joins_an_https_leader_verifying_it_with_the_leader_ca_cert() {
         &["--vault-cacert", s(&ca), "--leader-ca-cert", s(&stranger)],
     );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(stderr(&o).contains("join"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("join the raft cluster of") && stderr(&o).contains("--leader-ca-cert"),
+        "{}",
+        stderr(&o)
+    );
     // a --leader-ca-cert that is no certificate: bad input before any node is asked
     let o = init(
         &[leader, two],

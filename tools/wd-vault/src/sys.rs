@@ -73,12 +73,17 @@ impl Vault {
         if let Some(ca) = leader_ca_cert {
             body["leader_ca_cert"] = json!(ca);
         }
-        let v = self.raw_ok(
-            Method::POST,
-            "sys/storage/raft/join",
-            Some(&body),
-            "join the raft cluster",
-        )?;
+        let (status, v) = self.raw(Method::POST, "sys/storage/raft/join", Some(&body))?;
+        if !(200..300).contains(&status) {
+            // Vault's answer ("failed to get raft challenge") does not say why: the usual causes
+            let e = self.status_error(&format!("join the raft cluster of {leader}"), status, &v);
+            let hint = if leader.starts_with("https://") {
+                "the node must reach it and trust its certificate for that name (--leader-ca-cert)"
+            } else {
+                "the node must reach it"
+            };
+            return Err(WdError::unreachable(format!("{}; {hint}", e.message)));
+        }
         if v["joined"].as_bool() == Some(false) {
             return Err(WdError::unreachable(format!("{}: the raft join to {leader} was not accepted; check that the leader is unsealed and reachable", self.addr)));
         }
