@@ -11,6 +11,9 @@ locals {
   # own node: with fewer than 3 nodes, vault-1/2 would stay Pending forever. One voter then.
   vault_ha  = !local.local && var.node_count >= 3 ? 3 : 1
   vault_ids = [for i in range(local.vault_ha) : "vault-${i}"]
+  # vault-helm 0.28.1's default server image (values.yaml server.image), written out once: the
+  # chart and the TLS reload sidecar run it
+  vault_image = { repository = "hashicorp/vault", tag = "1.17.2" }
   # kind maps the host's 80/443 to the node labelled ingress-ready (bootstrap/local-kind):
   # ingress-nginx must listen there with hostPorts to be reached from the host.
   host_ports = var.cluster_type == "kind"
@@ -223,10 +226,22 @@ resource "helm_release" "vault" {
   version    = "0.28.1"
   namespace  = kubernetes_namespace_v1.ns["vault"].metadata[0].name
   # Pods stay unready (sealed) until initialised: waiting here would time out by design.
-  wait   = false
-  values = [templatefile("${local.values}/vault.yaml", { profile = var.profile, replicas = local.vault_ha, peers = local.vault_ids })]
-  # ServiceMonitor (serverTelemetry) needs the CRDs; its PVCs need a StorageClass (EBS on eks).
-  depends_on = [helm_release.kube_prometheus_stack, helm_release.aws_ebs_csi_driver]
+  wait = false
+  values = [templatefile("${local.values}/vault.yaml", {
+    profile          = var.profile
+    replicas         = local.vault_ha
+    peers            = local.vault_ids
+    image_repository = local.vault_image.repository
+    image_tag        = local.vault_image.tag
+    # Vault's listener on the internal CA (pki.tf, vault_tls = "on")
+    tls           = local.vault_tls
+    tls_secret    = local.vault_tls_secret
+    ca_configmap  = local.vault_ca_configmap
+    reload_script = file("${path.module}/vault/tls-reload.sh")
+  })]
+  # ServiceMonitor (serverTelemetry) needs the CRDs; its PVCs need a StorageClass (EBS on eks);
+  # with TLS the pods mount the CA's root (pki.tf; the certificate is issued a step before).
+  depends_on = [helm_release.kube_prometheus_stack, helm_release.aws_ebs_csi_driver, kubernetes_config_map_v1.vault_ca]
 }
 
 resource "helm_release" "external_secrets" {

@@ -4,8 +4,8 @@ output "ingress_lb_address" {
 }
 
 output "vault_address" {
-  description = "In-cluster address of Vault's API."
-  value       = "http://vault.vault.svc:8200"
+  description = "In-cluster address of Vault's API: https (verified against the internal CA's root) once vault_tls is on (pki.tf)."
+  value       = local.vault_address
 }
 
 output "argocd_admin_secret_name" {

@@ -10,6 +10,25 @@ locals {
   internal_ca_sa     = "wd-vault-issuer"      # wd-secrets --pki-service-account
   internal_ca_role   = "waltid-cert-manager"  # wd-secrets: <--release>-cert-manager
   internal_ca_path   = "pki/sign/wd-internal" # wd-secrets --pki-mount / --pki-role
+
+  # Vault's own listener on this CA (variable vault_tls; docs/runbooks/internal-ca.md "Vault's
+  # listener"). Vault cannot sign its own certificate before it is unsealed and the CA exists, so
+  # `k8s-deploy.sh up` walks off -> certificate (issued while Vault still serves plain HTTP) ->
+  # on (the listener serves it, every client verifies it against the root; Vault's pods restart,
+  # updateStrategy OnDelete, and are unsealed again).
+  vault_tls_cert     = contains(["certificate", "on"], var.vault_tls)
+  vault_tls          = var.vault_tls == "on"
+  vault_tls_secret   = "vault-server-tls"
+  vault_ca_configmap = "wd-vault-ca"
+  # the Service (vault-helm 0.28.1: vault, vault-active, vault-internal headless) and each pod by
+  # its headless name; .svc and .svc.cluster.local only: the role signs no short name
+  vault_dns_names = flatten([
+    for n in concat(["vault", "vault-active", "vault-internal"], [for id in local.vault_ids : "${id}.vault-internal"]) :
+    ["${n}.vault.svc", "${n}.vault.svc.cluster.local"]
+  ])
+  vault_service = "vault.vault.svc:8200" # k8s-deploy.sh reads it (the https server name, the Transit URL)
+  vault_address = "${local.vault_tls ? "https" : "http"}://${local.vault_service}"
+  vault_ca_pem  = local.vault_tls ? file(var.vault_ca_pem_path) : ""
 }
 
 # The identity the issuer logs in to Vault with: cert-manager requests a 10-minute token for it
@@ -50,9 +69,9 @@ resource "kubectl_manifest" "internal_ca_token_binding" {
   depends_on = [kubectl_manifest.internal_ca_token_role]
 }
 
-# cert-manager v1.16.1 VaultIssuer: server, path (<mount>/sign/<role>), auth.kubernetes
-# {mountPath, role, serviceAccountRef.name}. Vault's API is plain HTTP on the pod network
-# (README "Not set up here"), so no caBundle.
+# cert-manager v1.16.1 VaultIssuer: server, path (<mount>/sign/<role>), caBundle (base64 PEM),
+# auth.kubernetes {mountPath, role, serviceAccountRef.name}. Plain HTTP until Vault's listener is
+# on TLS (vault_tls = "on"), then https verified against the CA's root.
 resource "kubectl_manifest" "internal_ca_issuer" {
   count = local.internal_ca ? 1 : 0
   yaml_body = yamlencode({
@@ -60,8 +79,8 @@ resource "kubectl_manifest" "internal_ca_issuer" {
     kind       = "ClusterIssuer"
     metadata   = { name = local.internal_ca_issuer }
     spec = {
-      vault = {
-        server = "http://vault.vault.svc:8200"
+      vault = merge(local.vault_tls ? { caBundle = base64encode(local.vault_ca_pem) } : {}, {
+        server = local.vault_address
         path   = local.internal_ca_path
         auth = {
           kubernetes = {
@@ -70,9 +89,44 @@ resource "kubectl_manifest" "internal_ca_issuer" {
             serviceAccountRef = { name = local.internal_ca_sa }
           }
         }
-      }
+      })
     }
   })
   # The CRD and its webhook come with the release; the token needs the RBAC above.
   depends_on = [helm_release.cert_manager, helm_release.vault, kubectl_manifest.internal_ca_sa, kubectl_manifest.internal_ca_token_binding]
+}
+
+# Vault's listener certificate (vault_tls "certificate" or "on"): every name a client dials.
+# ECDSA P-256, 90 days renewed at 30 (the internal CA's other certificates; runbook); the
+# reload sidecar makes Vault serve a renewed one (values/vault.yaml).
+resource "kubectl_manifest" "vault_server_certificate" {
+  count = local.vault_tls_cert ? 1 : 0
+  yaml_body = yamlencode({
+    apiVersion = "cert-manager.io/v1"
+    kind       = "Certificate"
+    metadata   = { name = local.vault_tls_secret, namespace = "vault" }
+    spec = {
+      secretName  = local.vault_tls_secret
+      issuerRef   = { group = "cert-manager.io", kind = "ClusterIssuer", name = local.internal_ca_issuer }
+      commonName  = local.vault_dns_names[0]
+      dnsNames    = local.vault_dns_names
+      duration    = "2160h"
+      renewBefore = "720h"
+      privateKey  = { algorithm = "ECDSA", size = 256, rotationPolicy = "Always" }
+      usages      = ["server auth", "digital signature", "key encipherment"]
+    }
+  })
+  depends_on = [kubectl_manifest.internal_ca_issuer, kubernetes_namespace_v1.ns]
+}
+
+# The CA's root where Vault's pods (raft retry_join, the CLI) and Prometheus's ServiceMonitor
+# (same namespace) read it; public.
+resource "kubernetes_config_map_v1" "vault_ca" {
+  count = local.vault_tls ? 1 : 0
+  metadata {
+    name      = local.vault_ca_configmap
+    namespace = kubernetes_namespace_v1.ns["vault"].metadata[0].name
+    labels    = { "app.kubernetes.io/managed-by" = "terraform" }
+  }
+  data = { "ca.crt" = local.vault_ca_pem }
 }

@@ -163,6 +163,31 @@ variable "internal_ca" {
   default     = false
 }
 
+variable "vault_tls" {
+  description = "Vault's own listener on the internal CA (issue 16 option 1; pki.tf, docs/runbooks/internal-ca.md \"Vault's listener\"): off; certificate (cert-manager issues Certificate vault-server-tls from vault-internal while Vault still serves plain HTTP); on (Vault serves it on 8200, every client uses https with the CA's root; needs vault_ca_pem_path). `k8s-deploy.sh up` walks off -> certificate -> on with internal_ca once `wd-secrets --pki` has run. Cost: one sidecar per Vault pod (8 MiB requested)."
+  type        = string
+  default     = "off"
+  validation {
+    condition     = contains(["off", "certificate", "on"], var.vault_tls)
+    error_message = "vault_tls must be off, certificate or on."
+  }
+  validation {
+    condition     = var.vault_tls == "off" || var.internal_ca
+    error_message = "vault_tls needs internal_ca = true (the certificate is signed by the internal CA)."
+  }
+  validation {
+    # can(): Terraform evaluates both sides of ||, and file("") fails (a directory)
+    condition     = var.vault_tls != "on" || can(regex("-----BEGIN CERTIFICATE-----", file(var.vault_ca_pem_path)))
+    error_message = "vault_tls = \"on\" needs vault_ca_pem_path: the internal CA's root (PEM) that `wd-secrets policies --apply --pki --pki-ca-out FILE` wrote."
+  }
+}
+
+variable "vault_ca_pem_path" {
+  description = "With vault_tls = \"on\": the internal CA's root (PEM; public) that Vault's clients verify its certificate against (`wd-secrets policies --apply --pki --pki-ca-out FILE`)."
+  type        = string
+  default     = ""
+}
+
 variable "istio_ambient" {
   description = "Istio 1.28 ambient mode (issue 16 option 5, terraform/platform/istio.tf): base, istiod, istio-cni, ztunnel in istio-system; the scenario's namespace joins by label (terraform/workloads istio_ambient). Off by default on every profile: it rewires every node's pod networking (CNI chaining) and adds 320 MiB of requests on local (docs/platform.md)."
   type        = bool

@@ -11,7 +11,10 @@ locals {
     for s in local.plan.secrets : s.name => local.external && (s.policy.format == "external" || contains(s.consumers, "vault"))
   }
   in_cluster_store_name = "${var.store_name}-in-cluster"
-  in_cluster_vault = {
+  # Vault's listener on the internal CA (terraform/platform vault_tls): https, verified against the root
+  vault_tls      = startswith(var.vault_address, "https://")
+  in_cluster_tls = local.vault_tls ? { caBundle = base64encode(file(var.internal_ca_pem_path)) } : {}
+  in_cluster_vault_auth = {
     server  = var.vault_address
     path    = local.plan.kvMount
     version = "v2"
@@ -23,6 +26,7 @@ locals {
       }
     }
   }
+  in_cluster_vault = merge(local.in_cluster_vault_auth, local.in_cluster_tls)
   static_store_vault = merge(
     local.external ? {
       server  = var.external_vault.address
@@ -35,7 +39,8 @@ locals {
           serviceAccountRef = { name = "external-secrets", namespace = "external-secrets" }
         }
       }
-    } : local.in_cluster_vault,
+    } : local.in_cluster_vault_auth,
+    local.external ? {} : local.in_cluster_tls,
     # the external Vault's CA (PEM, base64 as ESO's caBundle wants it); none: a public CA
     { for k, pem in { caBundle = try(var.external_vault.ca_pem, "") } : k => base64encode(pem) if pem != "" },
   )

@@ -10,7 +10,8 @@ locals {
   internal_ca_values = local.internal_ca ? [yamlencode({
     global        = { internalCA = { configMap = local.internal_ca_configmap } }
     "walt-issuer" = { vaultCA = { configMap = local.internal_ca_configmap } }
-    "walt-wallet" = { vaultCA = { configMap = local.internal_ca_configmap } }
+    # Vault on TLS (external_store.tf vault_tls): the wallet's Transit URL is the platform's https one
+    "walt-wallet" = merge({ vaultCA = { configMap = local.internal_ca_configmap } }, local.vault_tls ? { transit = { server = "${var.vault_address}/v1/transit" } } : {})
   })] : []
 }
 

@@ -38,9 +38,17 @@ variable "release" {
 }
 
 variable "vault_address" {
-  description = "Vault address ESO uses (platform output vault_address)."
+  description = "The cluster Vault's address (platform output vault_address): ESO's store, the dynamic-credential generators, the wallet's Transit URL. https (terraform/platform vault_tls on) needs internal_ca_pem_path: its clients verify Vault's certificate against that root."
   type        = string
   default     = "http://vault.vault.svc:8200"
+  validation {
+    condition     = can(regex("^https?://[^/]+$", var.vault_address))
+    error_message = "vault_address must be http(s)://host:port, as terraform/platform's output vault_address gives it."
+  }
+  validation {
+    condition     = !startswith(var.vault_address, "https://") || var.internal_ca_pem_path != ""
+    error_message = "vault_address is https: set internal_ca_pem_path, the internal CA's root that signs Vault's certificate."
+  }
 }
 
 variable "vault_eso_role" {

@@ -33,7 +33,8 @@ def workload_layers():
     assert f'internal_ca_configmap = "{CM}"' in text
     ca = {"global": {"internalCA": {"configMap": CM}}, "walt-issuer": {"vaultCA": {"configMap": CM}}, "walt-wallet": {"vaultCA": {"configMap": CM}}}
     for chart in ("walt-issuer", "walt-wallet"):
-        assert f'"{chart}" = {{ vaultCA = {{ configMap = local.internal_ca_configmap }} }}' in text
+        # (the wallet's layer also carries the https Transit URL when Vault is on TLS: test_vault_tls.py)
+        assert re.search(rf'"{chart}" = (merge\()?\{{ vaultCA = \{{ configMap = local.internal_ca_configmap \}} \}}', text), chart
     assert "global = { mesh = { ambient = true } }" in text
     return ca, {"global": {"mesh": {"ambient": True}}}
 
@@ -166,10 +167,10 @@ def test_the_cluster_issuer_names_what_wd_secrets_creates():
     for name in ("internal_ca_sa", "internal_ca_token_role", "internal_ca_token_binding", "internal_ca_issuer"):
         assert unq(res[("kubectl_manifest", name)]["count"]) == "${local.internal_ca ? 1 : 0}"
     body = str(res[("kubectl_manifest", "internal_ca_issuer")]["yaml_body"])
-    for want in ("serviceAccountRef", "mountPath", "/v1/auth/kubernetes", "http://vault.vault.svc:8200"):
+    for want in ("serviceAccountRef", "mountPath", "/v1/auth/kubernetes", "local.vault_address"):
         assert want in body, want
-    # the Vault address is the platform's output
-    assert "http://vault.vault.svc:8200" in (TF / "platform/outputs.tf").read_text()
+    # the Vault address is the platform's output (http, or https with vault_tls: tests/terraform/test_vault_tls.py)
+    assert "value       = local.vault_address" in (TF / "platform/outputs.tf").read_text()
 
 
 def test_istio_releases_are_one_release_and_off_by_default():

@@ -36,11 +36,28 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 VALUES = ROOT / "terraform/platform/values"
 FACTS_FILE = pathlib.Path(__file__).resolve().parent / "platform_facts.yaml"
 
+def _platform_locals():
+    """The locals of terraform/platform that main.tf passes to values files as they are (Vault's
+    image and its TLS objects' names, pki.tf), read from the module, not restated."""
+    out = {}
+    for block in load_module(TF / "platform")["locals"]:
+        out.update({k: unq(v) for k, v in block.items()})
+    return out
+
+
+_PL = _platform_locals()
+# Vault's values (main.tf helm_release.vault): the same in every profile; `tls` is a switch below.
+_VAULT = dict(image_repository=_PL["vault_image"]["repository"], image_tag=_PL["vault_image"]["tag"], tls=False,
+              tls_secret=_PL["vault_tls_secret"], ca_configmap=_PL["vault_ca_configmap"],
+              reload_script=(TF / "platform/vault/tls-reload.sh").read_text())
 # The variables terraform/platform/main.tf passes per profile (local = kind: metallb, host ports).
 PROFILE_VARS = {
-    "local": dict(profile="local", domain="localtest.me", replicas=1, peers=["vault-0"], host_ports=True, role_arn="", cluster_type="kind"),
-    "prod": dict(profile="prod", domain="example.org", replicas=3, peers=["vault-0", "vault-1", "vault-2"], host_ports=False, role_arn="arn:aws:iam::123456789012:role/waltid-ebs-csi", cluster_type="eks"),
+    "local": dict(profile="local", domain="localtest.me", replicas=1, peers=["vault-0"], host_ports=True, role_arn="", cluster_type="kind", **_VAULT),
+    "prod": dict(profile="prod", domain="example.org", replicas=3, peers=["vault-0", "vault-1", "vault-2"], host_ports=False, role_arn="arn:aws:iam::123456789012:role/waltid-ebs-csi", cluster_type="eks", **_VAULT),
 }
+# Booleans a values file switches on (each rendered both ways under each profile): ingress-nginx's
+# host ports (kind), Vault's listener on the internal CA (vault_tls = "on").
+SWITCHES = ("host_ports", "tls")
 
 
 def facts():
@@ -50,12 +67,17 @@ def facts():
 # ---------------------------------------------------------------- Terraform templatefile(), batched
 
 
+def hcl(v):
+    """A value as an HCL literal: JSON, with template sequences in strings escaped ($${, %%{)."""
+    return json.dumps(v).replace("${", "$${").replace("%{", "%%{")
+
+
 def tf_texts(calls):
     """[(path, vars)] -> [rendered text], all through ONE `terraform console` (templatefile()).
     Piped, the console prints only its last result: one jsonencode() of the whole list."""
     exprs = []
     for path, vars_ in calls:
-        args = ", ".join(f"{k} = {json.dumps(v)}" for k, v in vars_.items())
+        args = ", ".join(f"{k} = {hcl(v)}" for k, v in vars_.items())
         exprs.append(f'templatefile("{path}", {{ {args} }})')
     with tempfile.TemporaryDirectory() as d:
         p = subprocess.run([terraform(), "console"], input=f"jsonencode([{', '.join(exprs)}])\n", capture_output=True, text=True, cwd=d)
@@ -72,9 +94,10 @@ def variants(release):
     out = []
     for prof, allv in PROFILE_VARS.items():
         v = {k: allv[k] for k in keys}
-        if "host_ports" in keys:
-            for hp in (True, False):
-                out.append((f"{prof},host_ports={str(hp).lower()}", dict(v, host_ports=hp)))
+        switch = next((s for s in SWITCHES if s in keys), None)
+        if switch:
+            for on in (True, False):
+                out.append((f"{prof},{switch}={str(on).lower()}", dict(v, **{switch: on})))
         else:
             out.append((prof, v))
     return out
@@ -466,7 +489,7 @@ def _render_all(charts_dir):  # pragma: no cover - needs the upstream charts and
                 for s_ in rule.get("absent_text", []):
                     rule.setdefault("rendered_manifests_contain_it", {})[label] = s_ in manifests
             prof = label.split(",")[0]
-            if "host_ports" not in rel["variables"] or v["host_ports"] == PROFILE_VARS[prof]["host_ports"]:
+            if all(s not in rel["variables"] or v[s] == PROFILE_VARS[prof][s] for s in SWITCHES):
                 rel[prof] = budget(docs)
                 rel[prof]["rendered_from"] = label
         rel["known_value_paths"] = [list(k) for k in sorted(known, key=lambda k: tuple(map(str, k)))]

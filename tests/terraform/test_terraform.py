@@ -191,31 +191,30 @@ def test_every_local_exec_runs_bash():
 
 
 def render(values_file, **vars_):
-    """Terraform's own templatefile(), offline (no configuration, no providers)."""
-    args = ", ".join(f"{k} = {json.dumps(v)}" for k, v in vars_.items())
-    expr = f'jsonencode(templatefile("{values_file}", {{ {args} }}))'
-    with tempfile.TemporaryDirectory() as d:
-        p = subprocess.run([terraform(), "console"], input=expr, capture_output=True, text=True, cwd=d)
-    assert p.returncode == 0, p.stderr
-    return yaml.safe_load(json.loads(json.loads(p.stdout.strip())))
+    """Terraform's own templatefile(), offline (no configuration, no providers), with the variables
+    main.tf passes (test_platform_values.PROFILE_VARS, their one home in the tests)."""
+    from test_platform_values import tf_texts
+
+    (text,) = tf_texts([(values_file, vars_)])
+    return yaml.safe_load(text)
 
 
-PROFILE_VARS = {
-    "local": dict(profile="local", domain="localtest.me", replicas=1, peers=["vault-0"], host_ports=True, role_arn=""),
-    "prod": dict(profile="prod", domain="example.org", replicas=3, peers=["vault-0", "vault-1", "vault-2"], host_ports=False, role_arn="arn:aws:iam::123456789012:role/waltid-ebs-csi"),
-}
+def profile_vars(profile):
+    from test_platform_values import PROFILE_VARS
+
+    return PROFILE_VARS[profile]
 
 
 def test_values_render_with_the_facts():
     v = TF / "platform/values"
-    vault = render(v / "vault.yaml", **PROFILE_VARS["prod"])
+    vault = render(v / "vault.yaml", **profile_vars("prod"))
     assert vault["server"]["ha"]["replicas"] == 3
     assert vault["server"]["ha"]["raft"]["config"].count("retry_join") == 3
-    assert render(v / "vault.yaml", **PROFILE_VARS["local"])["server"]["ha"]["replicas"] == 1
-    loki = render(v / "loki.yaml", **PROFILE_VARS["local"])
+    assert render(v / "vault.yaml", **profile_vars("local"))["server"]["ha"]["replicas"] == 1
+    loki = render(v / "loki.yaml", **profile_vars("local"))
     assert loki["deploymentMode"] == "SingleBinary"
     assert (loki["read"]["replicas"], loki["write"]["replicas"], loki["backend"]["replicas"]) == (0, 0, 0)
-    nginx = render(v / "ingress-nginx.yaml", **PROFILE_VARS["local"])
+    nginx = render(v / "ingress-nginx.yaml", **profile_vars("local"))
     assert nginx["controller"]["podSecurityContext"]["runAsUser"] == 101 and nginx["controller"]["image"]["runAsUser"] == 101
 
 
