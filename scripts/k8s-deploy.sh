@@ -287,7 +287,8 @@ template_umbrella() {
   CA_SETS=()
   if internal_ca_on; then
     local cm; cm=$(internal_ca_configmap) || return
-    CA_SETS=(--set "global.internalCA.configMap=$cm" --set "walt-issuer.vaultCA.configMap=$cm" --set "walt-wallet.vaultCA.configMap=$cm")
+    CA_SETS=(--set "global.internalCA.configMap=$cm" --set "walt-issuer.vaultCA.configMap=$cm" --set "walt-wallet.vaultCA.configMap=$cm"
+      --set "walt-wallet.transit.server=$(vault_url)/v1/transit")
   fi
   option_layers
   helm template "$RELEASE" "$(umbrella_dir)" -n "$NAMESPACE" -f "$OUT/helm/values-waltid.yaml" -f "$(profile_values)" \
@@ -301,7 +302,7 @@ option_layers() {
   OPT_SETS=()
   if [ "${TF_VAR_dynamic_db_credentials:-false}" = true ]; then
     OPT_SETS+=(--set postgres.dynamicCredentials.enabled=true
-      --set "postgres.dynamicCredentials.vault.server=$(tf_default workloads vault_address)"
+      --set "postgres.dynamicCredentials.vault.server=$(vault_url)"
       --set "postgres.dynamicCredentials.vault.role=$RELEASE-db-credentials"
       --set "postgres.dynamicCredentials.vault.serviceAccount=$RELEASE-db-credentials"
       --set walt-wallet.database.usernameFromSecret=true --set keycloak.database.usernameFromSecret=true
@@ -382,6 +383,8 @@ workloads_vars() {
   # still there (destroy removes the ConfigMap from the state either way).
   if internal_ca_on && { [ "${2:-}" = up ] || [ -f "$(internal_ca_pem)" ]; }; then
     WL_VARS+=(-var "internal_ca_pem_path=$(internal_ca_pem)")
+    # Vault on TLS: ESO, the generators and the wallet verify it against that root
+    WL_VARS+=(-var "vault_address=$(vault_url)")
   fi
 }
 
@@ -411,6 +414,38 @@ internal_ca_issuer() { tf_local platform/pki.tf internal_ca_issuer; }
 internal_ca_configmap() { tf_local workloads/internal_ca.tf internal_ca_configmap; }
 # Where wd-secrets writes the CA's root; absolute (terraform runs in the module's directory).
 internal_ca_pem() { case "$OUT" in /*) echo "$OUT/pki/internal-ca.pem" ;; *) echo "$PWD/$OUT/pki/internal-ca.pem" ;; esac; }
+
+# Vault's own listener (terraform/platform vault_tls, pki.tf; docs/runbooks/internal-ca.md "Vault's
+# listener"): with the internal CA on, `up` ends with Vault serving https from that CA, and every
+# client of it verifies the CA's root. Its Service address lives in pki.tf (local vault_service).
+vault_service() { tf_local platform/pki.tf vault_service; }
+vault_url() {
+  local svc; svc=$(vault_service) || return
+  if internal_ca_on; then echo "https://$svc"; else echo "http://$svc"; fi
+}
+# What the platform module last applied in this workspace (after init/workspace select): "on" when
+# its output vault_address is https, else "off" (no state yet: off).
+vault_tls_applied() {
+  local a; a=$(tf platform output -raw vault_address 2>/dev/null) || a=""
+  case "$a" in https://*) echo on ;; *) echo off ;; esac
+}
+# What Vault's existing pods serve, from each pod's own spec (the chart's VAULT_ADDR is https with
+# TLS; pods keep the spec they were created with): on, off, mixed, or nothing when none exists yet.
+vault_pods_tls() {
+  local addrs a on=0 off=0
+  addrs=$(kubectl --kubeconfig "$1" -n vault get pods -l app.kubernetes.io/name=vault,component=server \
+    -o jsonpath='{.items[*].spec.containers[?(@.name=="vault")].env[?(@.name=="VAULT_ADDR")].value}') || return 1
+  for a in $addrs; do case "$a" in https://*) on=1 ;; *) off=1 ;; esac; done
+  if [ "$on" = 1 ] && [ "$off" = 1 ]; then echo mixed; elif [ "$on" = 1 ]; then echo on; elif [ "$off" = 1 ]; then echo off; fi
+}
+# The CA's root Vault's clients verify it with, from the cluster (ConfigMap of pki.tf, public):
+# the record of what Vault serves, also when $OUT was cleaned since the last up.
+fetch_vault_ca() {
+  local kc="$1" cm pem; cm=$(tf_local platform/pki.tf vault_ca_configmap) || return
+  pem=$(kubectl --kubeconfig "$kc" -n vault get configmap "$cm" -o jsonpath='{.data.ca\.crt}') || return
+  case "$pem" in *"-----BEGIN CERTIFICATE-----"*) ;; *) red "k8s-deploy: ConfigMap vault/$cm holds no certificate: Vault serves https but its root is unknown"; return 1 ;; esac
+  mkdir -p "$(dirname "$(internal_ca_pem)")" && printf '%s\n' "$pem" > "$(internal_ca_pem)"
+}
 
 # wd-secrets policies flags of the internal CA: Vault's PKI for the deployment's domain, the
 # platform's issuer name (its Kubernetes-auth audience), the root written for the workloads.
@@ -491,13 +526,37 @@ cmd_up() {
   run_step "app image" load_app_image "$cluster"
   domain=$(rendered_domain)
   step "Platform: terraform/platform (workspace $target)"
+  PLATFORM_VARS=(-var-file="$envf" -var "kubeconfig_path=$kc" -var "lb_mode=$lb" -var "metallb_address_pool=$pool"
+    -var "cluster_type=$ctype" -var "node_count=$nodes" -var "ebs_csi_role_arn=$ebs" -var "domain=$domain")
   run_step "platform init" tf platform init -input=false >/dev/null
   run_step "platform workspace" tf_workspace platform
-  run_step "platform apply" tf platform apply -input=false -auto-approve -var-file="$envf" -var "kubeconfig_path=$kc" \
-    -var "lb_mode=$lb" -var "metallb_address_pool=$pool" -var "cluster_type=$ctype" -var "node_count=$nodes" \
-    -var "ebs_csi_role_arn=$ebs" -var "domain=$domain"
+  # Vault's listener as the last up left it: kept on https while the internal CA is on.
+  local keep_tls=off running
+  if internal_ca_on && [ "$(vault_tls_applied)" = on ]; then
+    keep_tls=on
+    run_step "vault CA" fetch_vault_ca "$kc"
+  fi
+  run_step "platform apply" platform_apply "$keep_tls"
+  VAULT_TLS=$keep_tls
+  running=$(vault_pods_tls "$kc") || exit 1
+  if [ -n "$running" ] && [ "$running" != "$keep_tls" ]; then
+    # Pods that serve another listener than the one applied (the internal CA turned off, or an up
+    # stopped between the https apply and the restart): Vault re-reads it only when it starts.
+    run_step "vault restart" vault_restart "$kc"
+  fi
   step "Secrets: Vault init/unseal, policies, seed, transit keys"
   run_step secrets secrets "$kc"
+  if internal_ca_on && [ "$VAULT_TLS" = off ]; then
+    # Vault cannot sign its own certificate before the CA exists (the step above): issued while it
+    # still serves plain HTTP, then served (docs/runbooks/internal-ca.md "Vault's listener").
+    step "Vault's listener on the internal CA: certificate, https, restart and unseal"
+    run_step "vault certificate" platform_apply certificate
+    run_step "vault certificate ready" vault_certificate_ready "$kc"
+    run_step "vault https" platform_apply on
+    VAULT_TLS=on
+    run_step "vault restart" vault_restart "$kc"
+    green "  Vault serves https from the internal CA ($(vault_url)); its clients verify $(internal_ca_pem)"
+  fi
   step "Workloads: terraform/workloads (workspace $target)"
   run_step "release recovery" recover_release "$kc"
   run_step "workloads init" tf workloads init -input=false >/dev/null
@@ -513,6 +572,9 @@ cmd_up() {
 # Port-forwards to the Vault pods, killed on every exit (an EXIT trap: a RETURN trap does not
 # fire when `set -e` ends the script).
 PF_PIDS=()
+# Vault's listener as the tools reach it (on: https, vault_tls_env), and its pods' --node flags.
+VAULT_TLS=off
+NODES=()
 stop_forwards() {
   local p
   for p in "${PF_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -542,26 +604,88 @@ start_forward() {
   rm -f "$log"; return 1
 }
 
-# Vault runs in the cluster: wait for its pods to run, reach each through a port-forward.
-secrets() {
-  local kc="$1" nodes=() i replicas phase kf transit_url
+# terraform/platform applied with vault_tls = $1 (off, certificate, on: pki.tf) and the cluster's
+# variables of this up (PLATFORM_VARS).
+platform_apply() {
+  local tls=(-var "vault_tls=$1")
+  [ "$1" != on ] || tls+=(-var "vault_ca_pem_path=$(internal_ca_pem)")
+  tf platform apply -input=false -auto-approve "${PLATFORM_VARS[@]}" "${tls[@]}"
+}
+
+# The tools' TLS settings for Vault's listener (VAULT_TLS=on): its root, and a name of its
+# certificate (the port-forward's address is 127.0.0.1). Called in the subshell of a tool run.
+vault_tls_env() {
+  unset VAULT_CACERT VAULT_TLS_SERVER_NAME
+  [ "$VAULT_TLS" = on ] || return 0
+  local svc; svc=$(vault_service) || return
+  VAULT_CACERT="$(internal_ca_pem)" VAULT_TLS_SERVER_NAME="${svc%:*}"
+  export VAULT_CACERT VAULT_TLS_SERVER_NAME
+}
+
+# Waits until pod vault/$2 runs; a pod the StatefulSet has not recreated yet (after a delete) is
+# waited for too (bounded: 60 x 2 s).
+wait_vault_pod() {
+  local kc="$1" pod="$2" i phase
+  for ((i = 0; i < 60; i++)); do
+    kubectl --kubeconfig "$kc" -n vault get pod "$pod" -o name >/dev/null 2>&1 && break
+    sleep 2
+  done
+  if ! kubectl --kubeconfig "$kc" -n vault wait --for=jsonpath='{.status.phase}'=Running "pod/$pod" --timeout=300s >/dev/null; then
+    phase=$(kubectl --kubeconfig "$kc" -n vault get pod "$pod" -o jsonpath='{.status.phase}: {.status.conditions[?(@.type=="PodScheduled")].message}' 2>/dev/null || echo "not found")
+    red "k8s-deploy: Vault pod $pod is not Running ($phase): a Pending pod usually means no StorageClass/PVC or too few nodes for the anti-affinity"
+    return 1
+  fi
+}
+
+# Vault runs in the cluster: wait for its pods to run, reach each through a port-forward (NODES),
+# initialise a new Vault or unseal it with the keys of its init. The leader as the other nodes
+# reach it: its headless-Service name (over https: a name of its certificate, values/vault.yaml).
+vault_unseal() {
+  local kc="$1" i replicas scheme=http leader=http://vault-0.vault-internal:8200
+  if [ "$VAULT_TLS" = on ]; then scheme=https leader=https://vault-0.vault-internal.vault.svc:8200; fi
+  NODES=()
   replicas=$(kubectl --kubeconfig "$kc" -n vault get statefulset vault -o jsonpath='{.spec.replicas}') || return 1
   for ((i = 0; i < replicas; i++)); do
-    if ! kubectl --kubeconfig "$kc" -n vault wait --for=jsonpath='{.status.phase}'=Running "pod/vault-$i" --timeout=300s >/dev/null; then
-      phase=$(kubectl --kubeconfig "$kc" -n vault get pod "vault-$i" -o jsonpath='{.status.phase}: {.status.conditions[?(@.type=="PodScheduled")].message}' 2>/dev/null || echo "not found")
-      red "k8s-deploy: Vault pod vault-$i is not Running ($phase): a Pending pod usually means no StorageClass/PVC or too few nodes for the anti-affinity"
-      return 1
-    fi
+    wait_vault_pod "$kc" "vault-$i" || return 1
     start_forward "$kc" "vault-$i" || return 1
-    nodes+=(--node "http://127.0.0.1:$FWD_PORT")
+    NODES+=(--node "$scheme://127.0.0.1:$FWD_PORT")
   done
-  kf="$(keys_file)"
-  # The Transit URL walt.id calls from inside the cluster (terraform/platform's Vault Service).
-  transit_url="$(tf platform output -raw vault_address)/v1/transit" || return 1
-  wd wd-secrets init "${nodes[@]}" --keys-file "$kf" --leader-api-addr http://vault-0.vault-internal:8200 -q >/dev/null || return 1
   (
+    vault_tls_env || exit 1
+    wd wd-secrets init "${NODES[@]}" --keys-file "$(keys_file)" --leader-api-addr "$leader" -q >/dev/null
+  )
+}
+
+# Vault re-reads its listener's configuration only when it starts, and vault-helm updates its
+# pods only when they are deleted (updateStrategy OnDelete): they are deleted, come back sealed,
+# and are unsealed with the keys of init.
+vault_restart() {
+  local kc="$1"
+  kubectl --kubeconfig "$kc" -n vault delete pod -l app.kubernetes.io/name=vault,component=server --wait=true >/dev/null || return 1
+  vault_unseal "$kc" || return 1
+  stop_forwards
+}
+
+# cert-manager issues Vault's certificate from the internal CA (pki.tf); its ClusterIssuer is
+# checked again as soon as an apply changes it (after failures its own retries back off to 5 min).
+vault_certificate_ready() {
+  local kc="$1" name; name=$(tf_local platform/pki.tf vault_tls_secret) || return
+  kubectl --kubeconfig "$kc" -n vault wait --for=condition=Ready "certificate/$name" --timeout=600s >/dev/null && return 0
+  red "k8s-deploy: certificate vault/$name is not Ready after 10 min: kubectl -n vault describe certificate $name; is ClusterIssuer $(internal_ca_issuer) Ready (kubectl describe clusterissuer)?"
+  return 1
+}
+
+secrets() {
+  local kc="$1" kf transit_url
+  vault_unseal "$kc" || return 1
+  kf="$(keys_file)"
+  # The Transit URL walt.id calls from inside the cluster: the platform's Vault Service, https
+  # with the internal CA (this up ends with Vault on it).
+  transit_url="$(vault_url)/v1/transit" || return 1
+  (
+    vault_tls_env || exit 1
     # The root token reaches the tools through their environment only (never argv, never output).
-    VAULT_ADDR="${nodes[1]}"
+    VAULT_ADDR="${NODES[1]}"
     VAULT_TOKEN="$(sed -n 's/.*"root_token": *"\([^"]*\)".*/\1/p' "$kf")"
     export VAULT_ADDR VAULT_TOKEN
     # chained: this subshell runs inside run_step's condition, where `set -e` does not apply.
@@ -579,6 +703,7 @@ secrets() {
   if [ -n "${WD_EXTERNAL_VAULT_ADDR:-}" ]; then
     # The static secrets: seeded once into the external store, kept (never overwritten) after.
     (
+      unset VAULT_TLS_SERVER_NAME
       VAULT_ADDR="$WD_EXTERNAL_VAULT_ADDR" VAULT_TOKEN="${WD_EXTERNAL_VAULT_TOKEN:-}" VAULT_CACERT="${WD_EXTERNAL_VAULT_CACERT:-}"
       export VAULT_ADDR VAULT_TOKEN VAULT_CACERT
       dyn=()

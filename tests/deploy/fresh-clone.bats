@@ -99,7 +99,7 @@ up_local() {
   # the order: platform apply, then Vault's PKI (writes the root), then the workloads apply
   platform=$(grep -n -m1 "^terraform -chdir=$ROOT/terraform/platform apply" "$BATS_TEST_TMPDIR/calls" | cut -d: -f1)
   pki=$(grep -n -m1 "^wd-secrets policies .* --pki --pki-domain localtest.me --pki-cluster-issuer vault-internal --pki-ca-out $pem " "$BATS_TEST_TMPDIR/calls" | cut -d: -f1)
-  workloads=$(grep -n -m1 "^terraform -chdir=$ROOT/terraform/workloads apply .* -var internal_ca_pem_path=$pem\$" "$BATS_TEST_TMPDIR/calls" | cut -d: -f1)
+  workloads=$(grep -n -m1 "^terraform -chdir=$ROOT/terraform/workloads apply .* -var internal_ca_pem_path=$pem -var vault_address=https://vault.vault.svc:8200\$" "$BATS_TEST_TMPDIR/calls" | cut -d: -f1)
   [ -n "$platform" ] && [ -n "$pki" ] && [ -n "$workloads" ]
   [ "$platform" -lt "$pki" ] && [ "$pki" -lt "$workloads" ]
   # the platform apply saw internal_ca = true (its options output names the ClusterIssuer), the
@@ -151,11 +151,107 @@ PYEOF
   calls | grep "^terraform -chdir=$ROOT/terraform/workloads destroy" | grep -vq internal_ca_pem_path
 }
 
+@test "fresh clone: with the internal CA, Vault ends up serving https from it and every step after reaches it verified" {
+  export TF_VAR_internal_ca=true
+  up_local
+  pem="$ROOT/out/pki/internal-ca.pem"
+  calls > "$BATS_TEST_TMPDIR/calls"
+  at() { grep -n -m1 -- "$1" "$BATS_TEST_TMPDIR/calls" | cut -d: -f1; }
+  # Vault cannot sign its own certificate before its CA exists: plain platform, PKI, certificate
+  # issued while Vault is plain, then https, Vault restarted and unsealed over https, workloads
+  first=$(at "^terraform -chdir=$ROOT/terraform/platform apply .* -var vault_tls=off\$")
+  pki=$(at "^wd-secrets policies .* --pki ")
+  cert=$(at "^terraform -chdir=$ROOT/terraform/platform apply .* -var vault_tls=certificate\$")
+  ready=$(at "^kubectl --kubeconfig .* -n vault wait --for=condition=Ready certificate/vault-server-tls")
+  on=$(at "^terraform -chdir=$ROOT/terraform/platform apply .* -var vault_tls=on -var vault_ca_pem_path=$pem\$")
+  restart=$(at "^kubectl --kubeconfig .* -n vault delete pod -l app.kubernetes.io/name=vault,component=server")
+  unseal=$(at "^wd-secrets init --node https://127.0.0.1:[0-9]* --keys-file .* --leader-api-addr https://vault-0.vault-internal.vault.svc:8200")
+  workloads=$(at "^terraform -chdir=$ROOT/terraform/workloads apply .* -var vault_address=https://vault.vault.svc:8200\$")
+  for n in "$first" "$pki" "$cert" "$ready" "$on" "$restart" "$unseal" "$workloads"; do [ -n "$n" ] || { cat "$BATS_TEST_TMPDIR/calls"; false; }; done
+  [ "$first" -lt "$pki" ] && [ "$pki" -lt "$cert" ] && [ "$cert" -lt "$ready" ] && [ "$ready" -lt "$on" ] && [ "$on" -lt "$restart" ] && [ "$restart" -lt "$unseal" ] && [ "$unseal" -lt "$workloads" ]
+  # the issuer's Transit key reference names the https URL walt.id will call
+  grep -q "^wd-transit token issuer .* --server https://vault.vault.svc:8200/v1/transit" "$BATS_TEST_TMPDIR/calls"
+  "$PY" - "$WD_STUB_STATE" "$ROOT" "$pem" <<'PYEOF'
+import base64, json, sys
+s, root, pem = json.load(open(sys.argv[1])), sys.argv[2], open(sys.argv[3]).read()
+(c,) = s["clusters"].values()
+v = c["objects"]["vault"]
+assert v["pods_tls"] == [True] and v["sealed"] == [False], v
+assert "vault.vault.svc" in v["issued"]["names"] and "vault-0.vault-internal.vault.svc" in v["issued"]["names"], v["issued"]
+m = c["objects"]["platform_manifests"]
+issuer = m["ClusterIssuer//vault-internal"]["spec"]["vault"]
+assert issuer["server"] == "https://vault.vault.svc:8200" and base64.b64decode(issuer["caBundle"]).decode() == pem, issuer
+assert c["objects"]["platformConfigMaps"]["wd-vault-ca"] == {"ca.crt": pem}
+assert s["tf"][root + "/terraform/platform"]["states"]["local"]["outputs"]["vault_address"] == "https://vault.vault.svc:8200"
+PYEOF
+  # a second up finds Vault on https (the platform's output) and keeps it: no restart, https from the start,
+  # also with out/ wiped (the root comes from the cluster's ConfigMap)
+  rm -r "$ROOT/out"
+  up_local
+  calls > "$BATS_TEST_TMPDIR/calls2"
+  tail -n +"$(($(wc -l < "$BATS_TEST_TMPDIR/calls") + 1))" "$BATS_TEST_TMPDIR/calls2" > "$BATS_TEST_TMPDIR/second"
+  grep -q "^terraform -chdir=$ROOT/terraform/platform apply .* -var vault_tls=on -var vault_ca_pem_path=$pem\$" "$BATS_TEST_TMPDIR/second"
+  grep -q "^wd-secrets init --node https://127.0.0.1" "$BATS_TEST_TMPDIR/second"
+  run ! grep -q "delete pod\|vault_tls=off\|vault_tls=certificate" "$BATS_TEST_TMPDIR/second"
+  # the internal CA turned off: Vault goes back to plain HTTP (restarted, unsealed over http)
+  export TF_VAR_internal_ca=false
+  up_local
+  calls > "$BATS_TEST_TMPDIR/calls3"
+  tail -n +"$(($(wc -l < "$BATS_TEST_TMPDIR/calls2") + 1))" "$BATS_TEST_TMPDIR/calls3" > "$BATS_TEST_TMPDIR/third"
+  grep -q "^terraform -chdir=$ROOT/terraform/platform apply .* -var vault_tls=off\$" "$BATS_TEST_TMPDIR/third"
+  grep -q "delete pod -l app.kubernetes.io/name=vault,component=server" "$BATS_TEST_TMPDIR/third"
+  grep -q "^wd-secrets init --node http://127.0.0.1" "$BATS_TEST_TMPDIR/third"
+}
+
+@test "an up stopped between Vault's https apply and its restart resumes: the next up restarts the pods still serving http" {
+  export TF_VAR_internal_ca=true
+  # kubectl fails once on the restart (the machine went away at that moment)
+  mv "$BIN/kubectl" "$BIN/kubectl.real"
+  printf '#!/usr/bin/env bash\nif [ "$5 $6" = "delete pod" ] && [ ! -e %q ]; then touch %q; echo "connection lost" >&2; exit 1; fi\nexec %q "$@"\n' \
+    "$BATS_TEST_TMPDIR/failed-once" "$BATS_TEST_TMPDIR/failed-once" "$BIN/kubectl.real" > "$BIN/kubectl"
+  chmod +x "$BIN/kubectl"
+  run "$ROOT/k8s-deploy.sh" up waltid --target=local
+  [ "$status" -eq 1 ] && [[ "$output" == *'step "vault restart" failed'* ]] || { echo "$output"; false; }
+  up_local
+  "$PY" - "$WD_STUB_STATE" <<'PYEOF'
+import json, sys
+(c,) = json.load(open(sys.argv[1]))["clusters"].values()
+assert c["objects"]["vault"]["pods_tls"] == [True] and c["objects"]["vault"]["sealed"] == [False], c["objects"]["vault"]
+PYEOF
+}
+
+@test "the Vault fakes refuse what a TLS Vault refuses: plain HTTP to it, an unknown root, a name not in its certificate" {
+  export TF_VAR_internal_ca=true
+  up_local
+  kf="$HOME/.config/wd/vault-init-local.json"
+  kubectl --kubeconfig "$HOME/.kube/wd-kind.yaml" -n vault port-forward pod/vault-0 :8200 > "$BATS_TEST_TMPDIR/pf.log" 2>&1 3>&- &
+  pfpid=$!
+  port=""
+  for _ in $(seq 100); do
+    port=$(sed -n 's/^Forwarding from 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$BATS_TEST_TMPDIR/pf.log")
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  [ -n "$port" ]
+  leader=(--leader-api-addr https://vault-0.vault-internal.vault.svc:8200)
+  run -3 env VAULT_CACERT="$ROOT/out/pki/internal-ca.pem" VAULT_TLS_SERVER_NAME=vault.vault.svc wd-secrets init --node "http://127.0.0.1:$port" --keys-file "$kf" "${leader[@]}"
+  [[ "$output" == *"HTTP request to an HTTPS server"* ]] || { echo "$output"; false; }
+  echo "not the root" > "$BATS_TEST_TMPDIR/other.pem"
+  run -3 env VAULT_CACERT="$BATS_TEST_TMPDIR/other.pem" VAULT_TLS_SERVER_NAME=vault.vault.svc wd-secrets init --node "https://127.0.0.1:$port" --keys-file "$kf" "${leader[@]}"
+  [[ "$output" == *"unknown authority"* ]]
+  run -3 env VAULT_CACERT="$ROOT/out/pki/internal-ca.pem" wd-secrets init --node "https://127.0.0.1:$port" --keys-file "$kf" "${leader[@]}"
+  [[ "$output" == *"not 127.0.0.1"* ]]
+  run -0 env VAULT_CACERT="$ROOT/out/pki/internal-ca.pem" VAULT_TLS_SERVER_NAME=vault.vault.svc wd-secrets init --node "https://127.0.0.1:$port" --keys-file "$kf" "${leader[@]}"
+  kill "$pfpid"
+}
+
 @test "fresh clone: with every workloads option on, what wd-verify judged is what the workloads apply installed" {
   # issue 16's options that change the umbrella's values (terraform/workloads dynamic_db.tf,
   # mesh.tf, telemetry.tf): k8s-deploy.sh's template must layer them as Terraform does
   # (onprem: the prod profile autoscales the app and the wallet, so KEDA's ScaledObjects render)
   export TF_VAR_dynamic_db_credentials=true TF_VAR_istio_ambient=true TF_VAR_istio_mtls_strict=true TF_VAR_opentelemetry_enabled=true TF_VAR_keda_enabled=true
+  # and the internal CA: Vault on https, the generators verify it against the CA's root
+  export TF_VAR_internal_ca=true
   export TF_VAR_server_ip=192.0.2.10 TF_VAR_ssh_user=ops TF_VAR_metallb_address_pool=192.0.2.240-192.0.2.250
   export TF_VAR_cluster_issuer_email=ops@example.org
   run "$ROOT/k8s-deploy.sh" up waltid --target=onprem --domain example.org --app-image registry.example.org/team/verifiably-go:1.0.0
@@ -175,6 +271,9 @@ assert "15008" in json.dumps(judged) and any(k.endswith("-to-otel-collector") fo
 assert sorted(judged) == sorted(installed), (sorted(set(judged) ^ set(installed)))
 diff = [k for k in judged if judged[k] != installed[k]]
 assert not diff, diff
+gens = [d for k, d in installed.items() if k.startswith("VaultDynamicSecret/")]
+assert gens and all(g["spec"]["provider"]["server"] == "https://vault.vault.svc:8200"
+                    and g["spec"]["provider"]["caProvider"] == {"type": "ConfigMap", "name": "wd-internal-ca", "key": "ca.crt"} for g in gens), gens
 PYEOF
 }
 

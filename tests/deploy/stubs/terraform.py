@@ -153,10 +153,19 @@ def shadow_module(moddir):
             if count is not None and not pure(count, pure_locals):
                 continue
             for name, expr in attributes(body):
-                reads = re.search(r"\b(file|templatefile|filebase64)\(", expr) or (labels[0].startswith("kubernetes_config_map") and name == "data")
+                # what reads files, ConfigMaps' data and kubectl manifests (the platform's
+                # ClusterIssuer and Certificates, which the kubectl fake answers from)
+                reads = (re.search(r"\b(file|templatefile|filebase64)\(", expr) or (labels[0].startswith("kubernetes_config_map") and name == "data")
+                         or (labels[0] == "kubectl_manifest" and name == "yaml_body"))
                 if reads and pure(expr, pure_locals):
                     # A resource with count = 0 is never evaluated: neither here.
                     outputs[f"res__{'__'.join(labels)}__{name}"] = expr if count is None else f"[for _i in range({count}) : {expr}]"
+            if labels and labels[0].startswith("kubernetes_config_map"):
+                # its name, so the kubectl fake answers `get configmap NAME` from what was applied
+                m = re.search(r"metadata\s*\{[^}]*?\bname\s*=\s*([^\n]+)", body)
+                if m and pure(m.group(1), pure_locals):
+                    expr = m.group(1).strip()
+                    outputs[f"res__{'__'.join(labels)}__metadata_name"] = expr if count is None else f"[for _i in range({count}) : {expr}]"
             if labels and labels[0] == "helm_release":
                 attrs = dict(attributes(body))
                 chart = attrs.get("chart", "")
@@ -370,9 +379,34 @@ def on_apply(s, moddir, outs, outputs, rendered):
         ebs = outs.get("res__helm_release__aws_ebs_csi_driver__values") or []
         storage = c.get("type") in ("kind", "k3s") or bool(ebs)
         old = c["objects"].get("vault") or {}
-        c["objects"]["vault"] = dict(old, replicas=replicas, storage=storage,
+        # Vault's listener (values/vault.yaml: global.tlsDisable false with vault_tls = on). vault-helm
+        # updates pods only when they are deleted (updateStrategy OnDelete): a running pod keeps the
+        # listener it started with; a pod created now (none before) starts with this spec, sealed.
+        spec_tls = (yaml.safe_load(vault[0]) or {}).get("global", {}).get("tlsDisable", True) is False if vault else False
+        pods_tls, sealed = list(old.get("pods_tls", [])), list(old.get("sealed", []))
+        pods_tls += [spec_tls] * (replicas - len(pods_tls))
+        sealed += [True] * (replicas - len(sealed))
+        c["objects"]["vault"] = dict(old, replicas=replicas, storage=storage, spec_tls=spec_tls,
+                                     pods_tls=pods_tls[:replicas], sealed=sealed[:replicas],
                                      # the chart's required hostname anti-affinity: one voter per node
                                      pods=["Running" if i < c["nodes"] and storage else "Pending" for i in range(replicas)])
+        # the objects of its kubectl manifests (ClusterIssuers, Certificates) and ConfigMaps, as applied
+        manifests = {}
+        for key, body in outs.items():
+            if key.startswith("res__kubectl_manifest__") and key.endswith("__yaml_body"):
+                for text in body if isinstance(body, list) else [body]:
+                    d = yaml.safe_load(text)
+                    manifests[f'{d["kind"]}/{d["metadata"].get("namespace", "")}/{d["metadata"]["name"]}'] = d
+        c["objects"]["platform_manifests"] = manifests
+        maps = {}
+        for key, data in outs.items():
+            if key.startswith("res__kubernetes_config_map_v1__") and key.endswith("__data"):
+                data = data[0] if isinstance(data, list) and data else data
+                name = outs.get(key[: -len("__data")] + "__metadata_name")
+                name = name[0] if isinstance(name, list) and name else name
+                if data and name:
+                    maps[name] = data
+        c["objects"]["platformConfigMaps"] = maps
         # the CRDs its releases bring: kube-prometheus-stack and ESO always, KEDA with its option
         apis = ["monitoring.coreos.com/v1", "external-secrets.io/v1beta1", "generators.external-secrets.io/v1alpha1"]
         if (outputs.get("options") or {}).get("keda"):

@@ -77,6 +77,29 @@ def policies_apply(tool, argv, vault):
     return 0
 
 
+def listener_problem(s, url, vault):
+    """Why a tool cannot talk to the Vault pod behind this port-forward URL (None: it can): the
+    scheme must be what the pod serves; over https its certificate (issued for the names of the
+    Certificate) must verify against VAULT_CACERT with the name VAULT_TLS_SERVER_NAME (the URL's
+    host is 127.0.0.1); a pod that restarted is sealed until `wd-secrets init` unseals it."""
+    port = url.rsplit(":", 1)[-1]
+    idx = s.get("forward_pods", {}).get(port, 0)
+    tls = (vault.get("pods_tls") or [False] * (idx + 1))[idx]
+    if url.startswith("https://") and not tls:
+        return f"{url}: http: server gave HTTP response to HTTPS client"
+    if url.startswith("http://") and tls:
+        return f"{url}: Client sent an HTTP request to an HTTPS server"
+    if tls:
+        ca = os.environ.get("VAULT_CACERT", "")
+        if not ca or not os.path.isfile(ca) or vault.get("pki_root", "x") not in pathlib.Path(ca).read_text():
+            return f"{url}: x509: certificate signed by unknown authority (VAULT_CACERT={ca or 'unset'})"
+        name = os.environ.get("VAULT_TLS_SERVER_NAME", "")
+        names = (vault.get("issued") or {}).get("names", [])
+        if name not in names:
+            return f"{url}: x509: certificate is valid for {', '.join(names)}, not {name or '127.0.0.1'}"
+    return None
+
+
 def main(tool, argv):
     check_flags(tool, argv)
     if tool == "wd-urls" and "--component" in argv:
@@ -94,6 +117,14 @@ def main(tool, argv):
             vault = c["objects"]["vault"]
             if len(nodes) != vault["replicas"]:
                 die(tool, f"{len(nodes)} nodes given, the raft cluster has {vault['replicas']}", 2)
+            for n in nodes:
+                why = listener_problem(s, n, vault)
+                if why:
+                    die(tool, why, 3)
+            leader = (opt(argv, "--leader-api-addr") or [""])[0]
+            tls = any(vault.get("pods_tls", []))
+            if tls != leader.startswith("https://") or (tls and leader.split("://")[1].rsplit(":", 1)[0] not in (vault.get("issued") or {}).get("names", [])):
+                die(tool, f"--leader-api-addr {leader}: the followers would not reach the leader (listener {'https' if tls else 'http'}; names {(vault.get('issued') or {}).get('names', [])})", 3)
             if not vault.get("initialized"):
                 if os.path.exists(kf):
                     die(tool, f"{kf} holds the keys of another Vault (this one is not initialised): refusing to overwrite them; move it away or pass --keys-file", 1)
@@ -104,6 +135,7 @@ def main(tool, argv):
                 vault["root_token"] = f"root-{c['token'][-2:]}"
             elif not os.path.exists(kf):
                 die(tool, f"Vault is initialised and sealed, and {kf} does not exist: no keys to unseal it", 1)
+            vault["sealed"] = [False] * vault["replicas"]
             return 0
         if tool in ("wd-secrets", "wd-transit"):
             addr = os.environ.get("VAULT_ADDR", "")
@@ -123,7 +155,13 @@ def main(tool, argv):
             kc = s.get("forwards", {}).get(addr.rsplit(":", 1)[-1])
             if not kc or not port_alive(addr.rsplit(":", 1)[-1]):
                 die(tool, f"Vault at {addr} did not answer", 3)
-            if os.environ.get("VAULT_TOKEN") != s["clusters"][kc]["objects"]["vault"].get("root_token"):
+            vault = s["clusters"][kc]["objects"]["vault"]
+            why = listener_problem(s, addr, vault)
+            if why:
+                die(tool, why, 3)
+            if (vault.get("sealed") or [False])[s.get("forward_pods", {}).get(addr.rsplit(":", 1)[-1], 0)]:
+                die(tool, f"{addr}: Vault is sealed", 3)
+            if os.environ.get("VAULT_TOKEN") != vault.get("root_token"):
                 die(tool, "Vault refused the token (permission denied)", 3)
             if tool == "wd-secrets" and argv[0] == "policies" and "--apply" in argv:
                 return policies_apply(tool, argv, s["clusters"][kc]["objects"]["vault"])
