@@ -144,3 +144,32 @@ def test_default_renders_have_the_issuers_vault_call_only_and_no_new_warning(pro
     off = tv.wd_verify("".join("---\n" + yaml.safe_dump(d) for d in off_docs), *args)
     assert vault_calls(off) == []
     assert warnings(off) == warnings(report)
+
+
+# Vault on TLS (terraform/platform vault_tls = "on"; terraform/workloads layers, as k8s-deploy.sh
+# templates them): the CA's root in every pod, https in the generators and the wallet's Transit URL.
+HTTPS = "https://vault.vault.svc:8200"
+TLS_LAYER = {"global": {"internalCA": {"configMap": "wd-internal-ca"}},
+             "walt-issuer": {"vaultCA": {"configMap": "wd-internal-ca"}},
+             "walt-wallet": {"vaultCA": {"configMap": "wd-internal-ca"}, "transit": {"server": f"{HTTPS}/v1/transit"}},
+             "postgres": {"dynamicCredentials": {"vault": {"server": HTTPS}}}}
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_vault_on_tls_keeps_every_call_allowed_and_every_client_verifying_it(profile):
+    values, _ = render_on(profile)
+    values = tc.deep_merge(values, TLS_LAYER)
+    rendered = tc.render_chart(tc.UMBRELLA, values, api_versions=(tc.ESO, GENERATORS, MONITORING))
+    docs = [d for p, t in sorted(rendered.items()) if not p.endswith("NOTES.txt") for d in yaml.safe_load_all(t) if d]
+    gens = [d for d in docs if d["kind"] == "VaultDynamicSecret"]
+    assert gens and all(g["spec"]["provider"]["server"] == HTTPS and g["spec"]["provider"]["caProvider"] == {"type": "ConfigMap", "name": "wd-internal-ca", "key": "ca.crt"} for g in gens)
+    conf = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "waltid-walt-wallet-config")
+    assert f'server: "{HTTPS}/v1/transit"' in conf["data"]["registration-defaults.conf"]
+    report = verify(profile, docs, values, "--external", "ConfigMap/wd-internal-ca")
+    assert tv.errors(report) == [], [f["message"] for f in tv.errors(report)]
+    calls = vault_calls(report)
+    assert sorted((c["from"], c["resolvesTo"]) for c in calls) == [(f, r) for f, _, r in expected_calls(docs)] and all(c["ok"] for c in calls), calls
+    # an https generator without the CA's root is refused at render time
+    no_ca = tc.deep_merge(values, {"global": {"internalCA": {"configMap": ""}}})
+    with pytest.raises(Exception, match="global.internalCA.configMap"):
+        tc.render_chart(tc.UMBRELLA, no_ca, api_versions=(tc.ESO, GENERATORS, MONITORING))
