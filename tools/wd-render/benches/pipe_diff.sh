@@ -75,6 +75,26 @@ printf '[]' > "$work/inv-array.json"
 printf '{"apiVersion": "wd/v1", "kind": "Inventory"' > "$work/inv-truncated.json"
 printf '{"apiVersion": "wd/v2", "kind": "Inventory"}' > "$work/inv-v2.json"
 printf '\xff\xfe{' > "$work/inv-binary.json"
+# Inventories that are valid JSON but not valid Inventories in a field the render does not use,
+# one with a duplicate key (the typed parse refuses it, the JSON → Value one takes the last), and
+# one whose image of a component's service is bad.
+"$old/wd-inventory" -f "$fixtures/users-33/compose.yaml" --all -q > "$work/users33.json"
+python3 - "$work" <<'PY'
+import json, sys
+w = sys.argv[1]
+inv = json.load(open(f"{w}/users33.json"))
+def dump(name, doc, text=None):
+    open(f"{w}/inv-{name}.json", "w").write(text if text is not None else json.dumps(doc, indent=2))
+bad = json.loads(json.dumps(inv)); bad["redacted"] = "yes"; dump("bad-field", bad)
+bad = json.loads(json.dumps(inv)); bad["services"][0]["env"] = {"A": 1}; dump("bad-env", bad)
+bad = json.loads(json.dumps(inv)); bad["services"][0]["image"] = {"repository": 3}; dump("bad-image", bad)
+bad = json.loads(json.dumps(inv)); del bad["variables"]; dump("no-variables", bad)
+text = json.dumps(inv, indent=2)
+dump("dup-project", None, text.replace('"project":', '"project": "x",\n  "project":', 1))
+dump("dup-sources", None, text.replace('"sources":', '"sources": {"scenario": "nope"},\n  "sources":', 1))
+bad = json.loads(json.dumps(inv)); bad["sources"]["scenario"] = None; dump("no-scenario", bad)
+bad = json.loads(json.dumps(inv)); bad["extra"] = 1; dump("unknown-field", bad)
+PY
 
 total=0 failed=0 rcs=""
 snap() { # OUT-DIR: the files of an output set (through its links), their modes and links
@@ -164,6 +184,12 @@ run_case "unknown scenario" "$I --scenario waltid -q | $R --scenario nope --out 
 for inv in "$work"/inv-*.json; do
   run_case "inventory file $(basename "$inv")" "$R --scenario waltid --inventory $inv --out \$W/out"
   run_case "inventory stdin $(basename "$inv")" "$R --scenario waltid --out \$W/out < $inv"
+done
+# A bad Inventory is the first error even when the values or a template are bad too.
+for inv in "$work"/inv-bad-*.json "$work"/inv-v2.json "$work"/inv-no-*.json; do
+  run_case "$(basename "$inv") + bad --set" "$R --inventory $inv --set images=1 --out \$W/out"
+  run_case "$(basename "$inv") + bad template" "$R --inventory $inv --scenario waltid --config-dir $work/cfg-missing-var --out \$W/out"
+  run_case "$(basename "$inv") + no scenario" "$R --inventory $inv --out \$W/out"
 done
 run_case "out is a file" "touch \$W/out; $I --scenario waltid -q | $R --out \$W/out"
 

@@ -4,6 +4,7 @@
 //! `http://<publicHost>:<port>`, or `hostsPattern` (printf `%s`) with the component's slug.
 
 use crate::values;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use wd_core::docs::inventory::Inventory;
 use wd_core::docs::secret_plan::SecretPlan;
@@ -36,8 +37,63 @@ fn str_at<'v>(v: &'v Value, path: &str) -> WdResult<&'v str> {
         })
 }
 
+/// What the render uses of an Inventory: its scenario and each service's image. The rest of
+/// the document is only checked ([`crate::InventoryCheck`] parses all of it, typed, on another
+/// thread meanwhile), so this is read from the same text with every other field skipped.
+#[derive(Debug, Default, Deserialize)]
+pub struct InventoryUse {
+    #[serde(default)]
+    pub sources: SourcesUse,
+    #[serde(default)]
+    pub services: Vec<ServiceUse>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SourcesUse {
+    #[serde(default)]
+    pub scenario: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ServiceUse {
+    pub name: String,
+    #[serde(default)]
+    pub image: Option<ImageUse>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ImageUse {
+    pub repository: String,
+    #[serde(default)]
+    pub tag: Option<String>,
+    #[serde(default)]
+    pub digest: Option<String>,
+}
+
+impl From<&Inventory> for InventoryUse {
+    fn from(inv: &Inventory) -> InventoryUse {
+        InventoryUse {
+            sources: SourcesUse {
+                scenario: inv.sources.scenario.clone(),
+            },
+            services: inv
+                .services
+                .iter()
+                .map(|s| ServiceUse {
+                    name: s.name.clone(),
+                    image: s.image.as_ref().map(|i| ImageUse {
+                        repository: i.repository.clone(),
+                        tag: i.tag.clone(),
+                        digest: i.digest.clone(),
+                    }),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Images from the inventory override the default ones (only those of config/values/default.yaml).
-pub fn inventory_images(inv: &Inventory, render: &ScenarioRender) -> Value {
+pub fn inventory_images(inv: &InventoryUse, render: &ScenarioRender) -> Value {
     let mut out = Map::new();
     for (name, c) in &render.components {
         if let Some(img) = inv

@@ -83,8 +83,23 @@ pub const MAX_INPUT_BYTES: u64 = 32 << 20;
 /// scalar is refused from its first byte, before any parsing). Returns the Inventory, the
 /// sha256 of its text and the name it was read as (the file, or `<stdin>`).
 pub fn read_inventory(path: Option<&Path>) -> WdResult<(Inventory, String, String)> {
+    let (text, name) = read_inventory_text(path)?;
+    let (doc, sha) = std::thread::scope(|s| {
+        let sha = s.spawn(|| sha256_hex(text.as_bytes()));
+        let doc = parse_inventory(&text, &name);
+        (doc, sha.join())
+    });
+    let sha = sha.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    Ok((doc?, sha, name))
+}
+
+const INVENTORY_HINT: &str =
+    "pipe one (wd-inventory --scenario waltid | wd-render) or pass --inventory FILE";
+
+/// The Inventory's text and the name it was read as, checked as [`read_inventory`] says.
+fn read_inventory_text(path: Option<&Path>) -> WdResult<(String, String)> {
     use std::io::{IsTerminal, Read};
-    let hint = "pipe one (wd-inventory --scenario waltid | wd-render) or pass --inventory FILE";
+    let hint = INVENTORY_HINT;
     let (reader, name): (Box<dyn Read>, String) = match path {
         Some(p) => {
             let f = std::fs::File::open(p).map_err(|e| wd_core::fsio::io_input_error(p, &e))?;
@@ -130,20 +145,94 @@ pub fn read_inventory(path: Option<&Path>) -> WdResult<(Inventory, String, Strin
     }
     let text = String::from_utf8(bytes)
         .map_err(|_| WdError::input(format!("{name}: not UTF-8 text; {hint}")))?;
-    // The typed parse straight from the text is the common case and about twice as fast as
-    // wd_core's parse (JSON → Value → Inventory); anything it refuses goes through that parse,
-    // so a bad Inventory gets exactly its message (apiVersion, kind, position).
-    // The checksum is taken on a second thread meanwhile.
-    let (doc, sha) = std::thread::scope(|s| {
-        let sha = s.spawn(|| sha256_hex(text.as_bytes()));
-        let doc = match serde_json::from_str::<Inventory>(&text) {
-            Ok(doc) => Ok(doc),
-            Err(_) => wd_core::docs::parse(&text, &name),
+    Ok((text, name))
+}
+
+/// The typed parse straight from the text is the common case and about twice as fast as
+/// wd_core's parse (JSON → Value → Inventory); anything it refuses goes through that parse,
+/// so a bad Inventory gets exactly its message (apiVersion, kind, position).
+fn parse_inventory(text: &str, name: &str) -> WdResult<Inventory> {
+    match serde_json::from_str::<Inventory>(text) {
+        Ok(doc) => Ok(doc),
+        Err(_) => wd_core::docs::parse(text, name),
+    }
+}
+
+/// The whole Inventory parsed and checked, and its checksum taken, on another thread while the
+/// render goes on with what it uses of it ([`context::InventoryUse`], read from the same text
+/// with the rest skipped: the typed parse of every field was a fifth of a render's own work,
+/// done after wd-inventory had finished). A bad Inventory is still the first error reported:
+/// [`run`] asks [`Self::finish`] before anything is written and before it reports any other
+/// error.
+struct InventoryCheck {
+    thread: Option<std::thread::JoinHandle<(WdResult<Inventory>, String)>>,
+    /// The result, once joined (`Err` keeps the Inventory's error).
+    done: Option<(WdResult<Inventory>, String)>,
+}
+
+impl InventoryCheck {
+    fn start(text: std::sync::Arc<String>, name: String) -> InventoryCheck {
+        let work = move || {
+            let sha = sha256_hex(text.as_bytes());
+            (parse_inventory(&text, &name), sha)
         };
-        (doc, sha.join())
-    });
-    let sha = sha.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    Ok((doc?, sha, name))
+        match std::thread::Builder::new()
+            .name("inventory".into())
+            .spawn(work.clone())
+        {
+            Ok(t) => InventoryCheck {
+                thread: Some(t),
+                done: None,
+            },
+            Err(_) => InventoryCheck {
+                thread: None,
+                done: Some(work()),
+            },
+        }
+    }
+
+    fn join(&mut self) -> &(WdResult<Inventory>, String) {
+        if let Some(t) = self.thread.take() {
+            let r = t
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            self.done = Some(r);
+        }
+        self.done.as_ref().expect("joined")
+    }
+
+    /// The Inventory's checksum, or its error.
+    fn finish(&mut self) -> WdResult<String> {
+        match self.join() {
+            (Ok(_), sha) => Ok(sha.clone()),
+            (Err(e), _) => Err(e.clone()),
+        }
+    }
+
+    /// What the render uses, from the checked Inventory (when the quick read refused the text).
+    fn used(&mut self) -> WdResult<context::InventoryUse> {
+        match self.join() {
+            (Ok(inv), _) => Ok(context::InventoryUse::from(inv)),
+            (Err(e), _) => Err(e.clone()),
+        }
+    }
+
+    /// `e`, unless the Inventory is bad: then its error, which comes first.
+    fn first_error(&mut self, e: WdError) -> WdError {
+        match self.join() {
+            (Err(inv), _) => inv.clone(),
+            (Ok(_), _) => e,
+        }
+    }
+}
+
+impl Drop for InventoryCheck {
+    fn drop(&mut self) {
+        // Freeing the parsed tree is work nothing waits for.
+        if let Some(done) = self.done.take() {
+            drop_elsewhere(done);
+        }
+    }
 }
 
 /// Merges a values layer, then its `flavor.<flavor>` section.
@@ -226,11 +315,53 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
             .collect(),
     );
 
-    // 1. The Inventory.
-    let (inventory, inv_sha, inv_name) = read_inventory(cli.inventory.as_deref())?;
+    // 1. The Inventory: what the render uses of it now, the whole document checked meanwhile.
+    let (text, inv_name) = read_inventory_text(cli.inventory.as_deref())?;
+    let text = std::sync::Arc::new(text);
+    let mut check = InventoryCheck::start(text.clone(), inv_name.clone());
+    let quick = serde_json::from_str::<context::InventoryUse>(&text);
+    drop(text);
+    let inventory = match quick {
+        Ok(used) => used,
+        Err(_) => check.used()?,
+    };
+    let rendered = render_with(
+        &cli,
+        format,
+        flavor,
+        target,
+        &config_dir,
+        &default_path,
+        &value_files,
+        preload,
+        inventory,
+        inv_name,
+        &mut check,
+    );
+    rendered.map_err(|e| check.first_error(e))
+}
+
+/// Steps 2 to 6 of [`run`], with the Inventory's used part; `check` is asked before anything
+/// is written.
+#[allow(clippy::too_many_arguments)]
+fn render_with(
+    cli: &Cli,
+    format: output::Format,
+    flavor: &str,
+    target: &str,
+    config_dir: &Path,
+    default_path: &Path,
+    value_files: &[PathBuf],
+    preload: preload::Preload,
+    inventory: context::InventoryUse,
+    inv_name: String,
+    check: &mut InventoryCheck,
+) -> WdResult<Exit> {
+    let config_dir = config_dir.to_path_buf();
+    // The Inventory's checksum is filled in once `check` is done (step 6).
     let mut inputs = vec![Input {
         path: inv_name.clone(),
-        sha: inv_sha,
+        sha: String::new(),
         role: "inventory",
     }];
 
@@ -273,12 +404,12 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
         Ok(l.value)
     };
     let mut vals = json!({});
-    let default_layer = values_file(&default_path, &mut inputs)?;
+    let default_layer = values_file(default_path, &mut inputs)?;
     layer(&mut vals, &default_layer, flavor);
     let images = context::inventory_images(&inventory, &sc.render);
     schema.check_layer(&images, &format!("{inv_name}: the images of the Inventory"))?;
     values::merge(&mut vals, &images);
-    for p in &value_files {
+    for p in value_files {
         let l = values_file(p, &mut inputs)?;
         layer(&mut vals, &l, flavor);
     }
@@ -406,7 +537,8 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
             render::embed_config_files(&text, parsed, &rendered, &chart_of)?.into_bytes();
     }
 
-    // 6. Files, checksums, plan.
+    // 6. Files, checksums, plan. The Inventory's check is done by now (or is its error).
+    inputs[0].sha = check.finish()?;
     let common: Vec<String> = inputs
         .iter()
         .filter(|i| i.role != "template")
