@@ -130,6 +130,20 @@ fn unseal(v: &Vault, keys: &InitKeys) -> WdResult<bool> {
     Ok(true)
 }
 
+/// Waits (at most `secs`) until the first node is the active one.
+fn wait_active(leader: &Vault, addr: &str, secs: u64) -> WdResult<()> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !leader.is_active()? {
+        if Instant::now() > deadline {
+            return Err(WdError::unreachable(format!(
+                "{addr}: unsealed but not active after {secs}s, so no node can join it; check its log (raft election)"
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok(())
+}
+
 pub fn run(a: &InitArgs) -> WdResult<VaultCluster> {
     if a.key_threshold == 0 || a.key_threshold > a.key_shares {
         return Err(WdError::input(format!(
@@ -184,11 +198,19 @@ pub fn run(a: &InitArgs) -> WdResult<VaultCluster> {
         action: action.into(),
     });
 
+    let mut leader_active = false;
     for addr in &nodes[1..] {
         let v = Vault::connect_with(&node_args(&a.vault, addr, None), false)?;
         let mut st = v.seal_status()?;
         let mut action = String::new();
         if !st.initialized {
+            // A leader just unsealed answers the join's challenge only once raft has elected it
+            // (a moment; longer on a busy machine). Only before a join: after a restart a lone
+            // unsealed node of a cluster cannot be elected until a quorum is unsealed.
+            if !leader_active {
+                wait_active(&leader, &nodes[0], a.wait)?;
+                leader_active = true;
+            }
             v.raft_join(leader_addr, leader_ca.as_deref())?;
             action.push_str("joined, ");
         }

@@ -13,6 +13,7 @@
 //! Most calls go through vaultrs. Direct HTTP calls (see [`Vault::raw`]) are used where vaultrs
 //! cannot serve: `sys/seal-status`, `sys/health` and `sys/unseal` (their responses from OpenBao
 //! omit fields vaultrs requires), `sys/storage/raft/join` and `sys/init` status (not in vaultrs),
+//! `sys/init` itself (it needs a longer timeout than the client's: [`sys::INIT_TIMEOUT`]),
 //! and the transit key read (to get `latest_version`, which vaultrs' response type drops).
 
 pub mod kv;
@@ -310,8 +311,19 @@ impl Vault {
         path: &str,
         body: Option<&Value>,
     ) -> WdResult<(u16, Value)> {
+        self.raw_timeout(method, path, body, TIMEOUT)
+    }
+
+    /// [`Vault::raw`] with its own timeout (for calls known to take longer, e.g. `sys/init`).
+    pub fn raw_timeout(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        timeout: Duration,
+    ) -> WdResult<(u16, Value)> {
         let url = format!("{}/v1/{}", self.base, path.trim_start_matches('/'));
-        let mut req = self.http.request(method, &url);
+        let mut req = self.http.request(method, &url).timeout(timeout);
         if !self.token.is_empty() {
             req = req.header("X-Vault-Token", &self.token);
         }
@@ -455,17 +467,29 @@ fn unreachable(addr: &str, detail: &str) -> WdError {
     WdError::unreachable(format!("cannot reach Vault at {addr} ({detail}); {fix}"))
 }
 
-/// An HTTP client error with the TLS verdict it carries: reqwest's own message says only "error
-/// sending request"; the rustls error below it (found by type, not text) says which check failed.
+/// An HTTP client error with its cause: reqwest's and rustify's own messages say only "error
+/// sending request"; the innermost error says why (connection refused, reset, …), and a rustls
+/// error (found by type, not text) which TLS check failed.
 fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    // reqwest's messages may carry the URL ("… for url (…)"), never a header value
+    let text = |err: &dyn std::error::Error| {
+        let t = err.to_string();
+        t.split(" for url").next().unwrap_or_default().to_string()
+    };
+    let top = text(e);
+    let mut innermost = None;
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
         if let Some(tls) = rustls_error(err) {
             return format!("TLS: {}", tls_verdict(tls));
         }
+        innermost = Some(err);
         cur = err.source();
     }
-    e.to_string()
+    match innermost.map(text) {
+        Some(cause) if !cause.is_empty() && !top.contains(&cause) => format!("{top}: {cause}"),
+        _ => top,
+    }
 }
 
 /// The rustls error in `e`: itself, or inside (nested) io::Errors, where hyper and tokio-rustls
