@@ -306,6 +306,12 @@ fn vault_restarted_on_the_internal_cas_certificate_is_unsealed_through_a_forward
         code, 400,
         "an IP SAN must be refused by role wd-internal: {refused}"
     );
+    assert!(
+        refused["errors"][0]
+            .as_str()
+            .is_some_and(|e| e.contains("IP Subject Alternative Names are not allowed")),
+        "{refused}"
+    );
 
     let (crt, key) = (dir.join("tls.crt"), key_path(dir, &names));
     std::fs::write(&crt, &tls_crt).unwrap();
