@@ -361,7 +361,7 @@ pub fn render_all(
         }
         Ok(out)
     });
-    crate::drop_elsewhere((hb, ctx));
+    crate::leave_to_exit((hb, ctx));
     rendered
 }
 
