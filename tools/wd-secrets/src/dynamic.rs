@@ -36,9 +36,17 @@ pub struct EngineArgs {
     /// Database the admin connects to (the owner database, values postgres.database).
     #[arg(long, default_value = "waltid")]
     pub db_name: String,
-    /// libpq sslmode of the admin connection (CloudNativePG serves TLS with its own CA).
-    #[arg(long, default_value = "require")]
+    /// libpq sslmode of Vault's admin connection: disable, allow, prefer, require, verify-ca or
+    /// verify-full. Default require (encrypted, the certificate not checked): CloudNativePG
+    /// always serves TLS, with its own CA unless the internal CA signs it; with the internal CA,
+    /// pass verify-full and --db-sslrootcert.
+    #[arg(long, default_value = "require", value_parser = sslmode)]
     pub db_sslmode: String,
+    /// The CA root Vault verifies the database's certificate with (needs --db-sslmode verify-ca
+    /// or verify-full): an absolute path as Vault's process sees it, inside its pod (with the
+    /// internal CA: /vault/userconfig/wd-vault-ca/ca.crt); not looked for on this machine.
+    #[arg(long, value_name = "PATH", value_parser = vault_path)]
+    pub db_sslrootcert: Option<String>,
     /// The planned secret holding the admin role's password (its username is k8sStatic.username).
     #[arg(long, default_value = "postgres-vault-password")]
     pub db_admin_secret: String,
@@ -52,6 +60,83 @@ pub struct EngineArgs {
     /// configures the engine before the workloads create the database; ESO retries until then).
     #[arg(long)]
     pub db_verify: bool,
+}
+
+/// libpq's sslmode values (PostgreSQL docs, libpq-connect "sslmode"; pgx, the driver of
+/// Vault's PostgreSQL plugin, accepts the same six).
+pub const SSLMODES: [&str; 6] = [
+    "disable",
+    "allow",
+    "prefer",
+    "require",
+    "verify-ca",
+    "verify-full",
+];
+
+/// --db-sslmode: one of [`SSLMODES`].
+fn sslmode(s: &str) -> Result<String, String> {
+    if SSLMODES.contains(&s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "not a libpq sslmode; use one of {}",
+            SSLMODES.join(", ")
+        ))
+    }
+}
+
+/// --db-sslrootcert: an absolute path. Vault reads it in its own pod, so it is not looked for
+/// here; a relative one would be resolved against Vault's working directory.
+fn vault_path(s: &str) -> Result<String, String> {
+    if s.starts_with('/') {
+        Ok(s.to_string())
+    } else {
+        Err("not an absolute path; give the file as Vault's process sees it inside its pod, e.g. /vault/userconfig/wd-vault-ca/ca.crt".into())
+    }
+}
+
+/// What the flags cannot say one at a time (exit 2, before anything is written): a root with
+/// an sslmode that does not verify. `require` with a root is what libpq (and pgx) quietly turn
+/// into verify-ca: the chain checked, the name not; say the mode that is meant instead.
+pub fn check(e: &EngineArgs) -> WdResult<()> {
+    if e.db_sslrootcert.is_none() {
+        return Ok(());
+    }
+    let why = match e.db_sslmode.as_str() {
+        "verify-ca" | "verify-full" => return Ok(()),
+        "require" => {
+            "with a root libpq and pgx check the chain but not the name, which require does not say"
+        }
+        "disable" => "it turns TLS off",
+        _ => "it falls back to no TLS and never verifies",
+    };
+    Err(WdError::input(format!(
+        "--db-sslrootcert needs --db-sslmode verify-full (or verify-ca), not {} ({why}); pass --db-sslmode verify-full",
+        e.db_sslmode
+    )))
+}
+
+/// Characters left as they are in a connection_url query value: RFC 3986's unreserved and '/'
+/// (paths read naturally); everything else is %-encoded, including '&', '=', '+', ';', '#',
+/// '%' and Vault's template braces.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
+/// The engine's connection_url (`{{username}}`/`{{password}}` are the engine's placeholders).
+pub fn connection_url(e: &EngineArgs) -> String {
+    let mut url = format!(
+        "postgresql://{{{{username}}}}:{{{{password}}}}@{}:{}/{}?sslmode={}",
+        e.db_host, e.db_port, e.db_name, e.db_sslmode
+    );
+    if let Some(root) = &e.db_sslrootcert {
+        url.push_str("&sslrootcert=");
+        url.extend(percent_encoding::utf8_percent_encode(root, QUERY_VALUE));
+    }
+    url
 }
 
 /// One Vault role per dynamic consumer.
@@ -157,6 +242,7 @@ pub fn apply(
     db: &DynamicDbArgs,
     plan: &SecretPlan,
 ) -> WdResult<Applied> {
+    check(e)?;
     let roles = roles(db, plan)?;
     let admin = plan
         .secrets
@@ -228,10 +314,7 @@ pub fn apply(
             mount_enabled = true;
         }
     }
-    let url = format!(
-        "postgresql://{{{{username}}}}:{{{{password}}}}@{}:{}/{}?sslmode={}",
-        e.db_host, e.db_port, e.db_name, e.db_sslmode
-    );
+    let url = connection_url(e);
     v.raw_ok(
         "POST".parse().expect("an HTTP method"),
         &format!("{}/config/{}", db.db_mount, e.db_connection),
@@ -280,5 +363,71 @@ mod tests {
         assert!(revocation_statements()[1].starts_with("DROP ROLE IF EXISTS \"{{name}}\""));
         assert!(ident_ok("keycloak") && ident_ok("vault_admin"));
         assert!(!ident_ok("Robert\"; DROP") && !ident_ok("") && !ident_ok("1x"));
+    }
+
+    fn engine(args: &[&str]) -> EngineArgs {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            e: EngineArgs,
+        }
+        let argv = std::iter::once("wd-secrets").chain(args.iter().copied());
+        <Cli as clap::Parser>::try_parse_from(argv).unwrap().e
+    }
+
+    #[test]
+    fn the_url_without_a_root_is_unchanged_and_a_root_is_a_query_value() {
+        assert_eq!(
+            connection_url(&engine(&[])),
+            "postgresql://{{username}}:{{password}}@waltid-pg-rw.waltid.svc:5432/waltid?sslmode=require"
+        );
+        let e = engine(&[
+            "--db-sslmode",
+            "verify-full",
+            "--db-sslrootcert",
+            "/vault/userconfig/wd-vault-ca/ca.crt",
+        ]);
+        check(&e).unwrap();
+        assert_eq!(
+            connection_url(&e),
+            "postgresql://{{username}}:{{password}}@waltid-pg-rw.waltid.svc:5432/waltid?sslmode=verify-full&sslrootcert=/vault/userconfig/wd-vault-ca/ca.crt"
+        );
+        // what would end the value, start another parameter, or be read as a space or a template
+        let e = engine(&[
+            "--db-sslmode",
+            "verify-ca",
+            "--db-sslrootcert",
+            "/ca dir/a&b=c+d;e#f%g{{h}}é.pem",
+        ]);
+        assert!(connection_url(&e).ends_with(
+            "?sslmode=verify-ca&sslrootcert=/ca%20dir/a%26b%3Dc%2Bd%3Be%23f%25g%7B%7Bh%7D%7D%C3%A9.pem"
+        ));
+    }
+
+    #[test]
+    fn a_root_needs_a_verifying_sslmode_and_an_absolute_path() {
+        for mode in ["disable", "allow", "prefer", "require"] {
+            let e = engine(&["--db-sslmode", mode, "--db-sslrootcert", "/ca.crt"]);
+            let err = check(&e).unwrap_err();
+            assert_eq!(err.exit, wd_core::Exit::Usage, "{mode}");
+            let msg = err.to_string();
+            assert!(
+                msg.starts_with("--db-sslrootcert needs --db-sslmode verify-full")
+                    && msg.contains(&format!("not {mode} "))
+                    && !msg.contains('\n'),
+                "{msg}"
+            );
+        }
+        // the default sslmode (require) with a root is refused too
+        assert!(check(&engine(&["--db-sslrootcert", "/ca.crt"])).is_err());
+        for mode in SSLMODES {
+            assert_eq!(engine(&["--db-sslmode", mode]).db_sslmode, mode);
+            check(&engine(&["--db-sslmode", mode])).unwrap();
+        }
+        assert!(sslmode("verify_full").unwrap_err().contains("verify-full"));
+        assert!(sslmode("VERIFY-FULL").is_err() && sslmode("").is_err());
+        for rel in ["ca.crt", "./ca.crt", "~/ca.crt", "system", ""] {
+            assert!(vault_path(rel).is_err(), "{rel}");
+        }
     }
 }

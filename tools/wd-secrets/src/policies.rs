@@ -167,6 +167,7 @@ pub fn run(a: &PolicyArgs, plan: SecretPlan) -> WdResult<VaultPolicies> {
         a.placement.db.dynamic_db && a.placement.store != crate::placement::Store::External;
     if engine {
         crate::dynamic::roles(&a.placement.db, &plan)?;
+        crate::dynamic::check(&a.engine)?;
     }
     crate::pki::check(&a.pki)?;
     let (mut policies, mut roles) = documents(a, &plan);
