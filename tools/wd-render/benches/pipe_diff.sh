@@ -191,6 +191,19 @@ for inv in "$work"/inv-bad-*.json "$work"/inv-v2.json "$work"/inv-no-*.json; do
   run_case "$(basename "$inv") + bad template" "$R --inventory $inv --scenario waltid --config-dir $work/cfg-missing-var --out \$W/out"
   run_case "$(basename "$inv") + no scenario" "$R --inventory $inv --out \$W/out"
 done
+mkdir -p "$work/inv-dir"
+printf '  \n\t ' > "$work/ws.json"
+run_case "inventory is a directory" "$R --scenario waltid --inventory $work/inv-dir --out \$W/out"
+run_case "inventory only white space" "$R --scenario waltid --out \$W/out < $work/ws.json"
+# An Inventory of 300 services (about 2 MB, read in many chunks).
+python3 - "$work/big.yaml" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("services:\n")
+    for i in range(300):
+        f.write(f"  s{i}:\n    image: reg.example.org/s{i}:1.{i}\n    environment:\n      A: x{i}\n      V: ${{PIPE_DIFF_UNSET:-y}}\n    ports: ['{8000 + i}:80']\n")
+PY
+run_case "pipe 300 services" "$I -f $work/big.yaml --all -q | $R --scenario waltid --out \$W/out"
 run_case "out is a file" "touch \$W/out; $I --scenario waltid -q | $R --out \$W/out"
 
 echo "pipe_diff: $total cases, $failed differ ($old vs $new); exit codes:" \
