@@ -454,6 +454,13 @@ pki_flags() {
   internal_ca_on || return 0
   local issuer; issuer=$(internal_ca_issuer) || return
   PKI_FLAGS=(--pki --pki-domain "$(rendered_domain)" --pki-cluster-issuer "$issuer" --pki-ca-out "$(internal_ca_pem)")
+  # Vault's database engine verifies Postgres's certificate (the CA's, db.tls) against the root
+  # its pods mount once Vault is on TLS; it logs in only when ESO first asks, after that restart.
+  if [ "${TF_VAR_dynamic_db_credentials:-false}" = true ]; then
+    local cm; cm=$(tf_local platform/pki.tf vault_ca_configmap) || return
+    # vault-helm mounts our volumes where values/vault.yaml says: /vault/userconfig/<ConfigMap>
+    PKI_FLAGS+=(--db-sslmode verify-full --db-sslrootcert "/vault/userconfig/$cm/ca.crt")
+  fi
 }
 
 # Option external store (WD_EXTERNAL_VAULT_*): refuse what would fail only after the cluster and

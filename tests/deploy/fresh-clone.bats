@@ -271,6 +271,10 @@ assert "15008" in json.dumps(judged) and any(k.endswith("-to-otel-collector") fo
 assert sorted(judged) == sorted(installed), (sorted(set(judged) ^ set(installed)))
 diff = [k for k in judged if judged[k] != installed[k]]
 assert not diff, diff
+# Vault's database engine verifies Postgres against the root its pods mount
+(pol,) = [c for c in s["calls"] if c[:2] == ["wd-secrets", "policies"] and "--apply" in c]
+i = pol.index("--db-sslrootcert")
+assert pol[i + 1] == "/vault/userconfig/wd-vault-ca/ca.crt" and pol[pol.index("--db-sslmode") + 1] == "verify-full", pol
 gens = [d for k, d in installed.items() if k.startswith("VaultDynamicSecret/")]
 assert gens and all(g["spec"]["provider"]["server"] == "https://vault.vault.svc:8200"
                     and g["spec"]["provider"]["caProvider"] == {"type": "ConfigMap", "name": "wd-internal-ca", "key": "ca.crt"} for g in gens), gens

@@ -240,6 +240,10 @@ def test_vault_helm_renders_a_pod_that_serves_the_certificate_and_can_reload_it(
             assert ("secret" in src and src["secret"]["secretName"] == "vault-server-tls" and os.path.basename(f) in ("tls.crt", "tls.key")) or \
                    ("configMap" in src and src["configMap"]["name"] == "wd-vault-ca" and os.path.basename(f) == "ca.crt"), (f, src)
         assert env["VAULT_CACERT"] in [os.path.join(p, "ca.crt") for p, n in mounts.items() if "configMap" in vols.get(n, {})]
+        assert env["VAULT_TLS_SERVER_NAME"] in manifests(outs)["Certificate/vault-server-tls"]["spec"]["dnsNames"]
+        # the root k8s-deploy.sh gives Vault's database engine (sslrootcert, a path in this container)
+        rootcert = re.search(r'--db-sslrootcert "(/vault/userconfig/\$cm/ca\.crt)"', SCRIPT).group(1).replace("$cm", "wd-vault-ca")
+        assert rootcert == env["VAULT_CACERT"], rootcert
         # the sidecar: the same uid as Vault's process (a signal needs it), the Secret it watches
         # mounted where TLS_RELOAD_DIR says, nothing writable, no capability
         pod_sc = spec["securityContext"]
