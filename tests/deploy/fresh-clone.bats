@@ -207,6 +207,7 @@ PYEOF
   export TF_VAR_internal_ca=true
   # kubectl fails once on the restart (the machine went away at that moment)
   mv "$BIN/kubectl" "$BIN/kubectl.real"
+  # shellcheck disable=SC2016  # $5 $6 are the wrapper's own arguments, expanded when it runs
   printf '#!/usr/bin/env bash\nif [ "$5 $6" = "delete pod" ] && [ ! -e %q ]; then touch %q; echo "connection lost" >&2; exit 1; fi\nexec %q "$@"\n' \
     "$BATS_TEST_TMPDIR/failed-once" "$BATS_TEST_TMPDIR/failed-once" "$BIN/kubectl.real" > "$BIN/kubectl"
   chmod +x "$BIN/kubectl"
