@@ -11,18 +11,20 @@ cd "$(dirname "$0")/../../.."
 [ $# -eq 2 ] || { echo "usage: $0 OLD_BIN_DIR NEW_BIN_DIR" >&2; exit 2; }
 old=$(cd "$1" && pwd) new=$(cd "$2" && pwd)
 for b in "$old" "$new"; do
-  [ -x "$b/wd-render" ] && [ -x "$b/wd-inventory" ] || { echo "$b: no wd-render/wd-inventory" >&2; exit 2; }
+  if [ ! -x "$b/wd-render" ] || [ ! -x "$b/wd-inventory" ]; then
+    echo "$b: no wd-render/wd-inventory" >&2
+    exit 2
+  fi
 done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-export WD_CONFIG_DIR= NO_COLOR=1
+export WD_CONFIG_DIR='' NO_COLOR=1
 
 # --- config variants (copies of config/ with one change each) ---------------------------------
 variant() { # NAME: a copy of config/ in $work/cfg-NAME; the caller edits it
   rm -rf "$work/cfg-$1"
   cp -r config "$work/cfg-$1"
 }
-tpl=config/templates
 edit_tpl() { # NAME TEMPLATE TEXT-TO-APPEND
   variant "$1"
   printf '%s' "$3" >> "$work/cfg-$1/templates/$2"
@@ -97,11 +99,14 @@ bad = json.loads(json.dumps(inv)); bad["extra"] = 1; dump("unknown-field", bad)
 PY
 
 total=0 failed=0 rcs=""
+# One line per file: path, mode, checksum (expanded by the inner sh, once per file).
+# shellcheck disable=SC2016
+file_lines='for f; do printf "%s %s " "$f" "$(stat -L -c %a "$f")"; sha256sum < "$f"; done'
 snap() { # OUT-DIR: the files of an output set (through its links), their modes and links
   local d=$1
   [ -d "$d" ] || { echo "(no $d)"; return; }
   (cd "$d" && find -L . -path ./.wd-render -prune -o -type f -print0 | sort -z |
-    xargs -0r sh -c 'for f; do printf "%s %s " "$f" "$(stat -L -c %a "$f")"; sha256sum < "$f"; done' sh
+    xargs -0r sh -c "$file_lines" sh
    find . -maxdepth 1 -type l -printf '%p -> %l\n' | sed 's/gen-[^/]*/gen-N/' | sort
    find . -name '*.tmp' -print)
 }
@@ -137,8 +142,9 @@ run_case() { # NAME COMMAND…  ($B is the binary dir, $W a scratch dir; same pa
   done
 }
 
-R='$B/wd-render'
-I='$B/wd-inventory'
+# The commands are expanded by run_case's bash, with $B set to each build's directory.
+# shellcheck disable=SC2016
+R='$B/wd-render' I='$B/wd-inventory'
 # wd-inventory alone, on every fixture, in every format and mode.
 for f in "$fixtures"/*/; do
   f=${f%/}
