@@ -673,8 +673,8 @@ vault_restart() {
   stop_forwards
 }
 
-# cert-manager issues Vault's certificate from the internal CA (pki.tf); its ClusterIssuer is
-# checked again as soon as an apply changes it (after failures its own retries back off to 5 min).
+# cert-manager issues Vault's certificate from the internal CA (pki.tf); the phase's apply updates
+# the ClusterIssuer (an annotation), which cert-manager checks again at once.
 vault_certificate_ready() {
   local kc="$1" name; name=$(tf_local platform/pki.tf vault_tls_secret) || return
   kubectl --kubeconfig "$kc" -n vault wait --for=condition=Ready "certificate/$name" --timeout=600s >/dev/null && return 0

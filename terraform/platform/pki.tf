@@ -77,7 +77,10 @@ resource "kubectl_manifest" "internal_ca_issuer" {
   yaml_body = yamlencode({
     apiVersion = "cert-manager.io/v1"
     kind       = "ClusterIssuer"
-    metadata   = { name = local.internal_ca_issuer }
+    # The phase in an annotation: each phase's apply updates the object, and cert-manager checks an
+    # updated issuer at once (after failed checks, e.g. before wd-secrets --pki, its retries back
+    # off up to 5 min: cert-manager pkg/controller DefaultItemBasedRateLimiter)
+    metadata = { name = local.internal_ca_issuer, annotations = { "wd.waltid/vault-tls" = var.vault_tls } }
     spec = {
       vault = merge(local.vault_tls ? { caBundle = base64encode(local.vault_ca_pem) } : {}, {
         server = local.vault_address

@@ -116,6 +116,8 @@ def test_certificate_phase_issues_every_name_a_client_dials_while_vault_stays_pl
     names = set(cert["spec"]["dnsNames"])
     # the issuer still speaks plain HTTP: Vault serves plain HTTP until the next phase
     assert m["ClusterIssuer/vault-internal"]["spec"]["vault"]["server"] == "http://vault.vault.svc:8200"
+    # ...but the apply updates it (cert-manager checks an updated issuer at once; it failed before the PKI existed)
+    assert m["ClusterIssuer/vault-internal"]["metadata"]["annotations"] != manifests(platform("off"))["ClusterIssuer/vault-internal"]["metadata"]["annotations"]
     assert cert["spec"]["issuerRef"]["name"] == "vault-internal" and cert["metadata"]["namespace"] == "vault"
     assert outs["out__vault_address"] == "http://vault.vault.svc:8200"
     # every name dialled once Vault is on TLS: the platform's address, each follower's leader
