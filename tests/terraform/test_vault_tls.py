@@ -71,13 +71,8 @@ def refused(module, args):
 
 
 def manifests(outs):
-    out = {}
-    for k, v in outs.items():
-        if k.startswith("res__kubectl_manifest__") and k.endswith("__yaml_body"):
-            for text in v if isinstance(v, list) else [v]:
-                d = yaml.safe_load(text)
-                out[f'{d["kind"]}/{d["metadata"]["name"]}'] = d
-    return out
+    """{kind/name: object} of the module's kubectl manifests (names are unique per kind here)."""
+    return {f'{d["kind"]}/{d["metadata"]["name"]}': d for d in tffake.kubectl_objects(outs).values()}
 
 
 def vault_values(outs):

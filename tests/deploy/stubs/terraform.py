@@ -350,6 +350,18 @@ def main(argv):
     return 0
 
 
+def kubectl_objects(outs):
+    """{kind/namespace/name: object} of the module's kubectl_manifest resources, as evaluated."""
+    import yaml
+    out = {}
+    for key, body in outs.items():
+        if key.startswith("res__kubectl_manifest__") and key.endswith("__yaml_body"):
+            for text in body if isinstance(body, list) else [body]:
+                d = yaml.safe_load(text)
+                out[f'{d["kind"]}/{d["metadata"].get("namespace", "")}/{d["metadata"]["name"]}'] = d
+    return out
+
+
 def on_apply(s, moddir, outs, outputs, rendered):
     """What the real module leaves behind that the other fakes read."""
     if moddir.parent.name == "bootstrap":
@@ -391,13 +403,7 @@ def on_apply(s, moddir, outs, outputs, rendered):
                                      # the chart's required hostname anti-affinity: one voter per node
                                      pods=["Running" if i < c["nodes"] and storage else "Pending" for i in range(replicas)])
         # the objects of its kubectl manifests (ClusterIssuers, Certificates) and ConfigMaps, as applied
-        manifests = {}
-        for key, body in outs.items():
-            if key.startswith("res__kubectl_manifest__") and key.endswith("__yaml_body"):
-                for text in body if isinstance(body, list) else [body]:
-                    d = yaml.safe_load(text)
-                    manifests[f'{d["kind"]}/{d["metadata"].get("namespace", "")}/{d["metadata"]["name"]}'] = d
-        c["objects"]["platform_manifests"] = manifests
+        c["objects"]["platform_manifests"] = kubectl_objects(outs)
         maps = {}
         for key, data in outs.items():
             if key.startswith("res__kubernetes_config_map_v1__") and key.endswith("__data"):

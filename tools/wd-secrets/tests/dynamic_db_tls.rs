@@ -6,12 +6,12 @@
 //! 127.0.0.1 so that verify-full can be checked on the only address the tests may use.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 use std::time::{Duration, Instant};
 use wd_testsupport::cli::{json_ok, vault_json_run};
 use wd_testsupport::openbao::{dev, http, kv_data};
-use wd_testsupport::pki::self_signed_ca;
+use wd_testsupport::pki::{leaf, self_signed_ca};
 use wd_testsupport::postgres::Pg;
 
 const SSL_OF_THIS_SESSION: &str = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
@@ -22,61 +22,6 @@ fn wd_secrets(addr: &str, args: &[&str]) -> Output {
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).trim().to_string()
-}
-
-/// A server key and certificate signed by the CA `ca` (made by [`self_signed_ca`], its key
-/// beside it) for the subjectAltName `san`, written to `dir/<name>.crt|.key`.
-fn leaf(dir: &Path, ca: &Path, name: &str, san: &str) -> (PathBuf, PathBuf) {
-    let (crt, key, csr) = (
-        dir.join(format!("{name}.crt")),
-        dir.join(format!("{name}.key")),
-        dir.join(format!("{name}.csr")),
-    );
-    let ext = dir.join(format!("{name}.ext"));
-    std::fs::write(
-        &ext,
-        format!("subjectAltName={san}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n"),
-    )
-    .unwrap();
-    let ca_key = ca.with_extension("key");
-    for args in [
-        vec![
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            key.to_str().unwrap(),
-            "-out",
-            csr.to_str().unwrap(),
-            "-subj",
-            "/O=wd",
-        ],
-        vec![
-            "x509",
-            "-req",
-            "-in",
-            csr.to_str().unwrap(),
-            "-CA",
-            ca.to_str().unwrap(),
-            "-CAkey",
-            ca_key.to_str().unwrap(),
-            "-CAcreateserial",
-            "-days",
-            "1",
-            "-extfile",
-            ext.to_str().unwrap(),
-            "-out",
-            crt.to_str().unwrap(),
-        ],
-    ] {
-        let o = Command::new("openssl").args(&args).output().unwrap();
-        assert!(o.status.success(), "openssl {args:?}: {}", text(&o.stderr));
-    }
-    (crt, key)
 }
 
 /// What the engine needs of the umbrella's CloudNativePG bootstrap for the wallet's credentials

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use wd_testsupport::cli::{clean_command, json_ok};
 use wd_testsupport::openbao::{bao, free_port, http, server_with_config, Server};
-use wd_testsupport::pki::{cert_manager_secret, key_path, self_signed_ca, sign, SIGN};
+use wd_testsupport::pki::{cert_manager_secret, key_path, leaf, self_signed_ca, sign, SIGN};
 use wd_testsupport::{render_scenario, repo_root};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wd-secrets");
@@ -114,55 +114,6 @@ fn openssl(args: &[&str]) -> String {
         .expect("openssl");
     assert!(o.status.success(), "openssl {args:?}: {}", stderr(&o));
     String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// A leaf key + certificate for `sans` (openssl subjectAltName syntax) signed by the CA
-/// `ca_pem` (its key beside it, as [`self_signed_ca`] leaves it); returns (cert, key) paths.
-fn leaf(dir: &Path, name: &str, ca_pem: &Path, sans: &str) -> (PathBuf, PathBuf) {
-    let (crt, key, csr, ext) = (
-        dir.join(format!("{name}.crt")),
-        dir.join(format!("{name}.key")),
-        dir.join(format!("{name}.csr")),
-        dir.join(format!("{name}.ext")),
-    );
-    openssl(&[
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        s(&key),
-        "-out",
-        s(&csr),
-        "-subj",
-        &format!("/CN={name}"),
-    ]);
-    std::fs::write(
-        &ext,
-        format!("subjectAltName={sans}\nextendedKeyUsage=serverAuth,clientAuth\n"),
-    )
-    .unwrap();
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        s(&csr),
-        "-CA",
-        s(ca_pem),
-        "-CAkey",
-        s(&ca_pem.with_extension("key")),
-        "-CAcreateserial",
-        "-days",
-        "1",
-        "-extfile",
-        s(&ext),
-        "-out",
-        s(&crt),
-    ]);
-    (crt, key)
 }
 
 /// The SHA-256 fingerprint of the certificate the server on 127.0.0.1:`port` presents (openssl
@@ -471,7 +422,7 @@ fn a_node_joins_an_https_leader_verifying_it_with_the_leader_ca_cert() {
     // The leader is addressed as https://127.0.0.1:P (vault-0.vault-internal.vault.svc does not
     // resolve here), so its certificate carries the IP SAN 127.0.0.1 besides the cluster names.
     let sans = format!("DNS:{POD0},DNS:vault-1.vault-internal.vault.svc,DNS:vault-2.vault-internal.vault.svc,IP:127.0.0.1");
-    let (crt, key) = leaf(dir, "vault", &ca, &sans);
+    let (crt, key) = leaf(dir, &ca, "vault", &sans);
     let keys = dir.join("vault-init.json");
     let mut servers: Vec<Server> = Vec::new();
     for id in ["vault-0", "vault-1", "vault-2"] {
@@ -630,8 +581,8 @@ fn the_reload_script_makes_vault_present_the_renewed_certificate() {
     let link = dir.join("vault");
     std::os::unix::fs::symlink(bao(), &link).unwrap();
     let ca = self_signed_ca(dir, "wd-test-ca");
-    let (old_crt, old_key) = leaf(dir, "old", &ca, &format!("DNS:{POD0}"));
-    let (new_crt, new_key) = leaf(dir, "new", &ca, &format!("DNS:{POD0}"));
+    let (old_crt, old_key) = leaf(dir, &ca, "old", &format!("DNS:{POD0}"));
+    let (new_crt, new_key) = leaf(dir, &ca, "new", &format!("DNS:{POD0}"));
     let old_fp = fingerprint_of(&std::fs::read_to_string(&old_crt).unwrap());
     let new_fp = fingerprint_of(&std::fs::read_to_string(&new_crt).unwrap());
     assert_ne!(old_fp, new_fp);

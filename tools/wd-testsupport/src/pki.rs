@@ -158,3 +158,55 @@ pub fn self_signed_ca(dir: &Path, cn: &str) -> PathBuf {
     openssl(&args, None);
     pem
 }
+
+/// A server key (P-256) and certificate signed by the CA `ca` (made by [`self_signed_ca`], its
+/// key beside it) for `sans` (openssl subjectAltName syntax, e.g. `IP:127.0.0.1,DNS:localhost`),
+/// usable for server and client auth, one day; written to `dir/<name>.crt|.key`, returned as
+/// (certificate, key).
+pub fn leaf(dir: &Path, ca: &Path, name: &str, sans: &str) -> (PathBuf, PathBuf) {
+    let (crt, key, csr, ext) = (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+        dir.join(format!("{name}.csr")),
+        dir.join(format!("{name}.ext")),
+    );
+    let subj = format!("/CN={name}");
+    let mut args = vec!["req", "-new"];
+    args.extend(NEW_P256_KEY);
+    args.extend([
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        csr.to_str().unwrap(),
+        "-subj",
+        &subj,
+    ]);
+    openssl(&args, None);
+    std::fs::write(
+        &ext,
+        format!("subjectAltName={sans}\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n"),
+    )
+    .unwrap();
+    let ca_key = ca.with_extension("key");
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            csr.to_str().unwrap(),
+            "-CA",
+            ca.to_str().unwrap(),
+            "-CAkey",
+            ca_key.to_str().unwrap(),
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            ext.to_str().unwrap(),
+            "-out",
+            crt.to_str().unwrap(),
+        ],
+        None,
+    );
+    (crt, key)
+}
