@@ -657,7 +657,7 @@ fn holds(service: &str, target: &str) -> Option<String> {
     let t = target.trim_end_matches('/');
     KNOWN_STATE
         .iter()
-        .find(|(p, _)| t == *p || t.starts_with(&format!("{p}/")))
+        .find(|(p, _)| t == *p || t.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
         .map(|(_, h)| match (*h, service) {
             ("service data directory", s) if s.contains("valkey") || s.contains("redis") => {
                 "Redis/Valkey data (RDB/AOF)".to_string()
