@@ -545,7 +545,7 @@ cmd_up() {
   fi
   run_step "platform apply" platform_apply "$keep_tls"
   VAULT_TLS=$keep_tls
-  running=$(vault_pods_tls "$kc") || exit 1
+  running=$(vault_pods_tls "$kc") || { red "k8s-deploy: step \"vault listener\" failed: kubectl could not list Vault's pods (above); re-run \`./k8s-deploy.sh up $SCENARIO --target=$target\` (it resumes)."; exit 1; }
   if [ -n "$running" ] && [ "$running" != "$keep_tls" ]; then
     # Pods that serve another listener than the one applied (the internal CA turned off, or an up
     # stopped between the https apply and the restart): Vault re-reads it only when it starts.
