@@ -43,7 +43,8 @@ pub struct InitArgs {
     /// --vault-cacert file; unused for an http leader.
     #[arg(long, value_name = "FILE")]
     pub leader_ca_cert: Option<PathBuf>,
-    /// Seconds to wait for a joined node to unseal.
+    /// Seconds to wait for a joined node to unseal, and after an unseal of every node for the
+    /// active one.
     #[arg(long, default_value_t = 60)]
     pub wait: u64,
     #[command(flatten)]
@@ -144,6 +145,29 @@ fn wait_active(leader: &Vault, addr: &str, secs: u64) -> WdResult<()> {
     Ok(())
 }
 
+/// Waits (at most `secs`) until one of `nodes` is the active one (`sys/health` 200). After a
+/// restart of every raft node all of them stand by, unsealed, until raft's first election
+/// (16-18 s after the unseal with 3 OpenBao 2.7.2 nodes, tests/vault_tls_raft3.rs). Meanwhile a
+/// standby serves some reads itself (OpenBao's read-enabled standby) but forwards every write to
+/// the active node of before the restart (`sys/leader` still names it), which fails: the tools
+/// that run after init (policies, seed, transit) would.
+fn wait_active_any(nodes: &[Vault], secs: u64) -> WdResult<()> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        for v in nodes {
+            if v.is_active()? {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(WdError::unreachable(format!(
+                "every node is unsealed, but none is active after {secs}s; check the nodes' logs (raft election)"
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
 pub fn run(a: &InitArgs) -> WdResult<VaultCluster> {
     if a.key_threshold == 0 || a.key_threshold > a.key_shares {
         return Err(WdError::input(format!(
@@ -215,6 +239,7 @@ pub fn run(a: &InitArgs) -> WdResult<VaultCluster> {
             action.push_str("joined, ");
         }
         // A joined node becomes initialised once it has the unseal keys and has synced.
+        let was_sealed = st.sealed;
         let deadline = Instant::now() + Duration::from_secs(a.wait);
         loop {
             if st.sealed {
@@ -234,7 +259,12 @@ pub fn run(a: &InitArgs) -> WdResult<VaultCluster> {
             std::thread::sleep(Duration::from_millis(500));
             st = v.seal_status()?;
         }
-        action.push_str("unsealed");
+        // a re-run on an unsealed cluster changes nothing and says so, as for the first node
+        action.push_str(if was_sealed {
+            "unsealed"
+        } else {
+            "already unsealed"
+        });
         report.nodes.push(VaultNode {
             addr: addr.clone(),
             initialized: st.initialized,
@@ -247,6 +277,17 @@ pub fn run(a: &InitArgs) -> WdResult<VaultCluster> {
         &node_args(&a.vault, &nodes[0], Some(&keys.root_token)),
         true,
     )?;
+    // Exit 0 means Vault serves: when this run unsealed a node and was given every raft peer
+    // (as k8s-deploy.sh vault_unseal), it waits for the active one. Fewer nodes (one pod unsealed
+    // by hand): the active node may be one not given, so no wait.
+    let peers = root.raft_peers().unwrap_or_default();
+    if report.nodes.iter().any(|n| n.action != "already unsealed") && nodes.len() >= peers.len() {
+        let all = nodes
+            .iter()
+            .map(|n| Vault::connect_with(&node_args(&a.vault, n, None), false))
+            .collect::<WdResult<Vec<_>>>()?;
+        wait_active_any(&all, a.wait)?;
+    }
     report.raft_peers = root
         .raft_peers()
         .unwrap_or_default()
