@@ -226,23 +226,20 @@ fn three_raft_nodes_restarted_on_the_internal_cas_certificate_are_unsealed_by_va
         Some(r#"{"type":"kubernetes"}"#),
     );
     assert_eq!(code, 204, "enable auth/kubernetes: {out}");
-    let vault = [
-        ("VAULT_ADDR", leader.as_str()),
-        ("VAULT_TOKEN", token.as_str()),
-    ];
-    let o = clean_command(BIN)
-        .envs(vault)
-        .args(["policies", "--plan", s(&plan), "--apply"])
-        .args([
-            "--pki",
-            "--pki-domain",
-            &domain,
-            "--pki-cluster-issuer",
-            "vault-internal",
-        ])
-        .args(["--pki-ca-out", s(&root_pem), "-q"])
-        .output()
-        .unwrap();
+    // `wd-secrets policies --apply` as k8s-deploy.sh's secrets step runs it with the internal CA,
+    // against the node at `addr` with the extra environment `env` (the TLS settings)
+    let policies_pki = |addr: &str, env: &[(&str, &str)]| {
+        clean_command(BIN)
+            .envs(env.iter().copied())
+            .envs([("VAULT_ADDR", addr), ("VAULT_TOKEN", token.as_str())])
+            .args(["policies", "--plan", s(&plan), "--apply"])
+            .args(["--pki", "--pki-domain", &domain])
+            .args(["--pki-cluster-issuer", "vault-internal"])
+            .args(["--pki-ca-out", s(&root_pem), "-q"])
+            .output()
+            .unwrap()
+    };
+    let o = policies_pki(leader, &[]);
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -349,23 +346,7 @@ fn three_raft_nodes_restarted_on_the_internal_cas_certificate_are_unsealed_by_va
 
     // the next step of `up` (k8s-deploy.sh: `vault restart` then `secrets`, whose vault_unseal is
     // then a no-op): the tools at once, over https through vault-0's "port-forward"
-    let o = clean_command(BIN)
-        .envs(env)
-        .envs([
-            ("VAULT_ADDR", tls_nodes[0].as_str()),
-            ("VAULT_TOKEN", token.as_str()),
-        ])
-        .args(["policies", "--plan", s(&plan), "--apply"])
-        .args([
-            "--pki",
-            "--pki-domain",
-            &domain,
-            "--pki-cluster-issuer",
-            "vault-internal",
-        ])
-        .args(["--pki-ca-out", s(&root_pem), "-q"])
-        .output()
-        .unwrap();
+    let o = policies_pki(&tls_nodes[0], &env);
     assert_eq!(
         o.status.code(),
         Some(0),
