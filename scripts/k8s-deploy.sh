@@ -404,12 +404,6 @@ tf_local() {
   [ -n "$v" ] || { red "k8s-deploy: no local $2 in terraform/$1"; return 1; }
   echo "$v"
 }
-# A module variable's default string (terraform/<module>/variables.tf), e.g. workloads vault_address.
-tf_default() {
-  local v; v=$(sed -n "/^variable \"$2\"/,/^}/s/^ *default *= *\"\([^\"]*\)\".*/\1/p" "$ROOT/terraform/$1/variables.tf" | head -n1)
-  [ -n "$v" ] || { red "k8s-deploy: no default for variable $2 in terraform/$1/variables.tf"; return 1; }
-  echo "$v"
-}
 internal_ca_issuer() { tf_local platform/pki.tf internal_ca_issuer; }
 internal_ca_configmap() { tf_local workloads/internal_ca.tf internal_ca_configmap; }
 # Where wd-secrets writes the CA's root; absolute (terraform runs in the module's directory).

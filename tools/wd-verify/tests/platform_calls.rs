@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use wd_core::docs::preflight::{CallPath, PreflightReport, Severity};
-use wd_core::scenario::VerifyRules;
+use wd_core::scenario::{PlatformService, VerifyRules};
 use wd_verify::{model, Options};
 
 fn root() -> PathBuf {
@@ -81,6 +81,15 @@ fn assert_one_warning(r: &PreflightReport, words: &[&str]) {
         w.len() == 1 && words.iter().all(|x| w[0].contains(x)),
         "{w:#?}"
     );
+}
+
+/// The scenario's platform-service rule for Vault, to take a piece of it away.
+fn vault_rule(rules: &mut VerifyRules) -> &mut PlatformService {
+    rules
+        .platform_services
+        .iter_mut()
+        .find(|p| p.service == "vault")
+        .expect("config/scenarios/waltid.yaml verify.platformServices has vault")
 }
 
 fn vault_calls(r: &PreflightReport) -> Vec<&CallPath> {
@@ -268,11 +277,7 @@ fn a_secret_key_in_env_or_a_whole_secret_counts_as_mounted() {
 #[test]
 fn without_callers_the_pod_that_mounts_the_secret_makes_the_call() {
     let mut rules = rules();
-    let vault = rules
-        .platform_services
-        .iter_mut()
-        .find(|p| p.service == "vault")
-        .unwrap();
+    let vault = vault_rule(&mut rules);
     vault.secret_callers[0].callers.clear();
     let r = run(&fixture(), &rules, &opts(false));
     let app: Vec<_> = vault_calls(&r)
@@ -348,11 +353,7 @@ fn an_unresolved_planned_secret_is_a_warning_not_a_silent_pass_and_the_plan_reso
 fn a_platform_call_to_a_service_the_manifests_lack_is_an_error_naming_the_rule() {
     // a rule without `of`: one Service by name, here absent
     let mut rules = rules();
-    let vault = rules
-        .platform_services
-        .iter_mut()
-        .find(|p| p.service == "vault")
-        .unwrap();
+    let vault = vault_rule(&mut rules);
     vault.calls = serde_norway::from_str(
         "- when: {kind: VaultDynamicSecret, apiGroup: generators.external-secrets.io}\n  to: {service: vault-db, port: 5432}\n  why: the engine's own database\n",
     )
