@@ -11,29 +11,12 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use wd_testsupport::cli::{clean_command, json_ok};
 use wd_testsupport::openbao::{bao, free_port, http, server_with_config, Server};
-use wd_testsupport::pki::{cert_manager_secret, key_path, leaf, self_signed_ca, sign, SIGN};
+use wd_testsupport::pki::{
+    cert_manager_secret, key_path, leaf, self_signed_ca, sign, vault_dns_names, SIGN,
+};
 use wd_testsupport::{render_scenario, repo_root};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wd-secrets");
-
-/// The names of the Certificate the lead's chart values ask for (3 replicas): the Services, the
-/// headless Service and each pod, short and full.
-fn cluster_names() -> Vec<String> {
-    let mut names: Vec<String> = ["vault", "vault-active", "vault-internal"]
-        .iter()
-        .flat_map(|s| {
-            [
-                format!("{s}.vault.svc"),
-                format!("{s}.vault.svc.cluster.local"),
-            ]
-        })
-        .collect();
-    for i in 0..3 {
-        names.push(format!("vault-{i}.vault-internal.vault.svc"));
-        names.push(format!("vault-{i}.vault-internal.vault.svc.cluster.local"));
-    }
-    names
-}
 
 /// The name the tools verify through the port-forward to pod vault-0.
 const POD0: &str = "vault-0.vault-internal.vault.svc";
@@ -217,7 +200,7 @@ fn vault_restarted_on_the_internal_cas_certificate_is_unsealed_through_a_forward
     ));
 
     // cert-manager's request for the Certificate's DNS names, signed by role wd-internal
-    let names = cluster_names();
+    let names = vault_dns_names(3);
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let (code, signed) = sign(&plain.addr, &token, SIGN, dir, &names);
     assert_eq!(

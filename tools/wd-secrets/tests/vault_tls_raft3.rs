@@ -24,7 +24,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 use wd_testsupport::cli::{clean_command, json_ok};
 use wd_testsupport::openbao::{bao, free_port, http, server_with_config, Server};
-use wd_testsupport::pki::{cert_manager_secret, key_path, sign, SIGN};
+use wd_testsupport::pki::{cert_manager_secret, key_path, sign, vault_dns_names, SIGN};
 use wd_testsupport::render_scenario;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wd-secrets");
@@ -33,24 +33,6 @@ const PODS: usize = 3;
 const SERVER_NAME: &str = "vault.vault.svc";
 /// k8s-deploy.sh `vault_unseal` with VAULT_TLS=on.
 const LEADER: &str = "https://vault-0.vault-internal.vault.svc:8200";
-
-/// pki.tf `vault_dns_names` for vault_ids vault-0..2: the Services, the headless Service and
-/// each pod, short and full; the first is the Certificate's commonName.
-fn vault_dns_names() -> Vec<String> {
-    let mut bases: Vec<String> = ["vault", "vault-active", "vault-internal"]
-        .map(String::from)
-        .to_vec();
-    bases.extend((0..PODS).map(|i| format!("vault-{i}.vault-internal")));
-    bases
-        .iter()
-        .flat_map(|n| {
-            [
-                format!("{n}.vault.svc"),
-                format!("{n}.vault.svc.cluster.local"),
-            ]
-        })
-        .collect()
-}
 
 fn pod_name(i: usize) -> String {
     format!("vault-{i}.vault-internal.vault.svc")
@@ -256,7 +238,7 @@ fn three_raft_nodes_restarted_on_the_internal_cas_certificate_are_unsealed_by_va
     assert_eq!(code, 200, "{out}");
 
     // `vault certificate`: cert-manager's request for every name, signed by role wd-internal
-    let names = vault_dns_names();
+    let names = vault_dns_names(PODS);
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let (code, signed) = sign(leader, &token, SIGN, dir, &names);
     assert_eq!(

@@ -210,3 +210,23 @@ pub fn leaf(dir: &Path, ca: &Path, name: &str, sans: &str) -> (PathBuf, PathBuf)
     );
     (crt, key)
 }
+
+/// The names of Vault's listener certificate with `pods` server pods, in the order of
+/// terraform/platform/pki.tf `vault_dns_names` (tests/terraform/test_vault_tls.py holds that list
+/// to what the clients dial): the Services `vault`, `vault-active`, `vault-internal` and each
+/// pod `vault-<i>.vault-internal`, each as `.vault.svc` and `.vault.svc.cluster.local`.
+pub fn vault_dns_names(pods: usize) -> Vec<String> {
+    let mut bases: Vec<String> = ["vault", "vault-active", "vault-internal"]
+        .map(String::from)
+        .to_vec();
+    bases.extend((0..pods).map(|i| format!("vault-{i}.vault-internal")));
+    bases
+        .iter()
+        .flat_map(|n| {
+            [
+                format!("{n}.vault.svc"),
+                format!("{n}.vault.svc.cluster.local"),
+            ]
+        })
+        .collect()
+}
