@@ -131,27 +131,15 @@ fn unseal(v: &Vault, keys: &InitKeys) -> WdResult<bool> {
     Ok(true)
 }
 
-/// Waits (at most `secs`) until the first node is the active one.
-fn wait_active(leader: &Vault, addr: &str, secs: u64) -> WdResult<()> {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !leader.is_active()? {
-        if Instant::now() > deadline {
-            return Err(WdError::unreachable(format!(
-                "{addr}: unsealed but not active after {secs}s, so no node can join it; check its log (raft election)"
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    Ok(())
-}
-
-/// Waits (at most `secs`) until one of `nodes` is the active one (`sys/health` 200). After a
-/// restart of every raft node all of them stand by, unsealed, until raft's first election
-/// (16-18 s after the unseal with 3 OpenBao 2.7.2 nodes, tests/vault_tls_raft3.rs). Meanwhile a
-/// standby serves some reads itself (OpenBao's read-enabled standby) but forwards every write to
-/// the active node of before the restart (`sys/leader` still names it), which fails: the tools
-/// that run after init (policies, seed, transit) would.
-fn wait_active_any(nodes: &[Vault], secs: u64) -> WdResult<()> {
+/// Waits (at most `secs`) until one of `nodes` is the active one (`sys/health` 200); when none
+/// becomes active the error is `stuck` (exit 3). Before a join: a leader just unsealed answers
+/// the join's challenge only once raft has elected it. After a restart of every raft node: all
+/// of them stand by, unsealed, until raft's first election (16-18 s after the unseal with 3
+/// OpenBao 2.7.2 nodes, tests/vault_tls_raft3.rs); meanwhile a standby serves some reads itself
+/// (OpenBao's read-enabled standby) but forwards every write to the active node of before the
+/// restart (`sys/leader` still names it), which fails: the tools that run after init (policies,
+/// seed, transit) would.
+fn wait_active(nodes: &[&Vault], secs: u64, stuck: impl Fn() -> String) -> WdResult<()> {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         for v in nodes {
@@ -160,11 +148,41 @@ fn wait_active_any(nodes: &[Vault], secs: u64) -> WdResult<()> {
             }
         }
         if Instant::now() > deadline {
+            return Err(WdError::unreachable(stuck()));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Waits (at most `secs`) until every node names the same leader as the active one does: a
+/// standby learns the election's result some time after it (it re-reads the leader
+/// periodically), and until then forwards the tools' writes to the active node of before, which
+/// fails (tests/vault_tls_raft3.rs: the policies right after init failed once in six runs
+/// without this wait; instrumented, one run in two saw the standbys name no leader for one more
+/// round after the active node answered).
+fn wait_leader_known(nodes: &[Vault], secs: u64) -> WdResult<()> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let mut active = String::new();
+        for v in nodes {
+            if v.is_active()? {
+                active = v.leader_address()?;
+            }
+        }
+        let mut known = Vec::with_capacity(nodes.len());
+        for v in nodes {
+            known.push(v.leader_address()?);
+        }
+        if !active.is_empty() && known.iter().all(|l| *l == active) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
             return Err(WdError::unreachable(format!(
-                "every node is unsealed, but none is active after {secs}s; check the nodes' logs (raft election)"
+                "the active node is {}, but the nodes name {known:?} as their leader after {secs}s; check the nodes' logs (api_addr)",
+                if active.is_empty() { "unknown" } else { &active }
             )));
         }
-        std::thread::sleep(Duration::from_millis(250));
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
@@ -232,7 +250,12 @@ pub fn run(a: &InitArgs) -> WdResult<VaultCluster> {
             // (a moment; longer on a busy machine). Only before a join: after a restart a lone
             // unsealed node of a cluster cannot be elected until a quorum is unsealed.
             if !leader_active {
-                wait_active(&leader, &nodes[0], a.wait)?;
+                wait_active(&[&leader], a.wait, || {
+                    format!(
+                        "{}: unsealed but not active after {}s, so no node can join it; check its log (raft election)",
+                        nodes[0], a.wait
+                    )
+                })?;
                 leader_active = true;
             }
             v.raft_join(leader_addr, leader_ca.as_deref())?;
@@ -286,8 +309,15 @@ pub fn run(a: &InitArgs) -> WdResult<VaultCluster> {
             .iter()
             .map(|n| Vault::connect_with(&node_args(&a.vault, n, None), false))
             .collect::<WdResult<Vec<_>>>()?;
-        wait_active_any(&all, a.wait)?;
+        wait_active(&all.iter().collect::<Vec<_>>(), a.wait, || {
+            format!(
+                "every node is unsealed, but none is active after {}s; check the nodes' logs (raft election)",
+                a.wait
+            )
+        })?;
+        wait_leader_known(&all, a.wait)?;
     }
+    // read again: before the election a standby may not answer it
     report.raft_peers = root
         .raft_peers()
         .unwrap_or_default()

@@ -42,6 +42,14 @@ impl Vault {
         })
     }
 
+    /// The API address of the active node as this node knows it (`sys/leader` leader_address,
+    /// unauthenticated); empty while it knows none. A standby learns a new leader some time after
+    /// the election and forwards requests to the one it knows until then.
+    pub fn leader_address(&self) -> WdResult<String> {
+        let (_, v) = self.raw(Method::GET, "sys/leader", None)?;
+        Ok(v["leader_address"].as_str().unwrap_or("").to_string())
+    }
+
     /// Whether this node is initialised, unsealed and the active one (`sys/health` answers 200;
     /// a standby 429, sealed 503, uninitialised 501).
     pub fn is_active(&self) -> WdResult<bool> {
