@@ -40,7 +40,7 @@ fn str_at<'v>(v: &'v Value, path: &str) -> WdResult<&'v str> {
 /// What the render uses of an Inventory: its scenario and each service's image. The rest of
 /// the document is only checked ([`crate::InventoryCheck`] parses all of it, typed, on another
 /// thread meanwhile), so this is read from the same text with every other field skipped.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 pub struct InventoryUse {
     #[serde(default)]
     pub sources: SourcesUse,
@@ -48,20 +48,20 @@ pub struct InventoryUse {
     pub services: Vec<ServiceUse>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 pub struct SourcesUse {
     #[serde(default)]
     pub scenario: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 pub struct ServiceUse {
     pub name: String,
     #[serde(default)]
     pub image: Option<ImageUse>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 pub struct ImageUse {
     pub repository: String,
     #[serde(default)]
@@ -223,12 +223,16 @@ pub fn build(i: &Inputs<'_>) -> WdResult<Value> {
             }
         }
     }
+    // The plan as values once; `secrets` (by name) holds copies of the same entries.
+    let secret_list = serde_json::to_value(&i.plan.secrets).expect("plan serialises");
     let mut secrets = Map::new();
-    for s in &i.plan.secrets {
-        secrets.insert(
-            s.name.replace('-', "_"),
-            serde_json::to_value(s).expect("plan serialises"),
-        );
+    for (s, v) in i
+        .plan
+        .secrets
+        .iter()
+        .zip(secret_list.as_array().into_iter().flatten())
+    {
+        secrets.insert(s.name.replace('-', "_"), v.clone());
     }
     let mut db = values::get(v, "db").cloned().unwrap_or_else(|| json!({}));
     if db.get("host").is_none() {
@@ -243,30 +247,61 @@ pub fn build(i: &Inputs<'_>) -> WdResult<Value> {
     let profile = values::get(v, "profile")
         .and_then(Value::as_str)
         .unwrap_or("local");
-    Ok(json!({
-        "scenario": i.scenario,
-        "flavor": i.flavor,
-        "target": i.target,
-        "profile": profile,
-        "values": v,
-        "urls": urls,
-        "hosts": hosts,
-        "ports": ports,
-        "public": public,
-        "components": charts,
-        "images": values::get(v, "images").cloned().unwrap_or_else(|| json!({})),
-        "roles": {"issuer": roles.iter().any(|r| r == "issuer"), "holder": roles.iter().any(|r| r == "holder"), "verifier": roles.iter().any(|r| r == "verifier")},
-        "features": features,
-        "devMode": dev_mode,
-        "db": db,
-        "dpg": i.render.dpg,
-        "secrets": secrets,
-        "secretList": serde_json::to_value(&i.plan.secrets).expect("plan serialises"),
-        "externalSecrets": external,
-        "demoPassword": i.demo_password.clone().unwrap_or_default(),
-        "verifierSigningKeyPath": VERIFIER_SIGNING_KEY_PATH,
-        "wso2ProxyPort": if i.flavor == "k8s" { if tls { 443 } else { 80 } } else { i.render.components.get("wso2is").map(|c| c.port).unwrap_or(9443) },
-    }))
+    let roles = json!({"issuer": roles.iter().any(|r| r == "issuer"), "holder": roles.iter().any(|r| r == "holder"), "verifier": roles.iter().any(|r| r == "verifier")});
+    let wso2_proxy_port = if i.flavor == "k8s" {
+        if tls {
+            443
+        } else {
+            80
+        }
+    } else {
+        i.render
+            .components
+            .get("wso2is")
+            .map(|c| c.port)
+            .unwrap_or(9443)
+    };
+    // Built as a map, not with json!: json! copies every value it is given through serde
+    // (`to_value`), and the values and tables above are Values already (a third of the
+    // context's cost was those copies).
+    let mut ctx = Map::new();
+    let mut put = |k: &str, v: Value| {
+        ctx.insert(k.to_string(), v);
+    };
+    put("scenario", Value::from(i.scenario));
+    put("flavor", Value::from(i.flavor));
+    put("target", Value::from(i.target));
+    put("profile", Value::from(profile));
+    put("values", v.clone());
+    put("urls", Value::Object(urls));
+    put("hosts", Value::Object(hosts));
+    put("ports", Value::Object(ports));
+    put("public", Value::Object(public));
+    put("components", Value::Object(charts));
+    put(
+        "images",
+        values::get(v, "images")
+            .cloned()
+            .unwrap_or_else(|| json!({})),
+    );
+    put("roles", roles);
+    put("features", Value::Object(features));
+    put("devMode", Value::Object(dev_mode));
+    put("db", db);
+    put("dpg", i.render.dpg.clone());
+    put("secrets", Value::Object(secrets));
+    put("secretList", secret_list);
+    put("externalSecrets", Value::Array(external));
+    put(
+        "demoPassword",
+        Value::from(i.demo_password.clone().unwrap_or_default()),
+    );
+    put(
+        "verifierSigningKeyPath",
+        Value::from(VERIFIER_SIGNING_KEY_PATH),
+    );
+    put("wso2ProxyPort", Value::from(wso2_proxy_port));
+    Ok(Value::Object(ctx))
 }
 
 /// db.tls.clusterIssuer set (the internal CA, docs/runbooks/internal-ca.md): cert-manager issues

@@ -10,6 +10,7 @@ pub mod hbs;
 pub mod outset;
 pub mod plan;
 pub mod preload;
+pub mod quickread;
 pub mod render;
 pub mod schema;
 pub mod values;
@@ -307,7 +308,10 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
     let (text, inv_name) = read_inventory_text(cli.inventory.as_deref())?;
     let text = std::sync::Arc::new(text);
     let mut check = InventoryCheck::start(text.clone(), inv_name.clone());
-    let quick = serde_json::from_str::<context::InventoryUse>(&text);
+    let quick = match quickread::scan(&text) {
+        Some(used) => Ok(used),
+        None => serde_json::from_str::<context::InventoryUse>(&text),
+    };
     drop(text);
     let inventory = match quick {
         Ok(used) => used,
