@@ -10,6 +10,8 @@ use std::path::Path;
 use wd_core::docs::secret_plan::SecretPlan;
 use wd_core::{WdError, WdResult};
 
+pub mod yamlout;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
@@ -437,8 +439,12 @@ pub fn embed_config_files(
         }
     }
     let v = if protect { restore_dots(v) } else { v };
-    let body =
-        serde_norway::to_string(&v).map_err(|e| WdError::input(format!("umbrella values: {e}")))?;
+    // The fast writer gives serde_norway's exact bytes or declines (then serde_norway writes).
+    let body = match yamlout::to_yaml(&v) {
+        Some(body) => body,
+        None => serde_norway::to_string(&v)
+            .map_err(|e| WdError::input(format!("umbrella values: {e}")))?,
+    };
     Ok(format!("{header}{body}"))
 }
 
