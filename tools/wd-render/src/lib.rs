@@ -84,7 +84,7 @@ pub const MAX_INPUT_BYTES: u64 = 32 << 20;
 /// scalar is refused from its first byte, before any parsing). Returns the Inventory, the
 /// sha256 of its text and the name it was read as (the file, or `<stdin>`).
 pub fn read_inventory(path: Option<&Path>) -> WdResult<(Inventory, String, String)> {
-    let (text, name) = read_inventory_text(path)?;
+    let (text, name) = read_inventory_text(path, None)?;
     let (doc, sha) = std::thread::scope(|s| {
         let sha = s.spawn(|| sha256_hex(text.as_bytes()));
         let doc = parse_inventory(&text, &name);
@@ -98,7 +98,11 @@ const INVENTORY_HINT: &str =
     "pipe one (wd-inventory --scenario waltid | wd-render) or pass --inventory FILE";
 
 /// The Inventory's text and the name it was read as, checked as [`read_inventory`] says.
-fn read_inventory_text(path: Option<&Path>) -> WdResult<(String, String)> {
+/// `scan`, when given, reads what the render uses of it as each piece arrives.
+fn read_inventory_text(
+    path: Option<&Path>,
+    mut scan: Option<&mut quickread::Incremental>,
+) -> WdResult<(String, String)> {
     use std::io::{IsTerminal, Read};
     let hint = INVENTORY_HINT;
     let (reader, name): (Box<dyn Read>, String) = match path {
@@ -140,6 +144,12 @@ fn read_inventory_text(path: Option<&Path>) -> WdResult<(String, String)> {
                 seen_start = true;
             }
         }
+        if let Some(scan) = scan.as_deref_mut() {
+            scan.feed(&bytes, false);
+        }
+    }
+    if let Some(scan) = scan {
+        scan.feed(&bytes, true);
     }
     if bytes.len() as u64 > MAX_INPUT_BYTES {
         return Err(WdError::input(format!(
@@ -305,10 +315,11 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
     );
 
     // 1. The Inventory: what the render uses of it now, the whole document checked meanwhile.
-    let (text, inv_name) = read_inventory_text(cli.inventory.as_deref())?;
+    let mut scan = quickread::Incremental::default();
+    let (text, inv_name) = read_inventory_text(cli.inventory.as_deref(), Some(&mut scan))?;
     let text = std::sync::Arc::new(text);
     let mut check = InventoryCheck::start(text.clone(), inv_name.clone());
-    let quick = match quickread::scan(&text) {
+    let quick = match scan.finish() {
         Some(used) => Ok(used),
         None => serde_json::from_str::<context::InventoryUse>(&text),
     };

@@ -40,29 +40,130 @@ fn next_of(b: &[u8], stop: &[bool; 256]) -> Option<usize> {
 
 /// [`InventoryUse`] from an Inventory's text, or `None` (then read it with serde).
 pub fn scan(text: &str) -> Option<InventoryUse> {
-    let mut s = Scanner {
-        b: text.as_bytes(),
-        i: 0,
-    };
-    let mut sources: Option<SourcesUse> = None;
-    let mut services: Option<Vec<ServiceUse>> = None;
-    s.object(|s, key| {
-        match key {
-            "sources" if sources.is_none() => sources = Some(s.sources()?),
-            "services" if services.is_none() => services = Some(s.services()?),
-            "sources" | "services" => return None,
-            _ => s.skip_value()?,
+    let mut read = Incremental::default();
+    read.feed(text.as_bytes(), true);
+    read.finish()
+}
+
+/// Where a scan stands between two pieces of the text.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+enum At {
+    /// Before the top-level `{`.
+    #[default]
+    Start,
+    /// In the top-level object, before a key or its `}` (`first`: nothing read yet).
+    Key { first: bool },
+    /// In `services`, before an element or its `]`.
+    Service { first: bool },
+    /// After the top-level `}`.
+    End,
+    /// Declined: serde reads this text.
+    Declined,
+}
+
+/// The scan of a text that arrives in pieces (`wd-inventory | wd-render`: wd-inventory writes
+/// its JSON 64 KiB at a time while it serialises, so most of the scan is done while the rest
+/// is still being written, instead of after). It stops at the last complete top-level field
+/// or service and starts there again when more has arrived; what it read stays read.
+#[derive(Debug, Default)]
+pub struct Incremental {
+    at: At,
+    /// Where the next step starts: the end of the last complete field or service.
+    pos: usize,
+    sources: Option<SourcesUse>,
+    services: Option<Vec<ServiceUse>>,
+}
+
+impl Incremental {
+    /// Reads as far as `text` allows. `text` is the Inventory's first bytes, the same bytes
+    /// and more at every call; `complete` when it is all of it (then any step that cannot
+    /// finish declines).
+    pub fn feed(&mut self, text: &[u8], complete: bool) {
+        while !matches!(self.at, At::End | At::Declined) {
+            let mut s = Scanner {
+                b: text,
+                i: self.pos,
+            };
+            match self.step(&mut s) {
+                Some(()) => self.pos = s.i,
+                None if complete => self.at = At::Declined,
+                None => return,
+            }
+        }
+        if self.at == At::End {
+            let mut s = Scanner {
+                b: text,
+                i: self.pos,
+            };
+            s.ws();
+            // Only white space may follow (and may still be arriving).
+            if s.i != text.len() {
+                self.at = At::Declined;
+            }
+        }
+    }
+
+    /// What was read, once [`Self::feed`] was given the whole text; `None`: let serde read it.
+    pub fn finish(self) -> Option<InventoryUse> {
+        (self.at == At::End).then(|| InventoryUse {
+            sources: self.sources.unwrap_or_default(),
+            services: self.services.unwrap_or_default(),
+        })
+    }
+
+    /// One top-level field, or one service: the state changes only when it was read whole.
+    fn step(&mut self, s: &mut Scanner<'_>) -> Option<()> {
+        match self.at {
+            At::Start => {
+                s.eat(b'{')?;
+                self.at = At::Key { first: true };
+            }
+            At::Key { first } => {
+                s.ws();
+                if s.peek()? == b'}' {
+                    s.i += 1;
+                    self.at = At::End;
+                    return Some(());
+                }
+                if !first {
+                    s.eat(b',')?;
+                }
+                let key = s.string()?;
+                s.eat(b':')?;
+                match key.as_ref() {
+                    "services" if self.services.is_none() => {
+                        s.eat(b'[')?;
+                        self.services = Some(Vec::new());
+                        self.at = At::Service { first: true };
+                        return Some(());
+                    }
+                    "sources" if self.sources.is_none() => self.sources = Some(s.sources()?),
+                    "sources" | "services" => {
+                        self.at = At::Declined;
+                        return Some(());
+                    }
+                    _ => s.skip_value()?,
+                }
+                self.at = At::Key { first: false };
+            }
+            At::Service { first } => {
+                s.ws();
+                if s.peek()? == b']' {
+                    s.i += 1;
+                    self.at = At::Key { first: false };
+                    return Some(());
+                }
+                if !first {
+                    s.eat(b',')?;
+                }
+                let service = s.service()?;
+                self.services.get_or_insert_with(Vec::new).push(service);
+                self.at = At::Service { first: false };
+            }
+            At::End | At::Declined => {}
         }
         Some(())
-    })?;
-    s.ws();
-    if s.i != s.b.len() {
-        return None;
     }
-    Some(InventoryUse {
-        sources: sources.unwrap_or_default(),
-        services: services.unwrap_or_default(),
-    })
 }
 
 struct Scanner<'a> {
@@ -173,28 +274,6 @@ impl<'a> Scanner<'a> {
         })
     }
 
-    fn services(&mut self) -> Option<Vec<ServiceUse>> {
-        let mut out = Vec::new();
-        self.eat(b'[')?;
-        self.ws();
-        if self.peek()? == b']' {
-            self.i += 1;
-            return Some(out);
-        }
-        loop {
-            out.push(self.service()?);
-            self.ws();
-            match self.peek()? {
-                b',' => self.i += 1,
-                b']' => {
-                    self.i += 1;
-                    return Some(out);
-                }
-                _ => return None,
-            }
-        }
-    }
-
     fn service(&mut self) -> Option<ServiceUse> {
         let mut name: Option<String> = None;
         let mut image: Option<Option<ImageUse>> = None;
@@ -277,7 +356,8 @@ impl<'a> Scanner<'a> {
                     }
                     self.i += 1;
                 }
-                if self.i == start {
+                // Nothing, or the end of what has arrived (the number may go on).
+                if self.i == start || self.i == self.b.len() {
                     return None;
                 }
             }

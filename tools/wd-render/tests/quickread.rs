@@ -178,3 +178,45 @@ fn mutated_inventories_never_read_differently() {
     // Most edits land in skipped text (the scanner still answers); the corpus is not vacuous.
     assert!(answered * 4 > total, "answered {answered} of {total}");
 }
+
+/// The text in pieces (as it comes down the pipe): the same answer as all at once, wherever
+/// the pieces end (inside a string, an escape, a number, a UTF-8 character, a key).
+#[test]
+fn pieces_read_as_the_whole() {
+    use wd_render::quickread::Incremental;
+    let mut texts: Vec<String> = real_inventories()
+        .into_iter()
+        .map(|(_, t)| t)
+        .take(4)
+        .collect();
+    texts.push(
+        r#"{"sources":{"scenario":"w\u00e9"},"n":12345,"services":[{"name":"é\"x","image":{"repository":"r","tag":"1"}},{"name":"b","image":null}],"z":-1.5e3}"#
+            .into(),
+    );
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    for text in &texts {
+        let whole = scan(text);
+        assert!(whole.is_some(), "the whole text is read");
+        let b = text.as_bytes();
+        // Every cut point of the small text; random pieces of the large ones.
+        let rounds = if b.len() < 400 { b.len() } else { 60 };
+        for round in 0..rounds {
+            let mut read = Incremental::default();
+            let mut end = 0;
+            if b.len() < 400 {
+                read.feed(&b[..round], false);
+            } else {
+                while end < b.len() {
+                    end = (end + 1 + rng.below(9000)).min(b.len());
+                    read.feed(&b[..end], false);
+                }
+            }
+            read.feed(b, true);
+            assert_eq!(read.finish(), whole, "pieces ending at {round}/{end}");
+        }
+    }
+    // A text that stops early is never answered.
+    let mut read = Incremental::default();
+    read.feed(&texts[4].as_bytes()[..40], true);
+    assert_eq!(read.finish(), None);
+}
