@@ -19,6 +19,7 @@ pub mod fsio;
 pub mod output;
 pub mod term;
 pub mod yaml;
+pub mod yaml_fast;
 
 pub use error::{Exit, WdError, WdResult};
 pub mod scenario;

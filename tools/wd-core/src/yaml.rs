@@ -21,7 +21,17 @@ pub fn error(source: &str, e: &serde_norway::Error, hint: &str) -> WdError {
 }
 
 /// Parses YAML into a value tree with merge keys applied.
+///
+/// [`crate::yaml_fast`] reads the common subset about 10x faster (issue 11) and gives the value
+/// serde_norway would; for anything else (and every error) serde_norway reads the text.
 pub fn parse_value(text: &str, source: &str) -> WdResult<serde_norway::Value> {
+    if let Some((mut v, merge)) = crate::yaml_fast::parse_with_merge_flag(text) {
+        if merge {
+            v.apply_merge()
+                .map_err(|e| error(source, &e, "invalid merge key (<<): it must name a mapping"))?;
+        }
+        return Ok(v);
+    }
     let mut v: serde_norway::Value = serde_norway::from_str(text)
         .map_err(|e| error(source, &e, "invalid YAML: fix the syntax at that position"))?;
     v.apply_merge()
