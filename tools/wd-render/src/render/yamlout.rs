@@ -241,7 +241,7 @@ impl Emitter {
                 self.column += self.out.len() - start;
                 self.write_indicator("\"", false, false, false);
             }
-            Style::Literal => self.literal(text),
+            Style::Literal => self.literal(text, a.other_breaks),
             Style::Any => unreachable!("select_style never returns Any"),
         }
         if style != Style::Literal {
@@ -253,7 +253,7 @@ impl Emitter {
     }
 
     /// `yaml_emitter_write_literal_scalar` with its block scalar hints.
-    fn literal(&mut self, text: &str) {
+    fn literal(&mut self, text: &str, other_breaks: bool) {
         self.write_indicator("|", true, false, false);
         let mut chars = text.chars();
         let first = chars.clone().next();
@@ -276,6 +276,26 @@ impl Emitter {
         self.put_break();
         self.indention = true;
         self.whitespace = true;
+        if !other_breaks {
+            // Only `\n` breaks: whole lines at a time.
+            let mut rest = text;
+            while let Some(p) = rest.find('\n') {
+                if p > 0 {
+                    self.write_indent();
+                    self.out.push_str(&rest[..p]);
+                }
+                self.put_break();
+                self.indention = true;
+                rest = &rest[p + 1..];
+            }
+            if !rest.is_empty() {
+                self.write_indent();
+                self.out.push_str(rest);
+                self.column += rest.len();
+                self.indention = false;
+            }
+            return;
+        }
         let mut at_line_start = true;
         let mut run_start = 0;
         for (i, c) in text.char_indices() {
@@ -305,6 +325,8 @@ impl Emitter {
 /// What `yaml_emitter_analyze_scalar` finds out about a text.
 struct Analysis {
     multiline: bool,
+    /// A break other than `\n` (`\r`, NEL, LINE/PARAGRAPH SEPARATOR).
+    other_breaks: bool,
     block_plain_allowed: bool,
     single_quoted_allowed: bool,
     block_allowed: bool,
@@ -313,14 +335,6 @@ struct Analysis {
 /// libyaml's IS_BREAK: `\r`, `\n`, NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR.
 fn is_break(c: char) -> bool {
     matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
-}
-
-/// libyaml's IS_BLANKZ: space, tab, a break, or NUL (the end of the NUL-terminated copy).
-fn is_blankz(c: Option<char>) -> bool {
-    match c {
-        None => true,
-        Some(c) => c == ' ' || c == '\t' || c == '\0' || is_break(c),
-    }
 }
 
 /// libyaml's IS_PRINTABLE, by code point (`macros.rs` tests the UTF-8 bytes): `\n`, printable
@@ -334,70 +348,147 @@ fn is_printable(c: char) -> bool {
         || u >= 0x10000
 }
 
+/// The break (if any) that starts at byte `j`: its length in bytes.
+fn break_len_at(s: &[u8], j: usize) -> usize {
+    match s.get(j..).unwrap_or_default() {
+        [b'\r' | b'\n', ..] => 1,
+        [0xC2, 0x85, ..] => 2,
+        [0xE2, 0x80, 0xA8 | 0xA9, ..] => 3,
+        _ => 0,
+    }
+}
+
+/// libyaml's IS_BLANKZ at byte `j`: space, tab, a break, NUL, or the end (the emitter reads the
+/// NUL that terminates its copy of the text).
+fn blankz_at(s: &[u8], j: usize) -> bool {
+    match s.get(j) {
+        None | Some(b' ' | b'\t' | 0) => true,
+        Some(_) => break_len_at(s, j) > 0,
+    }
+}
+
+/// How [`analyze`] treats a byte: printable ASCII with no rule of its own, or one of the rest.
+const PLAIN_BYTE: u8 = 0;
+const SPACE: u8 = 1;
+const NEWLINE: u8 = 2;
+const COLON: u8 = 3;
+const HASH: u8 = 4;
+const ASCII_CONTROL: u8 = 5;
+const NON_ASCII: u8 = 6;
+
+const CLASS: [u8; 256] = {
+    let mut t = [NON_ASCII; 256];
+    let mut b = 0;
+    while b < 0x80 {
+        t[b] = match b as u8 {
+            b' ' => SPACE,
+            b'\n' => NEWLINE,
+            b':' => COLON,
+            b'#' => HASH,
+            0x21..=0x7E => PLAIN_BYTE,
+            _ => ASCII_CONTROL,
+        };
+        b += 1;
+    }
+    t
+};
+
+/// `yaml_emitter_analyze_scalar`, over bytes: every rule is about ASCII characters and the
+/// breaks NEL, U+2028 and U+2029; other characters count only for IS_PRINTABLE.
 fn analyze(text: &str) -> Analysis {
-    if text.is_empty() {
+    let s = text.as_bytes();
+    let n = s.len();
+    if n == 0 {
         return Analysis {
             multiline: false,
+            other_breaks: false,
             block_plain_allowed: true,
             single_quoted_allowed: true,
             block_allowed: false,
         };
     }
-    let mut block_indicators = text.starts_with("---") || text.starts_with("...");
-    let mut line_breaks = false;
-    let mut special = false;
-    let (mut leading_space, mut leading_break) = (false, false);
-    let (mut trailing_space, mut trailing_break) = (false, false);
+    let mut block_indicators = s.starts_with(b"---") || s.starts_with(b"...");
+    // Indicators that count only as the first character (`#` and `:` follow the general rules
+    // below, which give the same answer there).
+    match s[0] {
+        b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"'
+        | b'%' | b'@' | b'`' => block_indicators = true,
+        b'?' | b'-' if blankz_at(s, 1) => block_indicators = true,
+        _ => {}
+    }
+    let (mut line_breaks, mut other_breaks, mut special) = (false, false, false);
     let (mut break_space, mut space_break) = (false, false);
     let (mut previous_space, mut previous_break) = (false, false);
     let mut preceded_by_ws = true;
-    let mut chars = text.chars().peekable();
-    let mut first = true;
-    while let Some(c) = chars.next() {
-        let next = chars.peek().copied();
-        let followed_by_ws = is_blankz(next);
-        let last = next.is_none();
-        if first {
-            match c {
-                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
-                | '%' | '@' | '`' => block_indicators = true,
-                '?' | ':' if followed_by_ws => block_indicators = true,
-                '-' if followed_by_ws => block_indicators = true,
-                _ => {}
+    let mut i = 0;
+    while i < n {
+        let b = s[i];
+        match CLASS[b as usize] {
+            PLAIN_BYTE => {
+                i += 1;
+                while i < n && CLASS[s[i] as usize] == PLAIN_BYTE {
+                    i += 1;
+                }
+                (previous_space, previous_break, preceded_by_ws) = (false, false, false);
+                continue;
             }
-        } else {
-            match c {
-                ':' if followed_by_ws => block_indicators = true,
-                '#' if preceded_by_ws => block_indicators = true,
-                _ => {}
+            SPACE => {
+                break_space |= previous_break;
+                (previous_space, previous_break, preceded_by_ws) = (true, false, true);
+            }
+            NEWLINE => {
+                line_breaks = true;
+                space_break |= previous_space;
+                (previous_space, previous_break, preceded_by_ws) = (false, true, true);
+            }
+            COLON => {
+                block_indicators |= blankz_at(s, i + 1);
+                (previous_space, previous_break, preceded_by_ws) = (false, false, false);
+            }
+            HASH => {
+                block_indicators |= preceded_by_ws;
+                (previous_space, previous_break, preceded_by_ws) = (false, false, false);
+            }
+            ASCII_CONTROL => {
+                special = true;
+                if b == b'\r' {
+                    line_breaks = true;
+                    other_breaks = true;
+                    space_break |= previous_space;
+                    (previous_space, previous_break) = (false, true);
+                } else {
+                    (previous_space, previous_break) = (false, false);
+                }
+                preceded_by_ws = matches!(b, b'\r' | b'\t' | 0);
+            }
+            _ => {
+                let c = text[i..].chars().next().expect("a character starts here");
+                special |= !is_printable(c);
+                if is_break(c) {
+                    line_breaks = true;
+                    other_breaks = true;
+                    space_break |= previous_space;
+                    (previous_space, previous_break, preceded_by_ws) = (false, true, true);
+                } else {
+                    (previous_space, previous_break, preceded_by_ws) = (false, false, false);
+                }
+                i += c.len_utf8();
+                continue;
             }
         }
-        if !is_printable(c) {
-            special = true;
-        }
-        if c == ' ' {
-            leading_space |= first;
-            trailing_space |= last;
-            break_space |= previous_break;
-            previous_space = true;
-            previous_break = false;
-        } else if is_break(c) {
-            line_breaks = true;
-            leading_break |= first;
-            trailing_break |= last;
-            space_break |= previous_space;
-            previous_space = false;
-            previous_break = true;
-        } else {
-            previous_space = false;
-            previous_break = false;
-        }
-        preceded_by_ws = is_blankz(Some(c));
-        first = false;
+        i += 1;
     }
+    let leading_space = s[0] == b' ';
+    let leading_break = break_len_at(s, 0) > 0;
+    let trailing_space = s[n - 1] == b' ';
+    let trailing_break = matches!(s[n - 1], b'\r' | b'\n')
+        || s.ends_with("\u{85}".as_bytes())
+        || s.ends_with("\u{2028}".as_bytes())
+        || s.ends_with("\u{2029}".as_bytes());
     // Flow-context plain is never asked: every scalar here is in block context.
     let mut a = Analysis {
         multiline: line_breaks,
+        other_breaks,
         block_plain_allowed: true,
         single_quoted_allowed: true,
         block_allowed: true,
