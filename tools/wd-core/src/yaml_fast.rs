@@ -17,6 +17,7 @@
 //! scalars, more than one document, integers beyond u64/i64 (serde_norway's `Value` rejects them
 //! with an error that must stay its own).
 
+use serde_norway::mapping::Entry;
 use serde_norway::{Mapping, Number, Value};
 use std::collections::HashMap;
 
@@ -53,6 +54,13 @@ pub fn parse_with_merge_flag(text: &str) -> Option<(Value, bool)> {
 /// declined everywhere: they matter for indentation.
 fn chars_ok(text: &str) -> bool {
     let b = text.as_bytes();
+    // Most texts are printable ASCII and LF only: checked 64 bytes at a time without branches.
+    let plain = |c: &u8| *c == b'\n' || (0x20..0x7f).contains(c);
+    if b.chunks(64)
+        .all(|chunk| chunk.iter().fold(true, |ok, c| ok & plain(c)))
+    {
+        return true;
+    }
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -305,11 +313,11 @@ impl<'a> Parser<'a> {
         let mut m = Mapping::new();
         loop {
             let key = self.block_key()?;
-            if m.contains_key(&key) {
+            // One hash per key; a duplicate is serde_norway's error to report.
+            let Entry::Vacant(slot) = m.entry(key) else {
                 return None;
-            }
-            let v = self.inline_value(n, Ctx::Map)?;
-            m.insert(key, v);
+            };
+            slot.insert(self.inline_value(n, Ctx::Map)?);
             match self.next_sig(self.ln) {
                 Some(l) if self.lines[l].ind == n => {
                     self.ln = l;
@@ -388,6 +396,10 @@ impl<'a> Parser<'a> {
                 }
                 self.jumps += 1 + a.jumps;
                 self.events += 1;
+                // Checked here too so that an alias bomb stops before its copies are made.
+                if self.jumps > self.events.saturating_mul(100) {
+                    return None;
+                }
                 let v = a.value.clone();
                 self.ln += 1;
                 Some(v)
@@ -665,9 +677,9 @@ impl<'a> Parser<'a> {
                 if self.peek() != b'}' {
                     loop {
                         let key = self.flow_key()?;
-                        if m.contains_key(&key) {
+                        let Entry::Vacant(slot) = m.entry(key) else {
                             return None;
-                        }
+                        };
                         self.flow_ws(n)?;
                         let v = if matches!(self.peek(), b',' | b'}') {
                             self.events += 1;
@@ -677,7 +689,7 @@ impl<'a> Parser<'a> {
                             self.flow_ws(n)?;
                             v
                         };
-                        m.insert(key, v);
+                        slot.insert(v);
                         match self.peek() {
                             b',' => {
                                 self.col += 1;

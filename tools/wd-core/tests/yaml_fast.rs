@@ -671,3 +671,169 @@ fn mutated_repository_files_match_serde_norway() {
         }
     }
 }
+
+/// What the subset is for: each of these must take the fast path (and match serde_norway).
+#[test]
+fn subset_features_are_accepted() {
+    let docs = [
+        "  a: 1\n  b: 2\n",
+        "a:\n- x\n- y\nb: 1\n",
+        "a:\n  - x\n  -\n  - - y\n    - z\n",
+        "- - a\n  - b\n- c: 1\n  d: 2\n-\n  e: 3\n",
+        "a: |\n  x\n\n  y\n\nb: 1\n",
+        "a: |-\n  x\n",
+        "a: |+\n  x\n\n\nb: 1\n",
+        "a: >\n  x\n  y\n\n  z\n",
+        "a: >-\n  x\n  y\n",
+        "- |\n   x\n    y\n",
+        "a: {b: [1, 2], c: 'd', e: }\n",
+        "a: {b: 1,\n  c: [x,\n    y]} # c\n",
+        "a:\n  {b: 1,\n   c: 2}\n",
+        "x: &x\n  k: 1\ny:\n  <<: *x\n  j: 2\n",
+        "x: &x\n  - 1\ny: *x\nz:\n  - *x\n",
+        "a: &x\n  k: 1\nb: &x\n  k: 2\nc: *x\n",
+        "a: 1\r\nb: [x, y]\r\nc: |\r\n  l1\r\n  l2\r\n",
+        "--- # doc\na: 1\n",
+        "---\n\n# c\na: 1\n",
+        "a: b # c\n# d\n    # e\n",
+        "a:   # c\n    # d\n  b: 1\n",
+        "key with spaces: v\n'q': \"w\"\n1: 2\n~: n\ntrue: t\n",
+        "a: \"\\u00e9\\t\\\"\\x41\"\nb: 'it''s'\n",
+        "a: http://x:80/y\nb: [file://../x]\nc: a#b\nd: ${X:-1}\n",
+        "a  : b\n\"c\" : d\n",
+        "a: -1\nb: -x\n-c: 1\n",
+        "a: 0x1F\nb: 0o17\nc: 1e3\nd: .inf\ne: -.inf\nf: .nan\ng: 08\nh: 1_000\ni: 18446744073709551615\n",
+        "a: []\nb: {}\nc: ''\nd: \"\"\ne:\n",
+    ];
+    for d in docs {
+        assert!(check(d, "feature"), "declined:\n{d}");
+    }
+}
+
+/// Edges of the subset: whatever the fast path says about these must agree with serde_norway
+/// (most are declined: errors stay serde_norway's).
+#[test]
+fn edge_cases_match_serde_norway() {
+    let deep_flow = |n: usize| format!("a: {}{}\n", "[".repeat(n), "]".repeat(n));
+    let deep_block = |n: usize| {
+        let mut s = String::new();
+        for i in 0..n {
+            let _ = writeln!(s, "{}k:", " ".repeat(i));
+        }
+        s
+    };
+    // 10 aliases per level, 8 levels: 10^8 alias jumps ("repetition limit exceeded").
+    let mut bomb = String::from("a0: &a0\n  - x\n");
+    for i in 1..8 {
+        let _ = writeln!(bomb, "a{i}: &a{i}");
+        for _ in 0..10 {
+            let _ = writeln!(bomb, "  - *a{}", i - 1);
+        }
+    }
+    let long_key = |n: usize| format!("{}: v\n", "k".repeat(n));
+    let generated = [
+        deep_flow(60),
+        deep_flow(150),
+        deep_block(60),
+        deep_block(140),
+        bomb,
+        long_key(1000),
+        long_key(1030),
+        format!("a: {}\n", "v".repeat(5000)),
+        format!("\"{}\": v\n", "k".repeat(1030)),
+    ];
+    let fixed = [
+        "",
+        "# only\n",
+        "---\n",
+        "a: 1\n...\n",
+        "a: 1\n---\nb: 2\n",
+        "%YAML 1.1\n---\na: 1\n",
+        "a: 'multi\n  line'\n",
+        "a: \"multi\n  line\"\n",
+        "a: \"x\\\n  y\"\n",
+        "a:\tb\n",
+        "\u{feff}a: 1\n",
+        "a: b\rc: d\n",
+        "a: \u{85}\n",
+        "a: x\u{2028}y\n",
+        "a: x\n  y\n",
+        "a: x\n\n  y\n",
+        "a: b\n  # c\n  d\n",
+        "- a\n -b\n",
+        "a: [1, 2,]\n",
+        "a: {b, c: 1}\n",
+        "a: [b: c]\n",
+        "a: {? b : c}\n",
+        "a: {b:c}\n",
+        "a: {\"b\":c}\n",
+        "a: [b:, c]\n",
+        "a: [b\n  c]\n",
+        "a: [\n]\n",
+        "a: [b,#c\n  d]\n",
+        "a: |2\n  x\n",
+        "a: |\n    \n  x\n",
+        "a: |\n  x\n   \n",
+        "a: >\n  x\n   y\n  z\n",
+        "a: |\nb: 1\n",
+        "a: |",
+        "a: |+\n  x\n  ",
+        "a: >\n\n  x\n  y\n\n\n",
+        "? a\n: b\n",
+        "!t a: b\n",
+        "a: !t b\n",
+        "a: &x b\n",
+        "[a]: b\n",
+        "a: [a]: b\n",
+        "{a: 1}\n",
+        "[1, 2]\n",
+        "just a scalar\n",
+        "a: &x\n  b: *x\n",
+        "a: *x\n",
+        "a: &x\n- 1\n",
+        "a: 1\na: 2\n",
+        "1: a\n'1': b\n",
+        "~: a\nnull: b\n",
+        ".nan: 1\n.NaN: 2\n",
+        "1: a\n01: b\n",
+        "1: a\n+1: b\n",
+        "1.0: a\n1: b\n",
+        "<<: {a: 1}\n",
+        "<<: [1]\n",
+        "\"\\x3c<\": {a: 1}\nb: 2\n",
+        "a:\n  - b\n  c: d\n",
+        "a: -\n",
+        "- -\n",
+        "a: - b\n",
+        "a: b: c\n",
+        "- a: b: c\n",
+        "a: \"x\" y\n",
+        "a: 'x'#c\n",
+        "a: \"x\"#c\n",
+        "a:b\n",
+        "a: @x\n",
+        "a: `x\n",
+        "a: %x\n",
+        "-#: 1\n",
+        "a: [1, 2]x\n",
+        "a:\n  - 1\n - 2\n",
+        "a:\n    b: 1\n  c: 2\n",
+        "a: \"\\ud800\"\n",
+        "a: \"\\U00110000\"\n",
+        "a: \"\\q\"\n",
+        "a: \"\\0\\x00\"\n",
+        "a: 340282366920938463463374607431768211456\n",
+        "a: -170141183460469231731687303715884105729\n",
+        "a: 0x\n",
+        "a: 0o\n",
+        "a: +\n",
+    ];
+    for (i, d) in generated
+        .iter()
+        .map(String::as_str)
+        .chain(fixed)
+        .enumerate()
+    {
+        check(d, &format!("edge #{i}"));
+    }
+}
