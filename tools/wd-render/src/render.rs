@@ -318,8 +318,12 @@ pub fn render_all(
             yaml_texts
                 .into_iter()
                 .map(|(i, text)| {
-                    let parsed = serde_norway::from_str::<serde_norway::Value>(&text)
-                        .map(|y| serde_json::to_value(y).ok());
+                    // wd-core's fast reader first: the value serde_norway would give, or None.
+                    let parsed = match wd_core::yaml_fast::parse(&text) {
+                        Some(y) => Ok(y),
+                        None => serde_norway::from_str::<serde_norway::Value>(&text),
+                    }
+                    .map(|y| serde_json::to_value(y).ok());
                     (i, parsed)
                 })
                 .collect()
