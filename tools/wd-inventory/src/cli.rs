@@ -142,7 +142,7 @@ fn emit(inv: &wd_core::docs::inventory::Inventory, format: output::Format) -> Wd
         return output::emit(inv, format);
     }
     let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
-    let written = serde_json::to_writer_pretty(&mut out, inv)
+    let written = wd_core::docs::pretty::to_writer(&mut out, inv)
         .map_err(|e| {
             assert!(e.is_io(), "documents always serialise: {e}");
             std::io::Error::from(e)

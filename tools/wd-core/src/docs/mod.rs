@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod config_audit;
 pub mod inventory;
 pub mod loadtest;
+pub mod pretty;
 pub mod preflight;
 pub mod render_plan;
 pub mod secret_plan;
@@ -150,7 +151,7 @@ pub fn read_input<T: Document>(
 
 /// Pretty JSON with a trailing newline: the stable wire form.
 pub fn to_json<T: Serialize>(doc: &T) -> String {
-    let mut s = serde_json::to_string_pretty(doc).expect("documents always serialise");
+    let mut s = pretty::to_string(doc).expect("documents always serialise");
     s.push('\n');
     s
 }
