@@ -11,8 +11,8 @@
 //! `key:\n- x`), plain / single- / double-quoted single-line scalars, single-line scalar keys,
 //! comments, blank lines, one leading `---`, flow sequences and mappings of scalars and flow
 //! collections (possibly over several lines), block scalars `|` `>` with `-`/`+` and no
-//! indentation indicator, anchors on block collections (`key: &a` + nested block) and aliases as
-//! whole values (`<<: *a`). Declined: tags, directives, `?` keys, multi-line plain or quoted
+//! indentation indicator, anchors on block collections (`key: &a` + nested block, each name
+//! defined once) and aliases as whole values (`<<: *a`). Declined: tags, directives, `?` keys, multi-line plain or quoted
 //! scalars, tabs, BOM, control characters, other line breaks than LF/CRLF, duplicate keys, root
 //! scalars, more than one document, integers beyond u64/i64 (serde_norway's `Value` rejects them
 //! with an error that must stay its own).
@@ -478,10 +478,15 @@ impl<'a> Parser<'a> {
                 if matches!(first, b'[' | b'{') {
                     return None;
                 }
+                // A name defined twice is declined: serde_norway's loader numbers anchors by
+                // the count of distinct names (loader.rs), so after a redefinition two anchors
+                // share a number and an alias may name another node than the YAML spec says.
+                if self.anchors.contains_key(name) || self.open.contains(&name) {
+                    return None;
+                }
                 self.open.push(name);
-                let (j0, d0) = (self.jumps, self.depth);
+                let j0 = self.jumps;
                 let v = self.block(m)?;
-                debug_assert_eq!(d0, self.depth);
                 self.open.pop();
                 let a = Anchor {
                     height: height(&v),

@@ -508,8 +508,8 @@ impl Gen {
     fn value(&mut self, depth: usize, out: &mut String, indent: usize, in_map: bool) {
         let r = self.rng.below(100);
         if depth < 4 && r < 35 {
-            if self.rng.chance(10) {
-                let name = format!("a{}", self.rng.below(5));
+            if self.rng.chance(20) {
+                let name = format!("a{}", self.rng.below(3));
                 let _ = write!(out, " &{name}");
                 self.anchors.push(name);
             }
@@ -531,7 +531,7 @@ impl Gen {
         } else if r < 52 {
             out.push(' ');
             self.block_scalar(out, indent);
-        } else if r < 57 && !self.anchors.is_empty() {
+        } else if r < 60 && !self.anchors.is_empty() {
             let a = self.anchors[self.rng.below(self.anchors.len())].clone();
             let _ = write!(out, " *{a}");
             self.eol(out);
@@ -614,6 +614,10 @@ fn generated_corpus_matches_serde_norway() {
         if check(&doc, &format!("generated #{i}")) {
             accepted += 1;
         }
+        // And one random edit of it (what a generator does not write on purpose).
+        if let Some(m) = mutate(&mut g.rng, &doc) {
+            check(&m, &format!("generated #{i}, edited"));
+        }
     }
     // The grammar makes many invalid or declined documents on purpose; a good part must still be
     // accepted or the comparison would prove little.
@@ -641,6 +645,24 @@ fn every_scalar_alone_matches_serde_norway() {
 
 const EDIT_BYTES: &[u8] = b" \n:-#'\"\\[]{},&*!|>01.a\t\r?%@<";
 
+/// One seeded single-byte replacement, deletion or insertion; `None` if it breaks UTF-8.
+fn mutate(rng: &mut Rng, text: &str) -> Option<String> {
+    let mut m = text.as_bytes().to_vec();
+    if m.is_empty() {
+        return None;
+    }
+    let at = rng.below(m.len());
+    let c = EDIT_BYTES[rng.below(EDIT_BYTES.len())];
+    match rng.below(3) {
+        0 => m[at] = c,
+        1 => {
+            m.remove(at);
+        }
+        _ => m.insert(at, c),
+    }
+    String::from_utf8(m).ok()
+}
+
 #[test]
 fn mutated_repository_files_match_serde_norway() {
     let mut rng = Rng(0x00c0_ffee);
@@ -650,23 +672,9 @@ fn mutated_repository_files_match_serde_norway() {
     for (p, text) in &files {
         let label = p.display().to_string();
         let edits = (budget / text.len().max(1)).clamp(5, 200);
-        let b = text.as_bytes();
-        if b.is_empty() {
-            continue;
-        }
-        for _ in 0..edits {
-            let at = rng.below(b.len());
-            let mut m = b.to_vec();
-            let c = EDIT_BYTES[rng.below(EDIT_BYTES.len())];
-            match rng.below(3) {
-                0 => m[at] = c,
-                1 => {
-                    m.remove(at);
-                }
-                _ => m.insert(at, c),
-            }
-            if let Ok(m) = String::from_utf8(m) {
-                check(&m, &format!("{label} (edit at byte {at})"));
+        for n in 0..edits {
+            if let Some(m) = mutate(&mut rng, text) {
+                check(&m, &format!("{label} (edit #{n})"));
             }
         }
     }
@@ -691,7 +699,6 @@ fn subset_features_are_accepted() {
         "a:\n  {b: 1,\n   c: 2}\n",
         "x: &x\n  k: 1\ny:\n  <<: *x\n  j: 2\n",
         "x: &x\n  - 1\ny: *x\nz:\n  - *x\n",
-        "a: &x\n  k: 1\nb: &x\n  k: 2\nc: *x\n",
         "a: 1\r\nb: [x, y]\r\nc: |\r\n  l1\r\n  l2\r\n",
         "--- # doc\na: 1\n",
         "---\n\n# c\na: 1\n",
@@ -791,6 +798,9 @@ fn edge_cases_match_serde_norway() {
         "a: &x\n  b: *x\n",
         "a: *x\n",
         "a: &x\n- 1\n",
+        "a: &x\n  k: 1\nb: &x\n  k: 2\nc: *x\n",
+        "a: &x\n  b: &x\n    - 1\n  c: 2\nd: *x\n",
+        "a: &x\n  - 1\nb: &x\n  - 2\nc: &y\n  - 3\nd: *x\n",
         "a: 1\na: 2\n",
         "1: a\n'1': b\n",
         "~: a\nnull: b\n",
