@@ -735,24 +735,28 @@ impl<'a> Parser<'a> {
         let b = self.bytes(self.ln);
         let s = self.lines[self.ln].s;
         let i = self.col;
-        let (key, colon) = match b[i] {
+        let (key, colon, json_like) = match b[i] {
             b'"' | b'\'' => {
                 let (v, j) = quoted(s, i)?;
                 let j = skip_spaces(b, j);
-                (Value::String(v), j)
+                (Value::String(v), j, true)
             }
             _ => {
                 if !plain_start(b, i, true) {
                     return None;
                 }
                 match scan_plain(b, i, true)? {
-                    (end, Stop::Colon(j)) => (resolve_plain(&s[i..end])?, j),
+                    (end, Stop::Colon(j)) => (resolve_plain(&s[i..end])?, j, false),
                     _ => return None,
                 }
             }
         };
+        // In a flow collection libyaml takes every `:` for the value indicator
+        // (yaml_parser_fetch_next_token: `:` and flow_level > 0), so after a quoted key the value
+        // may follow at once, as in JSON (`{"a":1}`, what `{{json …}}` writes into the umbrella
+        // values template). After a plain key the `:` needs a space (else it is part of the key).
         if b.get(colon) != Some(&b':')
-            || !(colon + 1 == b.len() || b[colon + 1] == b' ')
+            || !(json_like || colon + 1 == b.len() || b[colon + 1] == b' ')
             || colon - i > MAX_KEY_BYTES
         {
             return None;

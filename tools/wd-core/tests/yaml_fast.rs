@@ -711,6 +711,10 @@ fn subset_features_are_accepted() {
         "a: -1\nb: -x\n-c: 1\n",
         "a: 0x1F\nb: 0o17\nc: 1e3\nd: .inf\ne: -.inf\nf: .nan\ng: 08\nh: 1_000\ni: 18446744073709551615\n",
         "a: []\nb: {}\nc: ''\nd: \"\"\ne:\n",
+        // JSON-like keys: the value right after the `:` (what `{{json …}}` writes).
+        "a: {\"b\":1,\"c\":\"d\",\"e\":[1,\"x\",null,true],\"f\":{\"g\":{}},\"h\":null}\n",
+        "a: {'b':x, \"c\":  y, \"d\":}\n",
+        "- {\"k\":\"v:w\",\"n\":1.5}\n",
     ];
     for d in docs {
         assert!(check(d, "feature"), "declined:\n{d}");
