@@ -130,7 +130,7 @@ fi
   echo
   cat "$work/table.md"
   echo
-  echo "The time includes starting bash for the pipe (about 1.4 ms here)."
+  echo "The time includes starting bash for the pipe (the \`--version\` pipe below measures that part)."
   echo
   echo "History: the first measurement was 26.4 ms (waltid) / 31.8 ms (40 services). Two changes"
   echo "brought wd-render from ~20 ms to ~10 ms: no fsync per staged file (the atomic rename still"
