@@ -116,20 +116,8 @@ fn edge_cases_answer_as_serde_or_decline() {
     declines("");
 }
 
-/// A small deterministic PRNG (xorshift64*), so the corpus is the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+/// The corpus generator (SplitMix64, shared by the tests' corpora).
+use wd_testsupport::Rng;
 
 /// Byte edits of real Inventories (and of one small one, so that edits often hit the fields
 /// the scanner reads): delete, duplicate, replace with a JSON-significant byte. Whatever the

@@ -469,24 +469,8 @@ fn each_tricky_string_agrees_as_value_key_item_and_root() {
     }
 }
 
-/// SplitMix64: a small deterministic generator, so the corpus is the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len())]
-    }
-}
+/// The corpus generator (SplitMix64, shared by the tests' corpora).
+use wd_testsupport::Rng;
 
 const PIECES: &[&str] = &[
     "a",

@@ -9,6 +9,7 @@
 //! - [`pki`]: cert-manager's side of a Vault PKI issuer (key, CSR, sign request, tls.crt/ca.crt);
 //! - [`postgres`]: a throwaway real PostgreSQL, with or without TLS;
 //! - [`redis`]: a throwaway real `redis-server`;
+//! - [`Rng`]: the deterministic generator of the generated test corpora;
 //! - [`render_scenario`]: the real `wd-inventory | wd-render` pipe into a directory, for tools
 //!   that read its RenderPlan.
 //!
@@ -20,6 +21,9 @@ pub mod openbao;
 pub mod pki;
 pub mod postgres;
 pub mod redis;
+pub mod rng;
+
+pub use rng::Rng;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
