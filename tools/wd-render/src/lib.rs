@@ -8,6 +8,7 @@
 pub mod context;
 pub mod hbs;
 pub mod outset;
+pub mod pattern;
 pub mod plan;
 pub mod preload;
 pub mod quickread;

@@ -259,7 +259,7 @@ enum Kind {
 
 pub struct ValuesSchema {
     nodes: Vec<Node>,
-    patterns: Vec<regex::Regex>,
+    patterns: Vec<crate::pattern::Pattern>,
     layer: usize,
     complete: usize,
     path: PathBuf,
@@ -295,7 +295,7 @@ struct Compiler<'a> {
     root: &'a Value,
     nodes: Vec<Node>,
     by_ptr: HashMap<String, usize>,
-    patterns: Vec<(String, regex::Regex)>,
+    patterns: Vec<crate::pattern::Pattern>,
 }
 
 impl Compiler<'_> {
@@ -393,13 +393,12 @@ impl Compiler<'_> {
                 "maxLength" => n.max_length = Some(count(k, v)?),
                 "pattern" => {
                     let p = v.as_str().ok_or_else(|| bad(k, "a string"))?;
-                    let i = match self.patterns.iter().position(|(q, _)| q == p) {
+                    let i = match self.patterns.iter().position(|q| q.as_str() == p) {
                         Some(i) => i,
                         None => {
-                            // The file's patterns use the syntax ECMA-262 and Rust's regex share
-                            // (classes, anchors, groups, bounded repeats; \S is Unicode in both).
-                            let re = regex::Regex::new(p).map_err(|e| format!("#{ptr}/pattern: {e}"))?;
-                            self.patterns.push((p.to_string(), re));
+                            // ECMA-262, run on regex-lite (src/pattern.rs).
+                            let re = crate::pattern::Pattern::new(p).map_err(|e| format!("#{ptr}/pattern: {e}"))?;
+                            self.patterns.push(re);
                             self.patterns.len() - 1
                         }
                     };
@@ -466,7 +465,7 @@ impl ValuesSchema {
         };
         let layer = c.at("").map_err(bad)?;
         let complete = c.at("/$defs/complete").map_err(bad)?;
-        let (nodes, patterns) = (c.nodes, c.patterns.into_iter().map(|(_, r)| r).collect());
+        let (nodes, patterns) = (c.nodes, c.patterns);
         Ok(ValuesSchema {
             nodes,
             patterns,
