@@ -107,6 +107,20 @@ pub fn emit<T: View>(doc: &T, format: Format) -> WdResult<()> {
     }
 }
 
+/// Ends stdout once a tool has written its document: stdout now writes to /dev/null (fd 1 is
+/// replaced in one `dup2`, so no file opened later can take its number). A pipe reader
+/// (`wd-inventory | wd-render`) sees the end of its input at once instead of after this process
+/// has exited, which tears down its memory before it closes its files: 0.2–0.4 ms of the
+/// users-33 pipe (docs/benchmarks-notes/pipe.md). Call it only after the last write to stdout;
+/// anything written later is dropped. Best effort: if /dev/null cannot be opened, stdout stays
+/// as it was.
+pub fn end_stdout() {
+    let _ = std::io::stdout().lock().flush();
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        let _ = rustix::stdio::dup2_stdout(&null);
+    }
+}
+
 /// Longest cell in a terminal table; JSON/CSV/Markdown carry the full text.
 const MAX_CELL: usize = 72;
 

@@ -104,6 +104,8 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
         ));
     }
     emit(&inv, format)?;
+    // The Inventory is all of stdout: a pipe reader sees its end now, not after our exit.
+    output::end_stdout();
     let mut exit = Exit::Ok;
     if cli.check {
         let errors: Vec<_> = inv
