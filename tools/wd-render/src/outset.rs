@@ -94,7 +94,15 @@ pub struct Ahead {
     gen: PathBuf,
     /// Each regular file (relative to the generation): its metadata when read, and its bytes.
     files: std::collections::HashMap<PathBuf, (FileKey, Vec<u8>)>,
+    /// The whole tree as listed (relative paths; `true` for a directory), and each directory's
+    /// metadata when listed, if it had settled by then; `None` if any had not, or if an entry
+    /// was neither a file nor a directory: then [`holds_exactly`] lists the tree itself.
+    tree: Option<Tree>,
 }
+
+/// A generation's tree as listed: every entry (relative path; `true` for a directory), and each
+/// directory with its metadata.
+type Tree = (Vec<(PathBuf, bool)>, Vec<(PathBuf, FileKey)>);
 
 /// How long before [`read_ahead`] a file's last change must be for its bytes to be kept (file
 /// times are taken from a clock that advances in ticks of a few milliseconds).
@@ -126,32 +134,63 @@ pub fn read_ahead(dir: &Path) -> Option<Ahead> {
     let gen = std::fs::read_link(dir.join(STATE_DIR).join(CURRENT)).ok()?;
     let base = dir.join(STATE_DIR).join(&gen);
     let mut files = std::collections::HashMap::new();
+    let mut tree = Some((vec![], vec![]));
     fn walk(
         base: &Path,
         rel: &Path,
         settled: (i64, i64),
         files: &mut std::collections::HashMap<PathBuf, (FileKey, Vec<u8>)>,
+        tree: &mut Option<Tree>,
     ) {
-        let Ok(rd) = std::fs::read_dir(base.join(rel)) else {
+        // The directory's metadata before it is listed: an entry added, removed or renamed
+        // later changes its times (it had settled), seen under the lock.
+        let here = base.join(rel);
+        match std::fs::symlink_metadata(&here) {
+            Ok(m) if m.is_dir() && (m.ctime(), m.ctime_nsec()) < settled => {
+                if let Some((_, dirs)) = tree.as_mut() {
+                    dirs.push((rel.to_path_buf(), key_of(&m)));
+                }
+            }
+            _ => *tree = None,
+        }
+        let Ok(rd) = std::fs::read_dir(&here) else {
+            *tree = None;
             return;
         };
-        for e in rd.flatten() {
+        for e in rd {
+            let Ok(e) = e else {
+                *tree = None;
+                return;
+            };
             let r = rel.join(e.file_name());
             match e.file_type() {
-                Ok(t) if t.is_dir() => walk(base, &r, settled, files),
+                Ok(t) if t.is_dir() => {
+                    if let Some((entries, _)) = tree.as_mut() {
+                        entries.push((r.clone(), true));
+                    }
+                    walk(base, &r, settled, files, tree)
+                }
                 Ok(t) if t.is_file() => {
+                    if let Some((entries, _)) = tree.as_mut() {
+                        entries.push((r.clone(), false));
+                    }
                     // The metadata of the file opened, before it is read: a change while or
                     // after it is read gives it other times (it had settled), seen under the lock.
                     if let Some(read) = read_settled(&base.join(&r), settled) {
                         files.insert(r, read);
                     }
                 }
-                _ => {}
+                _ => *tree = None,
             }
         }
     }
-    walk(&base, Path::new(""), settled, &mut files);
-    Some(Ahead { dir, gen, files })
+    walk(&base, Path::new(""), settled, &mut files, &mut tree);
+    Some(Ahead {
+        dir,
+        gen,
+        files,
+        tree,
+    })
 }
 
 /// A regular file's metadata and bytes, if its last change was before `settled`.
@@ -206,9 +245,13 @@ pub fn switch_with(dir: &Path, files: &[OutFile], ahead: Option<Ahead>) -> WdRes
 
     let tops: BTreeSet<String> = files.iter().map(|f| top_of(&f.rel_path)).collect();
     let legacy = legacy_files(&dir);
-    // Refuse someone else's entries before anything is written.
+    // Refuse someone else's entries before anything is written; note which are our links
+    // already (under the lock they stay so: nothing below needs to look at them again).
+    let mut linked = BTreeSet::new();
     for top in &tops {
-        prepare_top(&dir, top, &legacy, false)?;
+        if prepare_top(&dir, top, &legacy, false)? {
+            linked.insert(top);
+        }
     }
 
     // 0. The current generation is already exactly this set (a render of unchanged inputs, the
@@ -217,16 +260,16 @@ pub fn switch_with(dir: &Path, files: &[OutFile], ahead: Option<Ahead>) -> WdRes
     //    allocates and discards the directories' blocks).
     // What was read ahead is of this generation only if `current` still names it.
     let ahead = ahead.filter(|a| a.dir == dir && current_gen.as_deref() == Some(a.gen.as_path()));
-    if let Some(cur) = current_gen
+    if current_gen
         .as_deref()
-        .filter(|c| holds_exactly(&state.join(c), files, ahead.as_ref()))
+        .is_some_and(|c| holds_exactly(&state.join(c), files, ahead.as_ref()))
     {
-        for top in &tops {
+        for top in tops.iter().filter(|t| !linked.contains(t)) {
             prepare_top(&dir, top, &legacy, true)?;
             ensure_link(&dir, top)?;
         }
         remove_unlisted_links(&dir, &tops);
-        remove_stale(&state, Some(cur));
+        // remove_stale above, under this lock, kept this same generation: nothing to tidy twice.
         return Ok(Written {
             written: 0,
             unchanged: files.len(),
@@ -257,7 +300,7 @@ pub fn switch_with(dir: &Path, files: &[OutFile], ahead: Option<Ahead>) -> WdRes
     };
     // 2. Links for the top-level entries (new ones dangle until the switch: nothing to mix);
     //    plain entries of the pre-generation layout make way for them.
-    for top in &tops {
+    for top in tops.iter().filter(|t| !linked.contains(t)) {
         prepare_top(&dir, top, &legacy, true)?;
         ensure_link(&dir, top)?;
     }
@@ -353,6 +396,28 @@ fn holds_exactly(gen: &Path, files: &[OutFile], ahead: Option<&Ahead>) -> bool {
         }
         true
     }
+    // The tree as read ahead, if no directory of it has changed since (an entry added, removed
+    // or renamed changes its directory's times): its listing stands for a walk.
+    if let Some((entries, listed)) = ahead.and_then(|a| a.tree.as_ref()) {
+        let unchanged = listed.iter().all(|(rel, key)| {
+            std::fs::symlink_metadata(gen.join(rel)).is_ok_and(|m| key_of(&m) == *key)
+        });
+        if unchanged {
+            return entries.iter().all(|(rel, is_dir)| {
+                if *is_dir {
+                    dirs.contains(rel.as_path())
+                } else {
+                    want.remove(rel.as_path()).is_some_and(|f| {
+                        same_content_as_read(
+                            &gen.join(rel),
+                            f,
+                            ahead.and_then(|a| a.files.get(rel)),
+                        )
+                    })
+                }
+            }) && want.is_empty();
+        }
+    }
     walk(gen, Path::new(""), &mut want, &dirs, ahead) && want.is_empty()
 }
 
@@ -380,16 +445,16 @@ fn is_our_link(p: &Path) -> bool {
     std::fs::read_link(p).is_ok_and(|t| t.starts_with(Path::new(STATE_DIR).join(CURRENT)))
 }
 
-/// Makes room for the link of `top`: our link stays; a plain entry that an earlier render wrote
-/// (listed in the plain render-plan.json of the pre-generation layout) is migrated when
-/// `migrate`; anything else is someone else's and is refused.
-fn prepare_top(dir: &Path, top: &str, legacy: &[PathBuf], migrate: bool) -> WdResult<()> {
+/// Makes room for the link of `top`: our link stays (`Ok(true)`); a plain entry that an earlier
+/// render wrote (listed in the plain render-plan.json of the pre-generation layout) is migrated
+/// when `migrate`; anything else is someone else's and is refused.
+fn prepare_top(dir: &Path, top: &str, legacy: &[PathBuf], migrate: bool) -> WdResult<bool> {
     let p = dir.join(top);
     let Ok(meta) = std::fs::symlink_metadata(&p) else {
-        return Ok(());
+        return Ok(false);
     };
     if meta.file_type().is_symlink() && is_our_link(&p) {
-        return Ok(());
+        return Ok(true);
     }
     let ours = legacy.iter().any(|l| top_of(l) == top) || top == "render-plan.json";
     if !ours || meta.file_type().is_symlink() {
@@ -411,7 +476,7 @@ fn prepare_top(dir: &Path, top: &str, legacy: &[PathBuf], migrate: bool) -> WdRe
         }
     }
     // A plain file (render-plan.json) is replaced by its link in one rename in ensure_link.
-    Ok(())
+    Ok(false)
 }
 
 /// Removes empty directories (and stale `.wd-*.tmp` files of the pre-generation writer) below
@@ -622,6 +687,43 @@ mod tests {
             }
         );
         assert_eq!(std::fs::read_to_string(&x).unwrap(), "1111");
+    }
+
+    #[test]
+    fn an_entry_added_or_removed_after_the_read_ahead_is_seen_under_the_lock() {
+        let d = tempfile::tempdir().unwrap();
+        let set = [
+            f("a/x.conf", "1111", 0o644),
+            f("a/b/y.conf", "2", 0o644),
+            f("p.json", "{}", 0o644),
+        ];
+        assert_eq!(switch(d.path(), &set).unwrap().written, 3);
+        std::thread::sleep(SETTLED + std::time::Duration::from_millis(50));
+        // Read ahead with every directory settled: its listing stands for a walk...
+        let ahead = read_ahead(d.path()).unwrap();
+        assert!(ahead.tree.is_some() && ahead.files.len() == 3);
+        assert_eq!(switch_with(d.path(), &set, Some(ahead)).unwrap().written, 0);
+        // ...unless a directory changed since: an added file is not left in the set,
+        let ahead = read_ahead(d.path()).unwrap();
+        std::fs::write(d.path().join("a/b/extra"), "x").unwrap();
+        let s = switch_with(d.path(), &set, Some(ahead)).unwrap();
+        assert_eq!(
+            (s.written, s.unchanged),
+            (0, 3),
+            "a new generation of links"
+        );
+        assert!(!d.path().join("a/b/extra").exists());
+        // and a removed one comes back.
+        std::thread::sleep(SETTLED + std::time::Duration::from_millis(50));
+        let ahead = read_ahead(d.path()).unwrap();
+        assert!(ahead.tree.is_some());
+        std::fs::remove_file(d.path().join("a/x.conf")).unwrap();
+        let s = switch_with(d.path(), &set, Some(ahead)).unwrap();
+        assert_eq!((s.written, s.unchanged), (1, 2));
+        assert_eq!(
+            std::fs::read_to_string(d.path().join("a/x.conf")).unwrap(),
+            "1111"
+        );
     }
 
     #[test]
