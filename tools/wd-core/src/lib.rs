@@ -7,11 +7,13 @@
 //! - [`output`]: `--format json|table|csv|markdown` and the TTY-dependent default;
 //! - [`term`]: deploy.sh's colours (honouring `NO_COLOR` and non-TTY) and stderr logging (`-v`/`-q`);
 //! - [`fsio`]: reading inputs with file-named errors, atomic writes, sha256;
-//! - [`yaml`]: YAML (anchors, merge keys) into typed values, errors as `file:line:col: … ; fix`.
+//! - [`yaml`]: YAML (anchors, merge keys) into typed values, errors as `file:line:col: … ; fix`;
+//! - [`bump`]: the global allocator of the one-shot tools (one region of transparent huge pages).
 //!
 //! It is not the place for compose parsing, templating or any cluster/Vault client: those live
 //! in the tool that needs them.
 
+pub mod bump;
 pub mod cli;
 pub mod docs;
 pub mod error;

@@ -6,3 +6,8 @@ fn main() -> std::process::ExitCode {
         wd_inventory::cli::run(wd_core::cli::parse::<wd_inventory::cli::Cli>())
     })
 }
+
+// A one-shot process with bounded input: blocks come from one region of transparent huge pages
+// (wd-core src/bump.rs says why and when not).
+#[global_allocator]
+static ALLOC: wd_core::bump::Bump = wd_core::bump::Bump;
