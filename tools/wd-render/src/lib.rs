@@ -313,6 +313,7 @@ pub fn run(cli: Cli) -> WdResult<Exit> {
             .chain(&value_files)
             .cloned()
             .collect(),
+        Some(cli.out.clone()),
     );
 
     // 1. The Inventory: what the render uses of it now, the whole document checked meanwhile.
@@ -507,12 +508,6 @@ fn render_with(
     let manifest = loaded.manifest?;
     inputs.push(loaded.manifest_input?);
     let mut templates = loaded.templates;
-    // The previous render in --out is read meanwhile (nothing is written; outset::read_ahead).
-    let out_dir = cli.out.clone();
-    let ahead = std::thread::Builder::new()
-        .name("outset".into())
-        .spawn(move || outset::read_ahead(&out_dir))
-        .ok();
     let mut rendered = render::render_all(
         &templates_dir,
         &mut templates,
@@ -643,11 +638,8 @@ fn render_with(
     });
 
     leave_to_exit((rendered, vals, sc, secret_plan, templates, manifest));
-    let ahead = ahead.and_then(|t| {
-        t.join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    });
-    let stats = outset::switch_with(&cli.out, &files, ahead)?;
+    // The previous render in --out, read meanwhile by the preload thread (preload.rs).
+    let stats = outset::switch_with(&cli.out, &files, preload.ahead())?;
     wd_core::term::step(&format!(
         "Rendered scenario={scenario} flavor={flavor} target={target}: {} files written, {} unchanged",
         stats.written, stats.unchanged

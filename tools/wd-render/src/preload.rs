@@ -3,8 +3,9 @@
 //! comes from the Inventory and [`crate::run`] reads it then); the values files read and, with
 //! the scenario's components known, each checked alone; config/secrets.yaml parsed
 //! ([`crate::plan::parse`]; the plan itself needs the values); the template manifest and every
-//! template it names for the flavor parsed (handlebars, the largest single cost). Each input
-//! file's checksum for the RenderPlan is taken where the file is read.
+//! template it names for the flavor parsed (handlebars, the largest single cost); last, the
+//! previous render in `--out` read ahead ([`crate::outset::read_ahead`]: nothing is written).
+//! Each input file's checksum for the RenderPlan is taken where the file is read.
 //!
 //! The work is a list of items done in order by one more thread. When [`crate::run`] needs an
 //! item that thread has not started, it does it itself, and while the templates are parsed it
@@ -19,6 +20,7 @@
 //! Not here: anything that depends on the Inventory (the images layer, the merged values, the
 //! context, the render itself).
 
+use crate::outset;
 use crate::plan::{self, Secrets};
 use crate::render::{self, Manifest, ParsedTemplate, Templates};
 use crate::schema::ValuesSchema;
@@ -69,6 +71,8 @@ struct Job {
     flavor: String,
     scenario: Option<String>,
     values: Vec<PathBuf>,
+    /// `--out`, whose current render is read ahead last.
+    out: Option<PathBuf>,
 }
 
 impl Job {
@@ -155,6 +159,7 @@ impl Job {
             Item::Template(i, name) => {
                 Done::Template(i, Templates::parse_one(&self.templates_dir(), &name))
             }
+            Item::Ahead => Done::Ahead(self.out.as_deref().and_then(outset::read_ahead)),
         }
     }
 }
@@ -165,6 +170,7 @@ enum Item {
     Secrets,
     Manifest,
     Template(usize, String),
+    Ahead,
 }
 
 /// A finished item.
@@ -173,6 +179,7 @@ enum Done {
     Secrets(SecretsFile),
     Manifest(WdResult<Manifest>, WdResult<Input>, Vec<String>),
     Template(usize, ParsedTemplate),
+    Ahead(Option<outset::Ahead>),
 }
 
 enum Slot<T> {
@@ -209,6 +216,7 @@ struct State {
     /// The templates to parse, known once the manifest is read.
     names: Option<Vec<String>>,
     templates: Vec<Slot<ParsedTemplate>>,
+    ahead: Slot<Option<outset::Ahead>>,
     /// A panic of the other thread, re-raised where its results are waited for.
     panic: Option<Box<dyn Any + Send>>,
 }
@@ -225,7 +233,10 @@ impl State {
         if self.manifest.claim() {
             return Some(Item::Manifest);
         }
-        self.claim_template()
+        if let Some(t) = self.claim_template() {
+            return Some(t);
+        }
+        self.ahead.claim().then_some(Item::Ahead)
     }
 
     fn claim_template(&mut self) -> Option<Item> {
@@ -244,6 +255,7 @@ impl State {
                 self.manifest = Slot::Done((m, input));
             }
             Done::Template(i, t) => self.templates[i] = Slot::Done(t),
+            Done::Ahead(a) => self.ahead = Slot::Done(a),
         }
     }
 }
@@ -325,12 +337,14 @@ pub struct Preload {
 
 impl Preload {
     /// Starts loading what `config_dir` holds for `flavor` and `scenario` (when known), and
-    /// the `values` files (if no thread can be started, each part is loaded when asked for).
+    /// the `values` files (if no thread can be started, each part is loaded when asked for),
+    /// then reading ahead the render in `out`, if given.
     pub fn start(
         config_dir: PathBuf,
         flavor: &str,
         scenario: Option<&str>,
         values: Vec<PathBuf>,
+        out: Option<PathBuf>,
     ) -> Preload {
         let shared = Arc::new(Shared {
             job: Job {
@@ -338,6 +352,7 @@ impl Preload {
                 flavor: flavor.to_string(),
                 scenario: scenario.map(str::to_string),
                 values,
+                out,
             },
             state: Mutex::new(State {
                 setup: Slot::Todo,
@@ -345,6 +360,7 @@ impl Preload {
                 manifest: Slot::Todo,
                 names: None,
                 templates: Vec::new(),
+                ahead: Slot::Todo,
                 panic: None,
             }),
             done: Condvar::new(),
@@ -369,7 +385,7 @@ impl Preload {
 
     /// The manifest and its templates: the templates not yet started are parsed here, alongside
     /// the other thread.
-    pub fn templates(self) -> Loaded {
+    pub fn templates(&self) -> Loaded {
         let (manifest, manifest_input) = self.shared.get(|| Item::Manifest, |st| &mut st.manifest);
         let sh = &self.shared;
         let mut st = sh.lock();
@@ -394,6 +410,24 @@ impl Preload {
             templates: Templates::from_parsed(parsed),
         }
     }
+
+    /// The render in `--out` as read ahead: when the other thread has read it or is reading it
+    /// (waited for); `None` if it has not started (read now, it would be read twice: the switch
+    /// reads what it needs under its lock) or there is none.
+    pub fn ahead(self) -> Option<outset::Ahead> {
+        let sh = &self.shared;
+        let mut st = sh.lock();
+        loop {
+            match std::mem::replace(&mut st.ahead, Slot::Taken) {
+                Slot::Done(a) => return a,
+                Slot::Running => {
+                    st.ahead = Slot::Running;
+                    st = sh.wait(st);
+                }
+                Slot::Todo | Slot::Taken => return None,
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -413,6 +447,7 @@ mod tests {
             "k8s",
             Some("waltid"),
             vec![dir.join("values/default.yaml")],
+            None,
         );
         let setup = pre.setup();
         assert!(matches!(setup.scenario, Some(Ok(_))) && setup.schema.is_ok());
@@ -442,9 +477,51 @@ mod tests {
     }
 
     #[test]
+    fn the_render_in_out_is_read_ahead_last() {
+        let dir = config();
+        let out = tempfile::tempdir().unwrap();
+        let set = [wd_core::fsio::OutFile {
+            rel_path: "a/x.conf".into(),
+            bytes: b"1".to_vec(),
+            mode: 0o644,
+        }];
+        outset::switch(out.path(), &set).unwrap();
+        std::thread::sleep(outset::SETTLED + std::time::Duration::from_millis(50));
+        let pre = Preload::start(
+            dir.clone(),
+            "k8s",
+            Some("waltid"),
+            vec![],
+            Some(out.path().into()),
+        );
+        let _ = (pre.setup(), pre.secrets(), pre.templates());
+        // The other thread takes it after the templates (its last item); wait for it here, as
+        // a render is far longer than this test's steps (a render that asks before it has
+        // started goes on without it: see `ahead`).
+        {
+            let mut st = pre.shared.lock();
+            while !matches!(st.ahead, Slot::Done(_)) {
+                st = pre.shared.wait(st);
+            }
+        }
+        let ahead = pre.ahead().expect("read ahead");
+        let stats = outset::switch_with(out.path(), &set, Some(ahead)).unwrap();
+        assert_eq!((stats.written, stats.unchanged), (0, 1));
+        let pre = Preload::start(dir, "k8s", Some("waltid"), vec![], None);
+        let _ = pre.templates();
+        assert!(pre.ahead().is_none(), "no --out, nothing read ahead");
+    }
+
+    #[test]
     fn errors_are_kept_for_the_point_of_use() {
         let dir = std::env::temp_dir().join("wd-render-preload-missing-config");
-        let pre = Preload::start(dir.clone(), "k8s", Some("waltid"), vec![dir.join("v.yaml")]);
+        let pre = Preload::start(
+            dir.clone(),
+            "k8s",
+            Some("waltid"),
+            vec![dir.join("v.yaml")],
+            None,
+        );
         let setup = pre.setup();
         assert!(matches!(setup.scenario, Some(Err(_))));
         assert!(setup.schema.is_err() && setup.values[0].is_err());
