@@ -367,10 +367,17 @@ fn holds_exactly(gen: &Path, files: &[OutFile], ahead: Option<&Ahead>) -> bool {
         .flat_map(|f| f.rel_path.ancestors().skip(1))
         .filter(|a| !a.as_os_str().is_empty())
         .collect();
+    type Want<'a> = std::collections::HashMap<&'a Path, &'a OutFile>;
+    // A file of the tree: one of `files`, with its bytes and mode.
+    fn wanted_file(base: &Path, rel: &Path, want: &mut Want, ahead: Option<&Ahead>) -> bool {
+        want.remove(rel).is_some_and(|f| {
+            same_content_as_read(&base.join(rel), f, ahead.and_then(|a| a.files.get(rel)))
+        })
+    }
     fn walk(
         base: &Path,
         rel: &Path,
-        want: &mut std::collections::HashMap<&Path, &OutFile>,
+        want: &mut Want,
         dirs: &BTreeSet<&Path>,
         ahead: Option<&Ahead>,
     ) -> bool {
@@ -384,10 +391,7 @@ fn holds_exactly(gen: &Path, files: &[OutFile], ahead: Option<&Ahead>) -> bool {
                 Ok(t) if t.is_dir() => {
                     dirs.contains(r.as_path()) && walk(base, &r, want, dirs, ahead)
                 }
-                Ok(t) if t.is_file() => want.remove(r.as_path()).is_some_and(|f| {
-                    let read = ahead.and_then(|a| a.files.get(&r));
-                    same_content_as_read(&base.join(&r), f, read)
-                }),
+                Ok(t) if t.is_file() => wanted_file(base, &r, want, ahead),
                 _ => false,
             };
             if !ok {
@@ -407,13 +411,7 @@ fn holds_exactly(gen: &Path, files: &[OutFile], ahead: Option<&Ahead>) -> bool {
                 if *is_dir {
                     dirs.contains(rel.as_path())
                 } else {
-                    want.remove(rel.as_path()).is_some_and(|f| {
-                        same_content_as_read(
-                            &gen.join(rel),
-                            f,
-                            ahead.and_then(|a| a.files.get(rel)),
-                        )
-                    })
+                    wanted_file(gen, rel, &mut want, ahead)
                 }
             }) && want.is_empty();
         }
