@@ -47,6 +47,18 @@ fn on_where_huge_pages_are_enabled_and_used_by_ordinary_allocations() {
     }
     assert_eq!(s.as_ptr(), p, "the last block grows in place");
     drop(s);
+    // The last block freed gives its space back: the next block starts where it did.
+    let used = bump::status().1;
+    let last = Box::new([7u8; 1000]);
+    let at = &*last as *const [u8; 1000];
+    drop(last);
+    assert_eq!(
+        bump::status().1,
+        used,
+        "the space of the last block is given back"
+    );
+    let next = Box::new([8u8; 1000]);
+    assert_eq!(&*next as *const [u8; 1000], at);
     assert_eq!(v.iter().sum::<u64>(), 49_995_000);
 }
 
